@@ -1,0 +1,42 @@
+"""The one exception type for bad input, so every command can answer it the same way.
+
+Anything a user can get wrong (a missing file, a column with the wrong type, a duplicate id, an
+option out of range) raises :class:`InputError` naming the file, column and row at fault. The
+command line turns it into a message on stderr and exit status 2; the Python API lets it
+propagate so callers can catch it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class InputError(Exception):
+    """Bad input: what is wrong, and where (file, column, row) when known.
+
+    Examples
+    --------
+    >>> err = InputError("values must be 0 or 1", file="cohort.parquet", column="treatment", row=7)
+    >>> str(err)
+    "cohort.parquet: column 'treatment', row 7: values must be 0 or 1"
+    """
+
+    message: str
+    file: str | Path | None = None
+    column: str | None = None
+    row: int | str | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = []
+        if self.file is not None:
+            where.append(str(self.file))
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        return (", ".join(where) + ": " if where else "") + self.message
