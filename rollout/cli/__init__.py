@@ -66,70 +66,19 @@ def cli() -> None:
     """
 
 
-@cli.command()
-@click.option("-o", "--output", "output", type=click.Path(), default="rollout-demo",
-              show_default=True, help="Folder to write the demo's outputs into.")
-@seed_option
-@json_option
-@handles_input_errors
-def demo(output: str, seed: int, as_json: bool) -> None:
-    """Run the whole loop on the embedded Complete Journey data."""
-    not_built("demo")
-
-
-@cli.command()
-@handles_input_errors
-def cohort() -> None:
-    """Build the study cohort from transaction history."""
-    not_built("cohort")
-
-
-@cli.command()
-@handles_input_errors
-def analyze() -> None:
-    """Estimation core: positivity, ATE, CATE, validation, segments, policies."""
-    not_built("analyze")
-
-
-@cli.command()
-@handles_input_errors
-def design() -> None:
-    """A/B design: n per arm, MDE, power, strata, looks and boundaries, phases."""
-    not_built("design")
-
-
-@cli.command()
-@handles_input_errors
-def assign() -> None:
-    """Stratified, reproducible arms and phased target lists."""
-    not_built("assign")
-
-
-@cli.command()
-@handles_input_errors
-def interim() -> None:
-    """The decision at an interim look."""
-    not_built("interim")
-
-
-@cli.command()
-@handles_input_errors
-def evaluate() -> None:
-    """Post-test analysis and re-estimation."""
-    not_built("evaluate")
-
-
-@cli.command()
-@handles_input_errors
-def simulate() -> None:
-    """Synthetic data with ground truth, for demos, tests and benchmarks."""
-    not_built("simulate")
-
-
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="rollout")
 
 
-if __name__ == "__main__":
-    main()
+# Each command lives in its own module under rollout/cli/ and registers itself on `cli`.
+from rollout.cli import (  # noqa: E402,F401
+    analyze,
+    assign,
+    cohort,
+    demo,
+    design,
+    evaluate,
+    interim,
+    simulate,
+)
