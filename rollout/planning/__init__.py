@@ -1,0 +1,6 @@
+"""Planning an A/B test that can confirm observational estimates.
+
+Sizing (fixed-sample and group-sequential), variance reduction, strata, the staged
+rollout plan, and the ``design.json`` document that assignment, interim checks and
+evaluation read.
+"""
