@@ -1,0 +1,286 @@
+"""Post-test analysis: from returned A/B data to an effect, a verdict on the old model, and a
+new target list.
+
+The order matters and is fixed: the sample-ratio check first (a failure marks every later number
+as suspect), then the effect three ways, profit, strata and segments, then, when the
+observational results are given, the calibration of the old CATE and policy, and last the
+re-estimation on the experimental data and the phase-3 list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rollout import __version__
+from rollout.errors import InputError
+from rollout.evaluation import calibration as cal
+from rollout.evaluation.effects import (
+    Effect,
+    adjusted,
+    difference_in_means,
+    profit_per_customer,
+    segment_effects,
+    stratified,
+)
+from rollout.evaluation.reestimate import dr_learner, policy_value
+from rollout.evaluation.returned import ReturnedData
+from rollout.evaluation.srm import SRMResult, srm_check
+from rollout.io import atomic_directory, read_table, write_json, write_parquet
+from rollout.planning.design import Design
+
+EVALUATION_SCHEMA = "rollout.evaluation/1"
+
+
+@dataclass
+class EvaluationResult:
+    """Everything ``evaluate`` found; ``summary()`` is the JSON document written to disk."""
+
+    srm: SRMResult
+    effects: list[Effect]
+    profit: dict[str, Any] | None
+    strata: pd.DataFrame
+    segments: pd.DataFrame | None
+    calibration: dict[str, Any] | None
+    calibration_groups: pd.DataFrame | None
+    reestimation: dict[str, Any]
+    targets: pd.DataFrame
+    outcome: str
+    assignment_probability: float
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "schema": EVALUATION_SCHEMA,
+            "created_by": f"rollout {__version__}",
+            "outcome": self.outcome,
+            "assignment_probability": self.assignment_probability,
+            "srm": self.srm.to_dict() | {"message": self.srm.message()},
+            "suspect": bool(self.srm.flag),
+            "effect": [e.to_dict() for e in self.effects],
+            "profit": self.profit,
+            "strata": self.strata,
+            "segments": self.segments,
+            "calibration": self.calibration,
+            "reestimation": self.reestimation,
+            "warnings": self.warnings,
+        }
+
+
+def _assignment_probability(design: Design, data: ReturnedData) -> float:
+    a_t = design.allocation[data.treatment_arm]
+    a_c = design.allocation[data.control_arm]
+    return float(a_t / (a_t + a_c))
+
+
+def _strata_labels(design: Design, frame: pd.DataFrame) -> pd.Series | None:
+    if "stratum" in frame.columns:
+        return frame["stratum"].astype(str)
+    present = [c for c in design.strata if c in frame.columns]
+    if not present:
+        return None
+    return frame[present].astype(str).agg("|".join, axis=1)
+
+
+def _effect_by_stratum(y: np.ndarray, t: np.ndarray, labels: pd.Series) -> pd.DataFrame:
+    rows = []
+    for label in sorted(labels.unique()):
+        m = (labels == label).to_numpy()
+        n1, n0 = int(t[m].sum()), int((1 - t[m]).sum())
+        row = {"stratum": label, "n": int(m.sum()), "n_treatment": n1, "n_control": n0,
+               "estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+        if n1 >= 2 and n0 >= 2:
+            e = difference_in_means(y[m], t[m])
+            row |= {"estimate": e.estimate, "se": e.se, "ci_low": e.ci_low, "ci_high": e.ci_high}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _old_results(results: str | Path, data: ReturnedData) -> pd.DataFrame:
+    path = Path(results) / "customers.parquet"
+    if not path.exists():
+        raise InputError("results folder has no customers.parquet", file=path)
+    old = read_table(path)
+    if "cate" not in old.columns:
+        raise InputError("no CATE column in the observational results", file=path, column="cate")
+    keep = [c for c in ("customer_id", "cate", "target_breakeven", "treatment")
+            if c in old.columns]
+    merged = data.frame[["customer_id"]].merge(old[keep], on="customer_id", how="left")
+    if merged["cate"].isna().all():
+        raise InputError("no tested customer has an observational CATE (ids do not match)",
+                         file=path, column="customer_id")
+    return merged
+
+
+def evaluate(
+    design: Design,
+    data: ReturnedData,
+    results: str | Path | None = None,
+    customers: pd.DataFrame | None = None,
+    n_groups: int = 5,
+    seed: int = 0,
+    srm_threshold: float = 0.001,
+) -> EvaluationResult:
+    """Analyse a returned test; see the module docstring for the order of the steps.
+
+    ``customers`` (optional) are further customers, with the same covariates, to score with the
+    re-estimated model for the phase-3 list; the tested customers are always scored (their CATE
+    is cross-fitted, so the new policy's value on the test is honest).
+    """
+    warnings: list[str] = []
+    y, t = data.y, data.t
+    counts = data.frame["arm"].value_counts().to_dict()
+    allocation = {a: design.allocation[a] for a in (data.treatment_arm, data.control_arm)}
+    total = sum(allocation.values())
+    srm = srm_check({a: int(counts.get(a, 0)) for a in allocation},
+                    {a: s / total for a, s in allocation.items()}, threshold=srm_threshold)
+    if srm.flag:
+        warnings.append(srm.message() + " Every number below is suspect.")
+    p = _assignment_probability(design, data)
+
+    effects = [difference_in_means(y, t)]
+    if data.covariates:
+        effects.append(adjusted(y, t, data.X))
+    else:
+        warnings.append("no pre-period covariates: the adjusted estimate is skipped; pass "
+                        "--covariates or --join the cohort to gain precision")
+    labels = _strata_labels(design, data.frame)
+    if labels is not None:
+        effects.append(stratified(y, t, labels.to_numpy()))
+        strata = _effect_by_stratum(y, t, labels)
+    else:
+        strata = pd.DataFrame(columns=["stratum", "n", "estimate", "se", "ci_low", "ci_high"])
+        if design.strata:
+            warnings.append(f"strata columns {design.strata} are not in the data; the stratified "
+                            "estimate is skipped (--join the assignment file to add them)")
+    primary = effects[1] if len(effects) > 1 else effects[0]
+    profit = None
+    if design.cost is not None and design.margin is not None:
+        profit = profit_per_customer(primary, cost=design.cost, margin=design.margin)
+        profit["based_on"] = primary.method
+    else:
+        warnings.append("the design has no cost and margin: profit and ROI are not computed")
+
+    segments = None
+    if "segment" in data.frame.columns:
+        segments = segment_effects(y, t, data.frame["segment"].to_numpy())
+
+    calibration = groups = None
+    if results is not None:
+        old = _old_results(results, data)
+        has = old["cate"].notna().to_numpy()
+        if not has.all():
+            warnings.append(f"{int((~has).sum())} tested customers have no observational CATE; "
+                            "calibration uses the rest")
+        score = old["cate"].to_numpy(dtype=float)[has]
+        yh, th = y[has], t[has]
+        groups = cal.calibration_by_group(score, yh, th, p, n_groups=n_groups)
+        blp = cal.blp_test(score, yh, th, p)
+        rate = cal.rate(score, cal.transformed_outcome(yh, th, p))
+        value = None
+        if ("target_breakeven" in old.columns and "treatment" in old.columns
+                and design.cost is not None and design.margin is not None):
+            value = cal.policy_value_difference(
+                old["target_breakeven"].to_numpy(dtype=float)[has],
+                old["treatment"].to_numpy(dtype=float)[has], yh, th, p,
+                cost=design.cost, margin=design.margin)
+        verdict = cal.calibration_verdict(blp, value, ate_ci_high=primary.ci_high)
+        calibration = {"n": int(has.sum()), "blp": blp.to_dict(), "rate": rate.to_dict(),
+                       "policy_vs_current_practice": value, **verdict,
+                       "groups": groups}
+
+    fit = dr_learner(data.X if data.covariates else np.zeros((len(y), 1)), y, t, p,
+                     covariates=data.covariates or ["__none__"], seed=seed)
+    if design.cost is not None and design.margin is not None:
+        threshold, rule = design.cost / design.margin, "CATE > breakeven (cost / margin)"
+        value_new = policy_value(fit.cate > threshold, fit.dr_scores, design.cost, design.margin)
+    else:
+        threshold, rule = 0.0, "CATE > 0 (no cost and margin in the design)"
+        value_new = policy_value(fit.cate > 0, fit.dr_scores, 0.0, 1.0)
+    targets = pd.DataFrame({"customer_id": data.frame["customer_id"].to_numpy(),
+                            "cate_new": fit.cate, "source": "test (cross-fitted)"})
+    if customers is not None and data.covariates:
+        outside = customers[~customers["customer_id"].isin(targets["customer_id"])]
+        if len(outside):
+            targets = pd.concat([targets, pd.DataFrame({
+                "customer_id": outside["customer_id"].to_numpy(),
+                "cate_new": fit.predict(outside), "source": "scored (model fitted on the test)"})],
+                ignore_index=True)
+    targets["target"] = (targets["cate_new"] > threshold).astype(int)
+    targets = targets.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    reestimation = {
+        "method": "DR-learner with known assignment probability, cross-fitted (5 folds)",
+        "rule": rule, "threshold": threshold,
+        "n_scored": len(targets), "n_targeted": int(targets["target"].sum()),
+        "share_targeted": float(targets["target"].mean()),
+        "value_on_test": value_new,
+        "cate_mean": float(fit.cate.mean()), "cate_sd": float(fit.cate.std(ddof=1)),
+    }
+    return EvaluationResult(srm=srm, effects=effects, profit=profit, strata=strata,
+                            segments=segments, calibration=calibration,
+                            calibration_groups=groups, reestimation=reestimation,
+                            targets=targets, outcome=data.outcome, assignment_probability=p,
+                            warnings=warnings)
+
+
+def _figures(result: EvaluationResult, folder: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    strata = result.strata.dropna(subset=["estimate"])
+    if len(strata):
+        fig, ax = plt.subplots(figsize=(7, 0.4 * len(strata) + 1.5))
+        pos = np.arange(len(strata))
+        ax.errorbar(strata["estimate"], pos,
+                    xerr=[strata["estimate"] - strata["ci_low"],
+                          strata["ci_high"] - strata["estimate"]], fmt="o", capsize=3)
+        ax.axvline(0, color="grey", lw=1)
+        ax.set_yticks(pos, strata["stratum"])
+        ax.set_xlabel(f"effect on {result.outcome} (95% CI)")
+        ax.set_title("Effect by stratum")
+        fig.tight_layout()
+        fig.savefig(folder / "effect_by_stratum.png", dpi=100, metadata={"Software": None})
+        plt.close(fig)
+    if result.calibration_groups is not None:
+        g = result.calibration_groups
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.errorbar(g["mean_predicted"], g["estimate"],
+                    yerr=[g["estimate"] - g["ci_low"], g["ci_high"] - g["estimate"]],
+                    fmt="o", capsize=3, label="experimental effect")
+        lo = float(min(g["mean_predicted"].min(), g["ci_low"].min()))
+        hi = float(max(g["mean_predicted"].max(), g["ci_high"].max()))
+        ax.plot([lo, hi], [lo, hi], ls="--", color="grey", label="perfect calibration")
+        ax.set_xlabel("predicted CATE (observational model), group mean")
+        ax.set_ylabel("experimental effect (95% CI)")
+        ax.set_title("Calibration of the observational CATE")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(folder / "calibration.png", dpi=100, metadata={"Software": None})
+        plt.close(fig)
+
+
+def write_evaluation(result: EvaluationResult, folder: str | Path,
+                     figures: bool = True) -> Path:
+    """Write ``summary.json``, the tables as parquet and the figures, atomically."""
+    with atomic_directory(folder) as tmp:
+        write_json(tmp / "summary.json", result.summary())
+        tables = tmp / "tables"
+        tables.mkdir()
+        effects = pd.DataFrame([e.to_dict() for e in result.effects])
+        write_parquet(tables / "effects.parquet", effects)
+        write_parquet(tables / "strata.parquet", result.strata)
+        if result.segments is not None:
+            write_parquet(tables / "segments.parquet", result.segments)
+        if result.calibration_groups is not None:
+            write_parquet(tables / "calibration_groups.parquet", result.calibration_groups)
+        write_parquet(tmp / "targets.parquet", result.targets)
+        if figures:
+            _figures(result, tmp / "figures")
+    return Path(folder)

@@ -1,0 +1,130 @@
+"""The returned A/B data: one row per tested customer, validated against the design.
+
+Contract: ``customer_id``, ``arm`` (the design's arm names), the outcome columns, and pre-period
+covariates, either in the file or joined by id from other files (the cohort, the assignment).
+Covariates for adjustment are named explicitly or default to every numeric column other than the
+id, the arm, the outcomes and bookkeeping columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rollout.errors import InputError
+from rollout.io import read_parquet_metadata, read_table
+from rollout.planning.design import Design
+
+#: Columns that describe the assignment, never covariates.
+BOOKKEEPING = {"customer_id", "arm", "phase", "stratum", "u", "treatment", "ps", "ps_region",
+               "index_week", "true_cate", "propensity", "mu0", "mu1"}
+
+
+@dataclass
+class ReturnedData:
+    """Validated returned data for one outcome, with the arm indicator and covariate matrix."""
+
+    frame: pd.DataFrame
+    outcome: str
+    treatment_arm: str
+    control_arm: str
+    covariates: list[str]
+    source: str
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.frame[self.outcome].to_numpy(dtype=float)
+
+    @property
+    def t(self) -> np.ndarray:
+        return (self.frame["arm"] == self.treatment_arm).to_numpy(dtype=int)
+
+    @property
+    def X(self) -> np.ndarray:
+        return self.frame[self.covariates].to_numpy(dtype=float)
+
+
+def _join(frame: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+    other = read_table(path)
+    if "customer_id" not in other.columns:
+        raise InputError("missing the customer id column", file=path, column="customer_id")
+    if other["customer_id"].duplicated().any():
+        row = int(np.flatnonzero(other["customer_id"].duplicated().to_numpy())[0])
+        raise InputError("duplicate customer id", file=path, column="customer_id", row=row)
+    new = [c for c in other.columns if c not in frame.columns]
+    return frame.merge(other[["customer_id", *new]], on="customer_id", how="left")
+
+
+def load_returned(
+    path: str | Path,
+    design: Design,
+    outcome: str | None = None,
+    covariates: Sequence[str] | None = None,
+    join: Sequence[str | Path] = (),
+    treatment_arm: str | None = None,
+    other_outcomes: Sequence[str] = (),
+) -> ReturnedData:
+    """Read, join and validate returned A/B data; raises :class:`InputError` at the first fault.
+
+    Post-treatment columns must never be covariates: every outcome the file's own metadata
+    declares, and any named in ``other_outcomes``, is excluded from the default covariates.
+    Rows whose arm is not one of the design's arms (for example ``not_in_test`` or
+    ``pilot_target`` rows of an assignment file) are not part of the test and are left out.
+    """
+    src = str(path)
+    frame = read_table(path)
+    for col in ("customer_id", "arm"):
+        if col not in frame.columns:
+            raise InputError("missing column", file=src, column=col)
+    if frame["customer_id"].duplicated().any():
+        row = int(np.flatnonzero(frame["customer_id"].duplicated().to_numpy())[0])
+        raise InputError(f"duplicate customer id {frame['customer_id'].iloc[row]!r}", file=src,
+                         column="customer_id", row=row)
+    for extra in join:
+        frame = _join(frame, extra)
+    frame = frame[frame["arm"].isin(design.arms)].reset_index(drop=True)
+    if frame.empty:
+        raise InputError(f"no rows with an arm in {design.arms}", file=src, column="arm")
+    control = design.control_arm
+    treatments = [a for a in design.arms if a != control]
+    treatment_arm = treatment_arm or treatments[0]
+    if treatment_arm not in treatments:
+        raise InputError(f"unknown treatment arm {treatment_arm!r}; the design has {treatments}",
+                         file=src, column="arm")
+    frame = frame[frame["arm"].isin([treatment_arm, control])].reset_index(drop=True)
+    outcome = outcome or design.outcome
+    if outcome is None:
+        raise InputError("no outcome named: pass --outcome", file=src)
+    if outcome not in frame.columns:
+        raise InputError("outcome column not found", file=src, column=outcome)
+    declared = set(other_outcomes)
+    if Path(path).suffix.lower() in {".parquet", ".pq"}:
+        declared |= set((read_parquet_metadata(path) or {}).get("outcomes") or [])
+    if covariates is None:
+        covariates = [
+            c for c in frame.columns
+            if c not in BOOKKEEPING and c != outcome and not c.startswith(("target_", "cate"))
+            and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+            and c not in declared
+        ]
+    covariates = list(covariates)
+    for col in [outcome, *covariates]:
+        if col not in frame.columns:
+            raise InputError("column not found", file=src, column=col)
+        values = frame[col]
+        if not pd.api.types.is_numeric_dtype(values):
+            raise InputError(f"must be numeric, has type {values.dtype}", file=src, column=col)
+        finite = np.isfinite(values.to_numpy(dtype=float))
+        if not finite.all():
+            row = int(np.flatnonzero(~finite)[0])
+            raise InputError("missing or infinite value (after joins)", file=src, column=col,
+                             row=row)
+    for arm in (treatment_arm, control):
+        if (frame["arm"] == arm).sum() < 2:
+            raise InputError(f"fewer than 2 customers in arm {arm!r}", file=src, column="arm")
+    return ReturnedData(frame=frame, outcome=outcome, treatment_arm=treatment_arm,
+                        control_arm=control, covariates=covariates, source=src)
