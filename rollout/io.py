@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from rollout.errors import InputError
@@ -113,6 +114,22 @@ def write_parquet(
     table = table.replace_schema_metadata(schema_meta or None)
     with _temporary_sibling(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+    return path
+
+
+def write_csv(path: str | Path, frame: pd.DataFrame) -> Path:
+    """Write a table as CSV atomically and byte-reproducibly (columnar, fast for large lists).
+
+    Header first, one row per line, text quoted, numbers as written by Arrow; categorical
+    columns are written as their values.
+    """
+    path = Path(path)
+    table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    columns = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c
+               for c in table.columns]
+    table = pa.table(columns, names=table.column_names)
+    with _temporary_sibling(path) as tmp:
+        pa_csv.write_csv(table, tmp)
     return path
 
 
