@@ -1,0 +1,350 @@
+"""Group-sequential boundaries by alpha (and beta) spending, computed by numerical integration.
+
+The test statistics at the looks, ``Z_1..Z_K`` at information fractions ``t_1 < ... < t_K = 1``,
+follow the canonical joint distribution: ``Z_k ~ N(eta sqrt(t_k), 1)`` with
+``cov(Z_j, Z_k) = sqrt(t_j / t_k)`` for ``j <= k``, where ``eta`` is the drift
+(effect / standard error at full information). Probabilities of crossing a boundary at look
+``k`` without having crossed before are computed with the recursive numerical integration of
+Armitage, McPherson & Rowe as laid out in Jennison & Turnbull (2000), ch. 19 (the same grid and
+Simpson weights as gsDesign): the sub-density of ``Z_k`` on the continuation region is carried
+from look to look on a grid of about ``12 r`` points.
+
+Spending functions, per side (``a`` the one-sided level; a two-sided test spends ``alpha/2``
+on each side, symmetrically):
+
+* O'Brien-Fleming-type (Lan & DeMets 1983): ``a(t) = 2 - 2 Phi(Phi^-1(1 - a/2) / sqrt(t))``
+* Pocock-type (Lan & DeMets 1983): ``a(t) = a log(1 + (e - 1) t)``
+
+Efficacy boundaries ``b_k`` spend ``a(t_k) - a(t_{k-1})`` under the null, ignoring futility
+(the futility boundary is non-binding, so type I error is at most alpha whether or not it is
+followed). The futility boundary ``f_k`` spends beta with the same family of spending function
+under the alternative, given the trial continues between ``f`` and ``b``; the maximum
+information is solved so that ``f_K = b_K``, i.e. power is exactly ``1 - beta`` when futility is
+followed (and a little more when it is not). The harm boundary is the efficacy boundary
+mirrored, ``-b_k``: stop when the effect is significantly negative. For a two-sided design it is
+the lower efficacy boundary.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import optimize, stats
+
+from rollout.errors import InputError
+
+Spending = Literal["obf", "pocock"]
+GRID_R = 32
+BOUNDARY_CAP = 20.0
+
+SPENDING_DESCRIPTIONS = {
+    "obf": "Lan-DeMets O'Brien-Fleming-type: a(t) = 2 - 2 Phi(Phi^-1(1 - a/2) / sqrt(t))",
+    "pocock": "Lan-DeMets Pocock-type: a(t) = a log(1 + (e - 1) t)",
+}
+
+
+def spending_function(kind: str, level: float, t: np.ndarray | float) -> np.ndarray:
+    """Cumulative error spent by information fraction ``t`` (one side, total ``level``).
+
+    >>> float(spending_function("obf", 0.025, 1.0)), float(spending_function("pocock", 0.025, 1.0))
+    (0.025, 0.025)
+    """
+    t = np.clip(np.asarray(t, dtype=float), 0.0, 1.0)
+    if kind == "obf":
+        with np.errstate(divide="ignore"):
+            spent = 2.0 - 2.0 * stats.norm.cdf(stats.norm.isf(level / 2) / np.sqrt(t))
+        return np.where(t > 0, spent, 0.0)
+    if kind == "pocock":
+        return level * np.log1p((math.e - 1.0) * t)
+    raise InputError(f"spending must be obf or pocock, got {kind!r}", column="--spending")
+
+
+def check_information_fractions(fractions: Sequence[float]) -> np.ndarray:
+    """Validate information fractions: strictly increasing in (0, 1], ending at 1.
+
+    >>> check_information_fractions([0.5, 1]).tolist()
+    [0.5, 1.0]
+    """
+    t = np.asarray(list(fractions), dtype=float)
+    if t.size == 0:
+        raise InputError("give at least one look", column="--information-fractions")
+    if not np.all(np.isfinite(t)) or t[0] <= 0 or np.any(np.diff(t) <= 0):
+        raise InputError(f"information fractions must be strictly increasing and positive, got "
+                         f"{t.tolist()}", column="--information-fractions")
+    if abs(t[-1] - 1.0) > 1e-9:
+        raise InputError(f"information fractions must end at 1, got {t[-1]:g}",
+                         column="--information-fractions")
+    t[-1] = 1.0
+    return t
+
+
+def _grid(mean: float, lower: float, upper: float, r: int = GRID_R) -> tuple[np.ndarray,
+                                                                            np.ndarray]:
+    """Jennison & Turnbull (2000, sec. 19.2.1) grid and Simpson weights on ``(lower, upper)``."""
+    i = np.arange(1, 6 * r)
+    x = np.where(
+        i < r, mean - 3 - 4 * np.log(r / np.maximum(i, 1)),
+        np.where(i <= 5 * r, mean - 3 + 3 * (i - r) / (2 * r),
+                 mean + 3 + 4 * np.log(r / np.maximum(6 * r - i, 1))))
+    inside = x[(x > lower) & (x < upper)]
+    pieces = []
+    if math.isfinite(lower) and lower > x[0]:
+        pieces.append([lower])
+    pieces.append(inside)
+    if math.isfinite(upper) and upper < x[-1]:
+        pieces.append([upper])
+    points = np.concatenate(pieces) if pieces else inside
+    if points.size < 2:
+        lo = max(lower, x[0])
+        hi = min(upper, x[-1])
+        points = np.array([lo, hi]) if hi > lo else np.array([lo, lo + 1e-12])
+    z = np.empty(2 * points.size - 1)
+    z[0::2] = points
+    z[1::2] = (points[:-1] + points[1:]) / 2
+    w = np.zeros_like(z)
+    w[1::2] = 4 * (z[2::2] - z[:-2:2]) / 6
+    w[0] = (z[2] - z[0]) / 6
+    w[-1] = (z[-1] - z[-3]) / 6
+    if z.size > 3:
+        w[2:-1:2] = (z[4::2] - z[:-4:2]) / 6
+    return z, w
+
+
+class _Recursion:
+    """Sub-densities of Z_k on the continuation regions, look by look, for one drift."""
+
+    def __init__(self, fractions: np.ndarray, drift: float) -> None:
+        self.t = fractions
+        self.drift = drift
+        self.z: np.ndarray | None = None
+        self.weighted: np.ndarray | None = None  # w_j * h_{k-1}(z_j)
+        self.k = 0
+
+    def _mean(self, k: int) -> float:
+        return self.drift * math.sqrt(self.t[k])
+
+    def cross(self, lower: float, upper: float) -> tuple[float, float]:
+        """P(Z_k < lower, not stopped before), P(Z_k > upper, not stopped before) at look k."""
+        k = self.k
+        if k == 0:
+            m = self._mean(0)
+            return float(stats.norm.cdf(lower - m)), float(stats.norm.sf(upper - m))
+        assert self.z is not None and self.weighted is not None
+        t_prev, t_now = self.t[k - 1], self.t[k]
+        step = t_now - t_prev
+        centre = self.z * math.sqrt(t_prev) + self.drift * step
+        scale = math.sqrt(step)
+        below = stats.norm.cdf((lower * math.sqrt(t_now) - centre) / scale)
+        above = stats.norm.sf((upper * math.sqrt(t_now) - centre) / scale)
+        return float(self.weighted @ below), float(self.weighted @ above)
+
+    def advance(self, lower: float, upper: float) -> None:
+        """Carry the sub-density through look k's continuation region (lower, upper)."""
+        k = self.k
+        z, w = _grid(self._mean(k), lower, upper)
+        if k == 0:
+            density = stats.norm.pdf(z - self._mean(0))
+        else:
+            assert self.z is not None and self.weighted is not None
+            t_prev, t_now = self.t[k - 1], self.t[k]
+            step = t_now - t_prev
+            scale = math.sqrt(step)
+            arg = (z[:, None] * math.sqrt(t_now) - self.z[None, :] * math.sqrt(t_prev)
+                   - self.drift * step) / scale
+            density = (stats.norm.pdf(arg) @ self.weighted) * math.sqrt(t_now) / scale
+        self.z, self.weighted = z, w * density
+        self.k += 1
+
+
+def _solve_bound(prob: callable, target: float, upper_side: bool) -> float:  # type: ignore[valid-type]
+    """The boundary at which ``prob`` (monotone in it) equals ``target``."""
+    if target <= 1e-15:
+        return BOUNDARY_CAP if upper_side else -BOUNDARY_CAP
+    lo, hi = -BOUNDARY_CAP, BOUNDARY_CAP
+    if prob(hi if upper_side else lo) > target:
+        return hi if upper_side else lo
+    if prob(lo if upper_side else hi) < target:
+        return lo if upper_side else hi
+    return float(optimize.brentq(lambda b: prob(b) - target, lo, hi, xtol=1e-12, rtol=1e-14))
+
+
+def efficacy_boundaries(fractions: Sequence[float], alpha: float, sided: int = 1,
+                        spending: str = "obf") -> np.ndarray:
+    """Upper efficacy boundaries (z scale); for ``sided=2`` the lower ones are their mirror.
+
+    ``alpha`` is the total level: one-sided, or two-sided split equally between the sides.
+
+    >>> efficacy_boundaries([1/3, 2/3, 1], 0.025).round(4).tolist()
+    [3.7103, 2.5114, 1.993]
+    """
+    t = check_information_fractions(fractions)
+    per_side = alpha / sided
+    spent = spending_function(spending, per_side, t)
+    increments = np.diff(np.concatenate([[0.0], spent]))
+    recursion = _Recursion(t, 0.0)
+    bounds = np.empty(t.size)
+    for k in range(t.size):
+        def upper_prob(b: float) -> float:
+            return recursion.cross(-b if sided == 2 else -np.inf, b)[1]
+        bounds[k] = _solve_bound(upper_prob, increments[k], upper_side=True)
+        if k < t.size - 1:
+            recursion.advance(-bounds[k] if sided == 2 else -np.inf, bounds[k])
+    return bounds
+
+
+def crossing_probabilities(fractions: Sequence[float], lower: Sequence[float],
+                           upper: Sequence[float], drift: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-look probabilities of stopping below ``lower`` and above ``upper`` (not before).
+
+    >>> lo, up = crossing_probabilities([1.0], [-1.96], [1.96], 0.0)
+    >>> round(float(lo[0] + up[0]), 4)
+    0.05
+    """
+    t = check_information_fractions(fractions)
+    recursion = _Recursion(t, drift)
+    below, above = np.empty(t.size), np.empty(t.size)
+    for k in range(t.size):
+        below[k], above[k] = recursion.cross(lower[k], upper[k])
+        if k < t.size - 1:
+            recursion.advance(lower[k], upper[k])
+    return below, above
+
+
+def _futility_for_drift(t: np.ndarray, efficacy: np.ndarray, harm: np.ndarray, beta: float,
+                        spending: str, drift: float) -> tuple[np.ndarray, float]:
+    """Beta-spending futility boundaries for a drift; returns them and the total beta spent."""
+    spent = spending_function(spending, beta, t)
+    increments = np.diff(np.concatenate([[0.0], spent]))
+    recursion = _Recursion(t, drift)
+    futility = np.empty(t.size)
+    total_lower = 0.0
+    for k in range(t.size):
+        if k == t.size - 1:
+            futility[k] = efficacy[k]
+        else:
+            def lower_prob(a: float, k: int = k) -> float:
+                return recursion.cross(max(a, harm[k]), efficacy[k])[0]
+            futility[k] = min(_solve_bound(lower_prob, increments[k], upper_side=False),
+                              efficacy[k])
+        floor = max(futility[k], harm[k])
+        total_lower += recursion.cross(floor, efficacy[k])[0]
+        if k < t.size - 1:
+            recursion.advance(floor, efficacy[k])
+    return futility, total_lower
+
+
+@dataclass(frozen=True)
+class SequentialDesign:
+    """Boundaries on the z scale for each look, and the drift that gives the power asked for.
+
+    ``drift`` is the expected z statistic at full information under the alternative;
+    ``max_inflation = (drift / (z_{1-a} + z_{1-b}))^2`` is the maximum sample size relative to
+    the fixed design with the same one-sided level per side and power.
+    """
+
+    information_fractions: list[float]
+    efficacy_z: list[float]
+    futility_z: list[float | None]
+    harm_z: list[float]
+    alpha_spent: list[float]
+    alpha: float
+    sided: int
+    power: float
+    spending: str
+    futility: str
+    drift: float
+    max_inflation: float
+    power_if_futility_ignored: float
+    power_if_futility_followed: float
+    type1_if_futility_followed: float
+
+    def spending_record(self) -> dict[str, object]:
+        """The ``spending`` record of design.json."""
+        return {
+            "efficacy": self.spending,
+            "efficacy_function": SPENDING_DESCRIPTIONS[self.spending],
+            "alpha_per_side": self.alpha / self.sided,
+            "sides": "symmetric: alpha/2 spent on each side" if self.sided == 2
+            else "one-sided (upper)",
+            "futility": self.futility,
+            "futility_function": (f"beta spending, {SPENDING_DESCRIPTIONS[self.spending]} "
+                                  "with beta in place of a; non-binding"
+                                  if self.futility == "beta" else None),
+            "futility_binding": False,
+            "beta": 1 - self.power,
+            "harm": "efficacy boundary mirrored (-efficacy_z): stop when the effect is "
+                    "significantly negative",
+            "method": "recursive numerical integration (Jennison & Turnbull 2000, ch. 19)",
+            "drift": self.drift,
+            "power_if_futility_ignored": self.power_if_futility_ignored,
+            "power_if_futility_followed": self.power_if_futility_followed,
+            "type1_if_futility_followed": self.type1_if_futility_followed,
+        }
+
+
+def sequential_design(fractions: Sequence[float], alpha: float = 0.05, power: float = 0.8,
+                      sided: int = 2, spending: str = "obf",
+                      futility: str = "beta") -> SequentialDesign:
+    """Boundaries and maximum information for a group-sequential design.
+
+    >>> design = sequential_design([1/3, 2/3, 1], alpha=0.025, sided=1, futility="none")
+    >>> [round(b, 4) for b in design.efficacy_z], round(design.max_inflation, 3)
+    ([3.7103, 2.5114, 1.993], 1.017)
+    """
+    if not 0 < alpha < 0.5:
+        raise InputError(f"alpha must be in (0, 0.5), got {alpha:g}", column="--alpha")
+    if not 0 < power < 1:
+        raise InputError(f"power must be in (0, 1), got {power:g}", column="--power")
+    if futility not in ("beta", "none"):
+        raise InputError(f"futility must be beta or none, got {futility!r}", column="--futility")
+    t = check_information_fractions(fractions)
+    beta = 1 - power
+    efficacy = efficacy_boundaries(t, alpha, sided, spending)
+    harm = -efficacy
+    fixed_drift = float(stats.norm.isf(alpha / sided) + stats.norm.isf(beta))
+
+    def power_ignoring_futility(drift: float) -> float:
+        return float(crossing_probabilities(t, harm, efficacy, drift)[1].sum())
+
+    if t.size == 1:
+        drift = fixed_drift
+        futility_z: list[float | None] = [None]
+        futility = "none"
+    elif futility == "none":
+        drift = float(optimize.brentq(lambda d: power_ignoring_futility(d) - power,
+                                      0.5 * fixed_drift, 3 * fixed_drift, xtol=1e-10))
+        futility_z = [None] * t.size
+    else:
+        def gap(drift: float) -> float:
+            return _futility_for_drift(t, efficacy, harm, beta, spending, drift)[1] - beta
+        drift = float(optimize.brentq(gap, 0.5 * fixed_drift, 3 * fixed_drift, xtol=1e-10))
+        bounds, _ = _futility_for_drift(t, efficacy, harm, beta, spending, drift)
+        futility_z = [float(b) for b in bounds]
+
+    floors = np.array([harm[k] if f is None else max(f, harm[k])
+                       for k, f in enumerate(futility_z)])
+    followed = float(crossing_probabilities(t, floors, efficacy, drift)[1].sum())
+    type1 = float(crossing_probabilities(t, floors, efficacy, 0.0)[1].sum())
+    spent_total = np.cumsum(np.diff(np.concatenate(
+        [[0.0], spending_function(spending, alpha / sided, t)]))) * sided
+    return SequentialDesign(
+        information_fractions=t.tolist(),
+        efficacy_z=efficacy.tolist(),
+        futility_z=futility_z,
+        harm_z=harm.tolist(),
+        alpha_spent=spent_total.tolist(),
+        alpha=alpha,
+        sided=sided,
+        power=power,
+        spending=spending,
+        futility=futility,
+        drift=drift,
+        max_inflation=(drift / fixed_drift) ** 2,
+        power_if_futility_ignored=power_ignoring_futility(drift),
+        power_if_futility_followed=followed,
+        type1_if_futility_followed=type1 * sided,
+    )
