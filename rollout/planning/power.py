@@ -279,7 +279,7 @@ def solve_fixed(
     >>> sizing = solve_fixed(sd=180, mde=34, power=0.8, alpha=0.05, distribution="z")
     >>> sizing.n_per_arm
     {'treatment': 440, 'control': 440}
-    >>> round(solve_fixed(sd=180, n=440, power=None).power, 3)
+    >>> round(solve_fixed(sd=180, mde=34, n=440, power=None, distribution="z").power, 3)
     0.8
     """
     missing = [name for name, value in (("n", n), ("mde", mde), ("power", power))
