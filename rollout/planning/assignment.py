@@ -1,0 +1,704 @@
+"""Stratified, reproducible arms and phased target lists that never lose a customer.
+
+Every customer in the list gets exactly one role: ``pilot_target`` (phase 1, flagged by the
+design's pilot column and treated outright), one of the design's arms (phase 2, the randomized
+A/B test), or ``not_in_test`` (everyone else; phase 3 when the expansion column flags them, else
+phase 0). Every random draw is a keyed hash of the salt and the customer id
+(:mod:`rollout.planning.keyed_hash`), so anyone can recompute an assignment from the salt alone.
+
+Who enters the test. Customers outside the pilot (and flagged by the test phase's column, when it
+names one) are eligible. With ``complete`` assignment the design's ``n_total`` is split across
+strata in proportion to their eligible counts (largest remainder, ties by the stratum's hash), and
+in each stratum the customers with the smallest entry hash (``salt:entry``) enter. With ``hash``
+assignment a customer enters when their entry uniform is below ``n_total / eligible``, so a list
+that grows only ever drops earlier entrants, never adds them back under another arm. When the
+design asks for more customers than are eligible, all of them enter and a warning says so.
+
+Which arm. ``complete``: in each stratum the entrants are ordered by their keyed integer
+(``salt:id``) and cut at exact counts for the allocation, each within one of its target; the
+leftover units go to the arms with the largest accumulated shortfall over the strata taken in the
+order of their hash, ties by the hash of salt, stratum and arm, so the totals stay within about
+one of target too. ``hash``: the arm is the first whose cumulative allocation exceeds the
+customer's uniform ``u``; it depends on nothing but the salt and the id, so re-running or adding
+customers never moves anyone, and balance is approximate (the report says how far).
+
+Re-randomization draws the arms under ``rerandomize`` salts (the salt, then ``salt#1``,
+``salt#2``, ...) and keeps the one with the smallest worst |SMD|. The entrants stay those of the
+base salt. Inference must then condition on the acceptance rule; the report records it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from rollout.errors import InputError
+from rollout.io import read_table, write_csv, write_json, write_parquet
+from rollout.planning.balance_report import (
+    allocation_test,
+    arm_by_stratum_test,
+    standardized_mean_differences,
+    worst_abs_smd,
+)
+from rollout.planning.keyed_hash import (
+    canonical_id_text,
+    keyed_integer,
+    keyed_integers,
+    uniform_from_integers,
+)
+
+ASSIGNMENT_SCHEMA = "rollout.assignment/1"
+ID_COLUMN = "customer_id"
+PILOT = "pilot_target"
+NOT_IN_TEST = "not_in_test"
+METHODS = ("complete", "hash")
+ALLOCATION_TOLERANCE = 1e-9
+PHASE_NONE, PHASE_PILOT, PHASE_TEST, PHASE_EXPANSION = 0, 1, 2, 3
+CUSTOMERS_IN_RESULTS = "customers.parquet"
+
+HASH_RULE = (
+    "x(key, id) = first 16 hex digits of SHA-256(key + ':' + id as text) as an unsigned 64-bit "
+    "integer; u = floor(x / 2^11) / 2^53. Arm draws use key = arm_salt, test entry uses key = "
+    "salt + ':entry', stratum order uses SHA-256(salt + ':stratum:' + label) and arm ties "
+    "SHA-256(salt + ':stratum:' + label + ':' + arm)."
+)
+RERANDOMIZATION_CAVEAT = (
+    "The arms were chosen as the best of several salts by worst |SMD|. Randomization inference "
+    "(permutation tests, randomization intervals) must condition on this acceptance rule: "
+    "re-draw each permuted assignment with the same rule. Analyses that ignore it are "
+    "conservative, not invalid."
+)
+
+
+@dataclass(frozen=True)
+class AssignmentPlan:
+    """The fields of a design that assignment reads, checked once.
+
+    Built from a ``design.json`` document or any mapping with the same fields
+    (:meth:`from_design`); ``allocation`` is in the order of ``arms``.
+
+    >>> plan = AssignmentPlan.from_design({"arms": ["treatment", "control"],
+    ...     "allocation": {"treatment": 0.5, "control": 0.5}, "n_total": 10, "strata": [],
+    ...     "phases": [], "seed": 1})
+    >>> plan.allocation, plan.pilot_column
+    ((0.5, 0.5), None)
+    """
+
+    arms: tuple[str, ...]
+    allocation: tuple[float, ...]
+    n_total: int
+    strata: tuple[str, ...] = ()
+    n_per_arm: dict[str, int] | None = None
+    pilot_column: str | None = None
+    pilot_n: int | None = None
+    test_column: str | None = None
+    expansion_column: str | None = None
+    expansion_rule: str | None = None
+    seed: int | None = None
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Every value the ``arm`` column can take, in a fixed order."""
+        return (PILOT, *self.arms, NOT_IN_TEST)
+
+    @property
+    def reference_arm(self) -> str:
+        """The arm the others are compared with: ``control`` when present, else the last."""
+        return "control" if "control" in self.arms else self.arms[-1]
+
+    @property
+    def select_columns(self) -> tuple[str, ...]:
+        """Flag columns the customer table must carry."""
+        named = (self.pilot_column, self.test_column, self.expansion_column)
+        return tuple(dict.fromkeys(c for c in named if c is not None))
+
+    @classmethod
+    def from_design(cls, design: Mapping[str, Any] | Any,
+                    source: str | Path | None = None) -> AssignmentPlan:
+        """Check the fields assignment uses; raises :class:`InputError` naming the field."""
+        if hasattr(design, "to_dict"):
+            design = design.to_dict()
+        if not isinstance(design, Mapping):
+            raise InputError("a design must be a JSON object", file=source)
+        for name in ("arms", "allocation", "n_total"):
+            if name not in design:
+                raise _field_error(source, name, "missing")
+        arms = design["arms"]
+        if (not isinstance(arms, list) or len(arms) < 2
+                or not all(isinstance(a, str) and a for a in arms) or len(set(arms)) != len(arms)):
+            raise _field_error(source, "arms", "must be a list of at least two distinct names")
+        clash = {PILOT, NOT_IN_TEST} & set(arms)
+        if clash:
+            raise _field_error(source, "arms", f"{sorted(clash)[0]!r} is reserved for customers "
+                                               "outside the randomized test")
+        allocation = design["allocation"]
+        if not isinstance(allocation, Mapping) or set(allocation) != set(arms):
+            given = sorted(allocation) if isinstance(allocation, Mapping) else allocation
+            raise _field_error(source, "allocation",
+                               f"must give a fraction for each arm {arms}, got {given!r}")
+        shares = []
+        for arm in arms:
+            share = allocation[arm]
+            if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
+                raise _field_error(source, "allocation",
+                                   f"arm {arm!r}: fraction must be in (0, 1), got {share!r}")
+            shares.append(float(share))
+        if abs(math.fsum(shares) - 1.0) > ALLOCATION_TOLERANCE:
+            raise _field_error(source, "allocation",
+                               f"fractions sum to {math.fsum(shares)!r}, not 1")
+        n_total = design["n_total"]
+        if isinstance(n_total, bool) or not isinstance(n_total, int) or n_total <= 0:
+            raise _field_error(source, "n_total", f"must be a positive integer, got {n_total!r}")
+        n_per_arm = design.get("n_per_arm")
+        if n_per_arm is not None:
+            if not isinstance(n_per_arm, Mapping) or set(n_per_arm) != set(arms):
+                raise _field_error(source, "n_per_arm", f"must give a size for each arm {arms}")
+            n_per_arm = {arm: n_per_arm[arm] for arm in arms}
+        strata = design.get("strata") or []
+        if (not isinstance(strata, list) or not all(isinstance(c, str) and c for c in strata)
+                or len(set(strata)) != len(strata)):
+            raise _field_error(source, "strata", "must be a list of distinct column names")
+        if ID_COLUMN in strata:
+            raise _field_error(source, "strata", f"cannot stratify on {ID_COLUMN!r}")
+        phases = _phases_by_number(design.get("phases") or [], source)
+        seed = design.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise _field_error(source, "seed", f"must be an integer, got {seed!r}")
+        pilot = phases.get(PHASE_PILOT, {})
+        pilot_n = pilot.get("n")
+        if pilot_n is not None and (isinstance(pilot_n, bool) or not isinstance(pilot_n, int)):
+            raise _field_error(source, "phases", f"phase 1: 'n' must be an integer or null, "
+                                                 f"got {pilot_n!r}")
+        expansion = phases.get(PHASE_EXPANSION, {})
+        return cls(
+            arms=tuple(arms),
+            allocation=tuple(shares),
+            n_total=n_total,
+            strata=tuple(strata),
+            n_per_arm=n_per_arm,
+            pilot_column=_select_column(pilot, PHASE_PILOT, source),
+            pilot_n=pilot_n,
+            test_column=_select_column(phases.get(PHASE_TEST, {}), PHASE_TEST, source),
+            expansion_column=_select_column(expansion, PHASE_EXPANSION, source),
+            expansion_rule=expansion.get("rule"),
+            seed=seed,
+        )
+
+
+def _field_error(source: str | Path | None, name: str, message: str) -> InputError:
+    return InputError(f"field {name!r}: {message}", file=source)
+
+
+def _phases_by_number(phases: Any, source: str | Path | None) -> dict[int, Mapping[str, Any]]:
+    if not isinstance(phases, list) or not all(isinstance(p, Mapping) for p in phases):
+        raise _field_error(source, "phases", "must be a list of records")
+    by_number: dict[int, Mapping[str, Any]] = {}
+    for i, phase in enumerate(phases):
+        number = phase.get("phase")
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise _field_error(source, "phases", f"record {i + 1}: 'phase' must be an integer")
+        if number in by_number:
+            raise _field_error(source, "phases", f"phase {number} appears twice")
+        by_number[number] = phase
+    return by_number
+
+
+def _select_column(phase: Mapping[str, Any], number: int, source: str | Path | None) -> str | None:
+    column = phase.get("select_column")
+    if column is not None and (not isinstance(column, str) or not column):
+        raise _field_error(source, "phases", f"phase {number}: 'select_column' must be a column "
+                                             f"name or null, got {column!r}")
+    return column
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An assignment: one row per customer, and the report that says how it was made.
+
+    ``table`` has ``customer_id`` (as given), ``stratum`` (a label such as
+    ``segment=A|ps_region=overlap``), ``arm`` (an arm, ``pilot_target`` or ``not_in_test``),
+    ``phase`` (1 pilot, 2 A/B test, 3 expansion candidate, 0 none) and ``u`` (the arm-draw
+    uniform, for audit), in the order of the input. ``report`` is a plain JSON document.
+    """
+
+    table: pd.DataFrame
+    report: dict[str, Any]
+    roles: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    def role_list(self, role: str) -> pd.DataFrame:
+        """The customers with one role, as a campaign system loads them (input order)."""
+        rows = self.table[self.table["arm"] == role]
+        return rows[[ID_COLUMN, "arm", "phase", "stratum"]].reset_index(drop=True)
+
+
+def read_customers(path: str | Path) -> tuple[pd.DataFrame, Path]:
+    """Read a customer table (parquet or CSV), or ``customers.parquet`` in a results folder.
+
+    Returns the frame and the file it came from (for error messages).
+    """
+    path = Path(path)
+    if path.is_dir():
+        inner = path / CUSTOMERS_IN_RESULTS
+        if not inner.exists():
+            raise InputError(f"a folder was given but it has no {CUSTOMERS_IN_RESULTS}", file=path)
+        path = inner
+    return read_table(path), path
+
+
+def _first_row(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _validate_customers(frame: pd.DataFrame, plan: AssignmentPlan, source: str | None) -> None:
+    if len(frame) == 0:
+        raise InputError("the customer table is empty", file=source)
+    if ID_COLUMN not in frame.columns:
+        raise InputError("missing the customer id column", file=source, column=ID_COLUMN)
+    ids = frame[ID_COLUMN]
+    missing = ids.isna().to_numpy()
+    if missing.any():
+        raise InputError("missing customer id", file=source, column=ID_COLUMN,
+                         row=_first_row(missing))
+    duplicated = ids.duplicated(keep="first").to_numpy()
+    if duplicated.any():
+        row = _first_row(duplicated)
+        raise InputError(f"duplicate customer id {_plain(ids.iloc[row])!r}", file=source,
+                         column=ID_COLUMN, row=row)
+    for column in plan.strata:
+        if column not in frame.columns:
+            raise InputError("stratum column named by the design is missing", file=source,
+                             column=column)
+        nulls = frame[column].isna().to_numpy()
+        if nulls.any():
+            raise InputError("stratum value is missing", file=source, column=column,
+                             row=_first_row(nulls))
+    for column in plan.select_columns:
+        if column not in frame.columns:
+            raise InputError("phase selection column named by the design is missing",
+                             file=source, column=column)
+        _flag(frame, column, source)
+
+
+def _flag(frame: pd.DataFrame, column: str, source: str | None) -> np.ndarray:
+    values = frame[column]
+    nulls = values.isna().to_numpy()
+    if nulls.any():
+        raise InputError("flag value is missing", file=source, column=column,
+                         row=_first_row(nulls))
+    if pd.api.types.is_bool_dtype(values):
+        return values.to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = values.to_numpy(dtype=np.float64)
+        bad = (numbers != 0) & (numbers != 1)
+        if bad.any():
+            row = _first_row(bad)
+            raise InputError(f"flag must be true/false or 0/1, got {_plain(values.iloc[row])!r}",
+                             file=source, column=column, row=row)
+        return numbers == 1
+    raise InputError(f"flag must be true/false or 0/1, has type {values.dtype}", file=source,
+                     column=column)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds, so messages read ``5``, not ``np.int64(5)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _value_text(value: Any) -> str:
+    value = _plain(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def stratum_labels(frame: pd.DataFrame, strata: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Each customer's stratum as a code into a sorted list of readable labels.
+
+    >>> codes, labels = stratum_labels(pd.DataFrame({"segment": ["B", "A", "B"],
+    ...                                              "region": [1, 1, 2]}), ["segment", "region"])
+    >>> labels, codes.tolist()
+    (['segment=A|region=1', 'segment=B|region=1', 'segment=B|region=2'], [1, 0, 2])
+    """
+    n = len(frame)
+    if not strata:
+        return np.zeros(n, dtype=np.int64), ["all"]
+    combined = np.zeros(n, dtype=np.int64)
+    uniques_per_column = []
+    for column in strata:
+        codes, uniques = pd.factorize(frame[column], sort=False)
+        combined = combined * len(uniques) + codes
+        uniques_per_column.append([_value_text(v) for v in uniques])
+    present, inverse = np.unique(combined, return_inverse=True)
+    labels = []
+    for key in present.tolist():
+        parts = []
+        for column, uniques in zip(reversed(strata), reversed(uniques_per_column), strict=True):
+            key, code = divmod(key, len(uniques))
+            parts.append(f"{column}={uniques[code]}")
+        labels.append("|".join(reversed(parts)))
+    order = np.argsort(np.array(labels, dtype=object), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[inverse.ravel()], [labels[i] for i in order]
+
+
+def _ranks_within(codes: np.ndarray, keys: np.ndarray, n_groups: int) -> np.ndarray:
+    """Rank of each key within its group (0 = smallest); ties keep input order."""
+    order = np.lexsort((keys, codes))
+    sizes = np.bincount(codes, minlength=n_groups)
+    starts = np.cumsum(sizes) - sizes
+    ranks = np.empty(len(codes), dtype=np.int64)
+    ranks[order] = np.arange(len(codes)) - starts[codes[order]]
+    return ranks
+
+
+def proportional_counts(sizes: Sequence[int], total: int, tiebreak: Sequence[int]) -> np.ndarray:
+    """Split ``total`` across groups in proportion to ``sizes`` (largest remainder, exact).
+
+    Each count is within one of ``total * size / sum(sizes)``; leftover units go to the largest
+    remainders, ties to the smallest ``tiebreak``.
+
+    >>> proportional_counts([10, 10, 10], 10, [3, 1, 2]).tolist()
+    [3, 4, 3]
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    grand = int(sizes.sum())
+    products = [int(s) * int(total) for s in sizes]
+    base = np.array([p // grand for p in products], dtype=np.int64)
+    remainder = [p % grand for p in products]
+    leftover = int(total) - int(base.sum())
+    ranked = sorted(range(len(sizes)), key=lambda g: (-remainder[g], int(tiebreak[g])))
+    for g in ranked[:leftover]:
+        base[g] += 1
+    return base
+
+
+def split_by_allocation(totals: Sequence[int], shares: Sequence[float],
+                        stratum_order: Sequence[int], arm_tiebreak: np.ndarray) -> np.ndarray:
+    """Counts per stratum and arm for the allocation, each within one of its target.
+
+    Strata are visited in ``stratum_order``; a stratum's leftover units go to the arms whose
+    accumulated shortfall (target minus count, summed over the strata visited) is largest, ties
+    to the smallest ``arm_tiebreak[stratum, arm]``. An arm whose target is whole never gets one.
+
+    >>> split_by_allocation([3, 3], [0.5, 0.5], [0, 1], np.array([[1, 2], [1, 2]])).tolist()
+    [[2, 1], [1, 2]]
+    """
+    totals_arr = np.asarray(totals, dtype=np.int64)
+    shares_arr = np.asarray(shares, dtype=np.float64)
+    targets = totals_arr[:, None] * shares_arr[None, :]
+    counts = np.floor(targets + 1e-9).astype(np.int64)
+    fractions = targets - counts
+    fractions[fractions < 1e-9] = 0.0
+    shortfall = np.zeros(len(shares_arr))
+    for s in stratum_order:
+        shortfall += fractions[s]
+        leftover = int(totals_arr[s] - counts[s].sum())
+        candidates = [a for a in range(len(shares_arr)) if fractions[s, a] > 0]
+        candidates.sort(key=lambda a: (-round(shortfall[a], 9), int(arm_tiebreak[s, a])))
+        for a in candidates[:leftover]:
+            counts[s, a] += 1
+            shortfall[a] -= 1.0
+    return counts
+
+
+@dataclass
+class _Draw:
+    salt: str
+    u_integers: np.ndarray
+    arm_of_entrant: np.ndarray
+    smd: list[dict[str, Any]]
+    worst: float | None
+
+
+def _numeric_covariates(frame: pd.DataFrame, plan: AssignmentPlan) -> list[str]:
+    excluded = {ID_COLUMN, *plan.strata, *plan.select_columns}
+    return [c for c in frame.columns
+            if c not in excluded and pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c])]
+
+
+def assign_customers(
+    customers: pd.DataFrame,
+    design: Mapping[str, Any] | Any,
+    *,
+    salt: str | None = None,
+    method: str = "complete",
+    rerandomize: int = 1,
+    source: str | Path | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> Assignment:
+    """Assign every customer one role: pilot target, an A/B arm, or not in the test.
+
+    ``design`` is a ``design.json`` document (a mapping or a loaded design); ``salt`` defaults
+    to the design's seed as text. See the module docstring for the rules. Raises
+    :class:`InputError` for bad input, before anything is computed.
+
+    >>> customers = pd.DataFrame({"customer_id": range(1, 9), "segment": list("AAAABBBB")})
+    >>> design = {"arms": ["treatment", "control"], "n_total": 8, "strata": ["segment"],
+    ...           "allocation": {"treatment": 0.5, "control": 0.5}, "phases": [], "seed": 7}
+    >>> result = assign_customers(customers, design)
+    >>> result.table.groupby(["stratum", "arm"], observed=True).size().tolist()
+    [2, 2, 2, 2]
+    """
+    src = str(source) if source is not None else None
+    plan = AssignmentPlan.from_design(design, source=source)
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if isinstance(rerandomize, bool) or not isinstance(rerandomize, int) or rerandomize < 1:
+        raise InputError(f"rerandomize must be a positive integer, got {rerandomize!r}")
+    if salt is None:
+        if plan.seed is None:
+            raise InputError("no salt given and the design has no 'seed' to derive one from",
+                             file=source)
+        salt = str(plan.seed)
+    if not isinstance(salt, str) or not salt:
+        raise InputError("the salt must be a non-empty string")
+    _validate_customers(customers, plan, src)
+    step = on_step or (lambda _name: None)
+
+    warnings: list[str] = []
+    n = len(customers)
+    id_text = canonical_id_text(customers[ID_COLUMN], source=src)
+    codes, labels = stratum_labels(customers, plan.strata)
+    n_strata = len(labels)
+    pilot = (_flag(customers, plan.pilot_column, src) if plan.pilot_column
+             else np.zeros(n, dtype=bool))
+    eligible = ~pilot
+    if plan.test_column:
+        eligible &= _flag(customers, plan.test_column, src)
+    expansion = (_flag(customers, plan.expansion_column, src) if plan.expansion_column
+                 else np.zeros(n, dtype=bool))
+    n_arms = len(plan.arms)
+    eligible_per_stratum = np.bincount(codes[eligible], minlength=n_strata)
+    if method == "complete":
+        small = np.flatnonzero((eligible_per_stratum > 0) & (eligible_per_stratum < n_arms))
+        if len(small):
+            s = int(small[0])
+            raise InputError(
+                f"stratum {labels[s]!r} has {int(eligible_per_stratum[s])} customer(s) eligible "
+                f"for the test, fewer than the {n_arms} arms; merge it with another stratum or "
+                "use --method hash",
+                file=src, column=",".join(plan.strata) or None)
+    if plan.pilot_n is not None and plan.pilot_n != int(pilot.sum()):
+        warnings.append(f"the design expected {plan.pilot_n} pilot customers; column "
+                        f"{plan.pilot_column!r} flags {int(pilot.sum())} in this list")
+    n_eligible = int(eligible.sum())
+    if plan.n_total > n_eligible:
+        warnings.append(f"the design asks for {plan.n_total} customers in the test but only "
+                        f"{n_eligible} are eligible; all of them enter")
+    if n_eligible == 0:
+        warnings.append("no customer is eligible for the A/B test")
+
+    step("drawing test entrants")
+    stratum_hash = [keyed_integer(f"{salt}:stratum", label) for label in labels]
+    entered = np.zeros(n, dtype=bool)
+    eligible_rows = np.flatnonzero(eligible)
+    if n_eligible:
+        entry_integers = keyed_integers(id_text.take(pa.array(eligible_rows)), f"{salt}:entry")
+        if method == "complete":
+            quota = proportional_counts(eligible_per_stratum, min(plan.n_total, n_eligible),
+                                        stratum_hash)
+            ranks = _ranks_within(codes[eligible_rows], entry_integers, n_strata)
+            entered[eligible_rows] = ranks < quota[codes[eligible_rows]]
+        else:
+            rate = min(1.0, plan.n_total / n_eligible)
+            entered[eligible_rows] = uniform_from_integers(entry_integers) < rate
+    entrant_rows = np.flatnonzero(entered)
+    entrant_codes = codes[entrant_rows]
+    entrants_per_stratum = np.bincount(entrant_codes, minlength=n_strata)
+
+    covariate_names = _numeric_covariates(customers, plan)
+    covariates = (customers[covariate_names].iloc[entrant_rows].to_numpy(dtype=np.float64)
+                  if covariate_names else np.empty((len(entrant_rows), 0)))
+    if rerandomize > 1 and not covariate_names:
+        warnings.append("re-randomization asked for, but the customer table has no numeric "
+                        "covariate to balance; the base salt is used")
+    if rerandomize > 1 and method == "hash":
+        warnings.append("re-randomization with hash assignment: a grown list may pick another "
+                        "salt; to keep arms fixed, re-run with --salt set to the chosen arm salt")
+    candidate_salts = [salt] + [f"{salt}#{k}" for k in range(1, rerandomize)]
+    if not covariate_names:
+        candidate_salts = candidate_salts[:1]
+
+    chosen: _Draw | None = None
+    worst_by_candidate: list[float | None] = []
+    for k, arm_salt in enumerate(candidate_salts):
+        step(f"drawing arms ({k + 1}/{len(candidate_salts)})")
+        u_integers = keyed_integers(id_text, arm_salt)
+        arm_of_entrant = _draw_arms(method, plan, u_integers[entrant_rows], entrant_codes,
+                                    entrants_per_stratum, labels, arm_salt)
+        smd = standardized_mean_differences(covariates, covariate_names, arm_of_entrant,
+                                            plan.arms, plan.reference_arm)
+        draw = _Draw(arm_salt, u_integers, arm_of_entrant, smd, worst_abs_smd(smd))
+        worst_by_candidate.append(draw.worst)
+        if chosen is None or _draw_score(draw) < _draw_score(chosen):
+            chosen = draw  # only the best draw is kept: each holds a uniform per customer
+    assert chosen is not None
+
+    step("writing the table")
+    role_codes = np.full(n, len(plan.arms) + 1, dtype=np.int64)  # not_in_test
+    role_codes[pilot] = 0
+    role_codes[entrant_rows] = chosen.arm_of_entrant + 1
+    phase = np.full(n, PHASE_NONE, dtype=np.int8)
+    phase[expansion & ~pilot & ~entered] = PHASE_EXPANSION
+    phase[entered] = PHASE_TEST
+    phase[pilot] = PHASE_PILOT
+    table = pd.DataFrame({
+        ID_COLUMN: customers[ID_COLUMN].to_numpy(),
+        "stratum": pd.Categorical.from_codes(codes, categories=labels),
+        "arm": pd.Categorical.from_codes(role_codes, categories=list(plan.roles)),
+        "phase": phase,
+        "u": uniform_from_integers(chosen.u_integers),
+    })
+
+    step("checking balance")
+    report = _report(plan, method, salt, chosen, candidate_salts, worst_by_candidate, table,
+                     codes, labels, pilot, eligible, entrant_codes, warnings, rerandomize)
+    return Assignment(table=table, report=report, roles=plan.roles, warnings=tuple(warnings))
+
+
+def _draw_score(draw: _Draw) -> float:
+    return math.inf if draw.worst is None else draw.worst
+
+
+def _draw_arms(method: str, plan: AssignmentPlan, u_integers: np.ndarray, codes: np.ndarray,
+               entrants_per_stratum: np.ndarray, labels: Sequence[str], arm_salt: str,
+               ) -> np.ndarray:
+    """The arm index of each entrant under one salt."""
+    n_arms = len(plan.arms)
+    if method == "hash":
+        cumulative = np.cumsum(plan.allocation)
+        cumulative[-1] = 1.0
+        arm = np.searchsorted(cumulative, uniform_from_integers(u_integers), side="right")
+        return np.minimum(arm, n_arms - 1).astype(np.int64)
+    stratum_key = f"{arm_salt}:stratum"
+    order = sorted(range(len(labels)), key=lambda s: keyed_integer(stratum_key, labels[s]))
+    arm_tiebreak = np.array([[keyed_integer(stratum_key, f"{label}:{arm}") for arm in plan.arms]
+                             for label in labels], dtype=object)
+    counts = split_by_allocation(entrants_per_stratum, plan.allocation, order, arm_tiebreak)
+    bounds = np.cumsum(counts, axis=1)
+    ranks = _ranks_within(codes, u_integers, len(labels))
+    arm = np.zeros(len(codes), dtype=np.int64)
+    for a in range(n_arms - 1):
+        arm += ranks >= bounds[codes, a]
+    return arm
+
+
+def _report(plan: AssignmentPlan, method: str, salt: str, chosen: _Draw,
+            candidate_salts: Sequence[str], worst_by_candidate: list[float | None],
+            table: pd.DataFrame, codes: np.ndarray, labels: Sequence[str], pilot: np.ndarray,
+            eligible: np.ndarray, entrant_codes: np.ndarray, warnings: list[str],
+            rerandomize: int) -> dict[str, Any]:
+    n_strata, n_arms = len(labels), len(plan.arms)
+    counts = np.zeros((n_strata, n_arms), dtype=np.int64)
+    np.add.at(counts, (entrant_codes, chosen.arm_of_entrant), 1)
+    entered = counts.sum(axis=1)
+    customers = np.bincount(codes, minlength=n_strata)
+    pilots = np.bincount(codes[pilot], minlength=n_strata)
+    eligibles = np.bincount(codes[eligible], minlength=n_strata)
+    strata_rows = []
+    for s, label in enumerate(labels):
+        row: dict[str, Any] = {"stratum": label, "customers": int(customers[s]),
+                               "pilot": int(pilots[s]), "eligible": int(eligibles[s]),
+                               "entered": int(entered[s])}
+        for a, arm in enumerate(plan.arms):
+            target = float(entered[s]) * plan.allocation[a]
+            row[f"n_{arm}"] = int(counts[s, a])
+            row[f"target_{arm}"] = target
+            row[f"diff_{arm}"] = float(counts[s, a]) - target
+        strata_rows.append(row)
+    totals = counts.sum(axis=0)
+    n_entered = int(totals.sum())
+    arm_rows = [{"arm": arm, "n": int(totals[a]), "target": n_entered * plan.allocation[a],
+                 "design_n": None if plan.n_per_arm is None else plan.n_per_arm[arm],
+                 "share": plan.allocation[a]}
+                for a, arm in enumerate(plan.arms)]
+    role_counts = table["arm"].value_counts(sort=False)
+    phase_counts = table["phase"].value_counts(sort=False)
+    rerandomization = None
+    if rerandomize > 1:
+        rerandomization = {
+            "candidates": len(candidate_salts),
+            "criterion": "smallest worst |SMD| over numeric covariates, arms against "
+                         f"{plan.reference_arm!r}",
+            "candidate_salts": "the salt, then salt#1, salt#2, ...",
+            "chosen_salt": chosen.salt,
+            "worst_abs_smd_by_candidate": worst_by_candidate,
+            "caveat": RERANDOMIZATION_CAVEAT,
+        }
+    return {
+        "schema": ASSIGNMENT_SCHEMA,
+        "method": method,
+        "salt": salt,
+        "arm_salt": chosen.salt,
+        "hash_rule": HASH_RULE,
+        "arms": list(plan.arms),
+        "allocation": dict(zip(plan.arms, plan.allocation, strict=True)),
+        "strata_columns": list(plan.strata),
+        "customers": len(table),
+        "roles": {role: int(role_counts.get(role, 0)) for role in plan.roles},
+        "phases": {str(p): int(phase_counts.get(p, 0))
+                   for p in (PHASE_PILOT, PHASE_TEST, PHASE_EXPANSION, PHASE_NONE)},
+        "test": {"n_total_design": plan.n_total, "eligible": int(eligible.sum()),
+                 "entered": n_entered, "arms": arm_rows},
+        "strata": strata_rows,
+        "balance": {
+            "smd": chosen.smd,
+            "worst_abs_smd": chosen.worst,
+            "arm_by_stratum": arm_by_stratum_test(counts),
+            "allocation": allocation_test(totals.tolist(), plan.allocation),
+        },
+        "rerandomization": rerandomization,
+        "expansion_rule": plan.expansion_rule,
+        "warnings": list(warnings),
+    }
+
+
+def output_paths(output: str | Path, csv_dir: str | Path | None,
+                 roles: Sequence[str]) -> dict[str, Path]:
+    """Where :func:`write_assignment` puts each file: the table, the report, one CSV per role.
+
+    >>> sorted(p.name for p in output_paths("out/a.parquet", None, ["control"]).values())
+    ['a.control.csv', 'a.parquet', 'a.report.json']
+    """
+    output = Path(output)
+    folder = Path(csv_dir) if csv_dir is not None else output.parent
+    paths = {"table": output, "report": output.with_name(f"{output.stem}.report.json")}
+    for role in roles:
+        paths[role] = folder / f"{output.stem}.{role}.csv"
+    return paths
+
+
+def write_assignment(assignment: Assignment, output: str | Path,
+                     csv_dir: str | Path | None = None) -> dict[str, Path]:
+    """Write the table (parquet), the report (JSON beside it) and one CSV per role.
+
+    Each file is written atomically and byte-reproducibly; returns the paths written.
+    """
+    output = Path(output)
+    if output.suffix.lower() not in {".parquet", ".pq"}:
+        raise InputError("the output must be a .parquet file", file=output)
+    if output.is_dir():
+        raise InputError("the output is a folder; give a file name", file=output)
+    if csv_dir is not None and Path(csv_dir).exists() and not Path(csv_dir).is_dir():
+        raise InputError("the CSV folder exists and is not a folder", file=csv_dir)
+    paths = output_paths(output, csv_dir, assignment.roles)
+    write_parquet(paths["table"], assignment.table,
+                  metadata={"schema": ASSIGNMENT_SCHEMA, "method": assignment.report["method"],
+                            "salt": assignment.report["salt"],
+                            "arm_salt": assignment.report["arm_salt"]})
+    for role in assignment.roles:
+        write_csv(paths[role], assignment.role_list(role))
+    write_json(paths["report"], assignment.report)
+    return paths

@@ -1,0 +1,133 @@
+"""The keyed hash behind every assignment: SHA-256 of a salt and a customer id, read as a uniform.
+
+An assignment must be reproducible by anyone, with any tool, from the salt and the customer list
+alone, so the rule is spelled out here and nowhere depends on this package's internals:
+
+1. ``text = key + ":" + id_text`` where ``id_text`` is the id as text: the decimal digits for an
+   integer id (``-12``, ``40017``), the string itself for a text id;
+2. ``h = SHA-256(text encoded as UTF-8)``, written as 64 lowercase hex digits;
+3. ``x`` = the first 16 hex digits of ``h`` read as an unsigned 64-bit integer;
+4. ``u = floor(x / 2**11) / 2**53``: ``x / 2**64`` truncated to the 53 bits a double holds, so
+   ``u`` is exact in every language and always below 1.
+
+``key`` is the salt for a customer's arm and the salt followed by a purpose (``salt:entry``,
+``salt:stratum``) for the other draws, so the draws are independent of one another. Orderings use
+``x`` itself. The columnar implementation runs in DuckDB (``sha256()``, a few seconds for ten
+million ids); :func:`keyed_integer` is the same rule in plain Python with :mod:`hashlib`, used for
+the handful of stratum labels and as the independent reference the tests compare against.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from rollout.errors import InputError
+
+_TWO_POW_53 = float(2**53)
+_HASH_SQL = (
+    "SELECT ('0x' || substr(sha256($key || ':' || id_text), 1, 16))::UBIGINT AS x FROM ids"
+)
+
+
+def keyed_integer(key: str, value: str) -> int:
+    """The unsigned 64-bit integer of ``value`` under ``key`` (the rule above, in plain Python).
+
+    >>> keyed_integer("s", "1")
+    1956237396230559035
+    """
+    digest = hashlib.sha256(f"{key}:{value}".encode()).hexdigest()
+    return int(digest[:16], 16)
+
+
+def keyed_uniform(key: str, value: str) -> float:
+    """The uniform in [0, 1) of ``value`` under ``key`` (the rule above, in plain Python).
+
+    >>> round(keyed_uniform("s", "1"), 6)
+    0.106048
+    """
+    return (keyed_integer(key, value) >> 11) / _TWO_POW_53
+
+
+def uniform_from_integers(integers: np.ndarray) -> np.ndarray:
+    """Map keyed 64-bit integers to uniforms in [0, 1) exactly: ``floor(x / 2**11) / 2**53``.
+
+    >>> uniform_from_integers(np.array([2**63], dtype=np.uint64))
+    array([0.5])
+    """
+    return (np.asarray(integers, dtype=np.uint64) >> np.uint64(11)).astype(np.float64) / _TWO_POW_53
+
+
+def canonical_id_text(ids: pd.Series, source: str | None = None, column: str = "customer_id",
+                      ) -> pa.Array:
+    """The text form of each id that the hash reads: decimal digits for integers, else the string.
+
+    Floating-point ids are accepted only when every value is a whole number (a CSV column of
+    integers with a gap is read as floats); they are hashed as the integer, so the same customer
+    gets the same arm whether the list came as parquet or CSV. Anything else is an
+    :class:`InputError`, because its text form would depend on the tool that printed it.
+
+    >>> canonical_id_text(pd.Series([7, 12])).to_pylist()
+    ['7', '12']
+    >>> canonical_id_text(pd.Series([7.0, 12.0])).to_pylist()
+    ['7', '12']
+    """
+    if pd.api.types.is_bool_dtype(ids):
+        raise InputError("customer ids must be integers or text, not true/false", file=source,
+                         column=column)
+    if pd.api.types.is_integer_dtype(ids):
+        return pa.array(ids.to_numpy(dtype=np.int64), type=pa.int64()).cast(pa.string())
+    if pd.api.types.is_float_dtype(ids):
+        values = ids.to_numpy(dtype=np.float64)
+        whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2**53)
+        if not whole.all():
+            row = int(np.flatnonzero(~whole)[0])
+            raise InputError(f"customer id {float(values[row])!r} is not a whole number",
+                             file=source, column=column, row=row)
+        return pa.array(values.astype(np.int64), type=pa.int64()).cast(pa.string())
+    if pd.api.types.is_string_dtype(ids) or pd.api.types.is_object_dtype(ids):
+        try:
+            array = pa.array(ids, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise InputError(f"customer ids must be integers or text: {exc}", file=source,
+                             column=column) from exc
+        if pa.types.is_integer(array.type):
+            return array.cast(pa.int64()).cast(pa.string())
+        if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+            raise InputError(f"customer ids must be integers or text, got {array.type}",
+                             file=source, column=column)
+        return array.cast(pa.string())
+    raise InputError(f"customer ids must be integers or text, got {ids.dtype}", file=source,
+                     column=column)
+
+
+def keyed_integers(id_text: pa.Array, key: str) -> np.ndarray:
+    """The keyed 64-bit integer of every id, computed column-wise in DuckDB.
+
+    ``id_text`` comes from :func:`canonical_id_text`; the result is in the same order.
+
+    >>> keyed_integers(pa.array(["1"]), "s").tolist() == [keyed_integer("s", "1")]
+    True
+    """
+    connection = duckdb.connect()
+    try:
+        connection.execute("SET enable_progress_bar = false")
+        connection.execute("SET preserve_insertion_order = true")
+        connection.register("ids", pa.table({"id_text": id_text}))
+        result = connection.execute(_HASH_SQL, {"key": key}).fetchnumpy()["x"]
+    finally:
+        connection.close()
+    return np.asarray(result, dtype=np.uint64)
+
+
+def keyed_uniforms(id_text: pa.Array, key: str) -> np.ndarray:
+    """The keyed uniform in [0, 1) of every id (see the module docstring for the rule).
+
+    >>> keyed_uniforms(pa.array(["1"]), "s").tolist() == [keyed_uniform("s", "1")]
+    True
+    """
+    return uniform_from_integers(keyed_integers(id_text, key))
