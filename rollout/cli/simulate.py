@@ -2,11 +2,69 @@
 
 from __future__ import annotations
 
-from rollout.cli import cli, handles_input_errors, not_built
+from pathlib import Path
+
+import click
+
+from rollout import console
+from rollout.cli import cli, handles_input_errors, json_option, seed_option
+from rollout.data.contract import save_cohort
+from rollout.io import atomic_directory, read_table, write_json, write_parquet
+from rollout.simulation import load_scenario, simulate_world
+from rollout.simulation.returns import simulate_returns
 
 
 @cli.command()
+@click.argument("scenario")
+@click.option("-o", "--output", "output", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Folder to write (replaced as a whole on success).")
+@seed_option
+@click.option("--n", "n", type=click.IntRange(min=10), default=None,
+              help="Number of customers (default: the scenario's n).")
+@click.option("--assignment", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Parquet/CSV with customer_id and arm: write the A/B returns instead.")
+@click.option("--cohort", "cohort_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Cohort to resample covariates from (scenarios that resample).")
+@json_option
 @handles_input_errors
-def simulate() -> None:
-    """Synthetic data with ground truth, for demos, tests and benchmarks."""
-    not_built("simulate")
+def simulate(scenario: str, output: Path, seed: int, n: int | None, assignment: Path | None,
+             cohort_file: Path | None, as_json: bool) -> None:
+    """Draw a world with known truth from SCENARIO (a .toml file or a bundled name).
+
+    \b
+    Writes OUTPUT/cohort.parquet (the cohort contract) and OUTPUT/truth.parquet (true CATE,
+    propensity, mu0, mu1 per customer) and OUTPUT/summary.json. With --assignment, draws the
+    A/B test's returns for that assignment on the same world (same scenario, --seed and --n)
+    and writes OUTPUT/returns.parquet and OUTPUT/returns_truth.parquet instead.
+    Bundled worlds: overlap_violation, no_effect, homogeneous, good_overlap, harmful, ...
+    """
+    spec = load_scenario(scenario, cohort=cohort_file)
+    world = simulate_world(spec, seed=seed, n=n)
+    document: dict[str, object] = {
+        "scenario": spec.name,
+        "seed": seed,
+        "world": world.summary().to_dict(),
+    }
+    if assignment is not None:
+        frame = read_table(assignment)
+        returns = simulate_returns(spec, frame, seed=seed, world=world, source=assignment)
+        document["returns"] = returns.summary()
+        with atomic_directory(output) as folder:
+            write_parquet(folder / "returns.parquet", returns.data, metadata=returns.metadata())
+            write_parquet(folder / "returns_truth.parquet", returns.truth)
+            write_json(folder / "summary.json", document)
+    else:
+        with atomic_directory(output) as folder:
+            save_cohort(folder / "cohort.parquet", world.cohort)
+            write_parquet(folder / "truth.parquet", world.truth)
+            write_json(folder / "summary.json", document)
+    document["output"] = str(output)
+    if as_json:
+        console.emit_json(document)
+        return
+    summary = world.summary().to_frame()
+    console.show_table(summary, title=f"world {spec.name!r} (seed {seed})")
+    if "returns" in document:
+        console.show_table([{"quantity": k, "value": float(v)}
+                            for k, v in returns.summary().items()], title="A/B returns")
+    console.stdout.print(f"written to {output}")

@@ -64,7 +64,7 @@ class CovariateSpec:
     names: tuple[str, ...]
     distribution: str
     params: dict[str, Expression | tuple[Expression, ...]]
-    hidden: bool = False
+    hidden: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ class Scenario:
         """Covariate columns that appear in the cohort (latent factors and hidden ones do not)."""
         spec = self.covariates
         base = spec.cohort_columns if spec.source == "cohort" and spec.cohort_columns else ()
-        generated = tuple(n for c in spec.columns if not c.hidden for n in c.names)
+        generated = tuple(n for c in spec.columns for n in c.names if n not in c.hidden)
         return tuple(base) + generated
 
 
@@ -296,12 +296,6 @@ class _Table:
             raise self.fail(key, f"expected text, got {type(value).__name__} {value!r}")
         if choices is not None and value not in choices:
             raise self.fail(key, f"must be one of {', '.join(choices)}; got {value!r}")
-        return value
-
-    def flag(self, key: str, default: bool = False) -> bool:
-        value = self.raw(key, False, default)
-        if not isinstance(value, bool):
-            raise self.fail(key, f"expected true or false, got {value!r}")
         return value
 
     def formula(self, key: str, required: bool = True) -> Expression | None:
@@ -475,7 +469,13 @@ def _parse_covariate(table: _Table, available: set[str]) -> CovariateSpec:
     for name in names:
         if name in available:
             raise table.fail("name", f"column {name!r} is defined twice")
-    hidden = table.flag("hidden")
+    hidden_raw = table.raw("hidden", required=False, default=False)
+    if isinstance(hidden_raw, bool):
+        hidden = frozenset(names) if hidden_raw else frozenset()
+    elif isinstance(hidden_raw, list) and all(h in names for h in hidden_raw):
+        hidden = frozenset(hidden_raw)
+    else:
+        raise table.fail("hidden", f"expected true, false or a list of names among {list(names)}")
     table.done()
     return CovariateSpec(names=names, distribution=distribution, params=params, hidden=hidden)
 
