@@ -52,3 +52,31 @@ def returned_frame(seed: int, n: int = 2000, effect_scale: float = 1.0) -> pd.Da
 def make_returned():
     """The :func:`returned_frame` builder, as a fixture (test folders are not packages)."""
     return returned_frame
+
+
+def sequential_document(n_per_arm: int = 600, sd: float = 30.0, mde: float = 5.0,
+                        futility: str = "beta") -> dict[str, Any]:
+    """A valid three-look O'Brien-Fleming design with beta-spending futility."""
+    from rollout.planning.sequential import sequential_design
+
+    seq = sequential_design([1 / 3, 2 / 3, 1], alpha=0.05, power=0.8, sided=2, spending="obf",
+                            futility=futility)
+    looks = [
+        {"information_fraction": f, "n_per_arm": round(n_per_arm * f), "efficacy_z": e,
+         "futility_z": fz, "harm_z": h, "alpha_spent": a, "efficacy_effect": None,
+         "futility_effect": None, "harm_effect": None}
+        for f, e, fz, h, a in zip(seq.information_fractions, seq.efficacy_z, seq.futility_z,
+                                  seq.harm_z, seq.alpha_spent, strict=True)
+    ]
+    # the maximum information the drift implies, expressed as n per arm for this sd
+    n = int(np.ceil(2 * sd**2 * (seq.drift / mde) ** 2))
+    return design_document(
+        n_per_arm={"treatment": n, "control": n}, n_total=2 * n,
+        n_per_arm_unadjusted={"treatment": n, "control": n}, sd=sd, mde=mde, looks=looks,
+        spending=seq.spending_record(), max_inflation=seq.max_inflation, strata=[])
+
+
+@pytest.fixture
+def make_sequential():
+    """The :func:`sequential_document` builder, as a fixture."""
+    return sequential_document
