@@ -1,0 +1,205 @@
+"""Reading what a design needs from a results folder written by ``rollout analyze``.
+
+The layout relied on (and nothing more)::
+
+    RESULTS/summary.json       "cohort": {"path", "outcomes"}, "ate": [{outcome, method,
+                               estimate, se, ...}], "positivity": {...}, "breakeven": {"cost",
+                               "margin", "breakeven_cate"}, optional "overlap_effect"
+    RESULTS/customers.parquet  customer_id, treatment, ps, ps_region, cate, segment,
+                               target_<policy> 0/1 columns
+
+The outcome and the pre-period covariates are joined from the cohort named in the summary (a
+path relative to the results folder, or absolute) when ``customers.parquet`` lacks them. The
+outcome SD, its baseline mean and the variance-reduction R^2 are taken from the cohort. A
+missing file or key raises :class:`InputError` naming it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rollout.data.contract import Cohort, load_cohort
+from rollout.errors import InputError
+from rollout.io import read_table
+
+PS_REGIONS = ("overlap", "near_boundary", "extreme_low", "extreme_high")
+REQUIRED_CUSTOMER_COLUMNS = ("customer_id", "treatment", "ps_region", "cate")
+
+
+@dataclass
+class AnalysisResults:
+    """The parts of an analysis a design reads, with the cohort columns joined in."""
+
+    path: Path
+    summary: dict[str, Any]
+    customers: pd.DataFrame
+    outcome: str
+    covariates: list[str]
+    cohort_path: Path | None
+
+    @property
+    def summary_path(self) -> Path:
+        return self.path / "summary.json"
+
+    @property
+    def customers_path(self) -> Path:
+        return self.path / "customers.parquet"
+
+    def policy_columns(self) -> list[str]:
+        """The ``target_<policy>`` columns, in file order."""
+        return [c for c in self.customers.columns if str(c).startswith("target_")]
+
+    def require_column(self, column: str) -> None:
+        if column not in self.customers.columns:
+            raise InputError("column not found (available: "
+                             f"{', '.join(map(str, self.customers.columns))})",
+                             file=self.customers_path, column=column)
+
+    def breakeven(self) -> dict[str, float]:
+        """``{"cost", "margin", "breakeven_cate"}`` from the summary."""
+        record = self.summary.get("breakeven")
+        if not isinstance(record, dict):
+            raise InputError("key 'breakeven' missing (needed for cost, margin and the "
+                             "breakeven CATE)", file=self.summary_path)
+        out = {}
+        for key in ("cost", "margin", "breakeven_cate"):
+            value = record.get(key)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise InputError(f"key 'breakeven.{key}' missing or not a number",
+                                 file=self.summary_path)
+            out[key] = float(value)
+        return out
+
+    def observational_ate(self) -> float | None:
+        """The first ATE record for the outcome (the analysis lists its preferred one first)."""
+        for record in self.summary.get("ate") or []:
+            if isinstance(record, dict) and record.get("outcome") == self.outcome:
+                value = record.get("estimate")
+                if isinstance(value, (int, float)) and np.isfinite(value):
+                    return float(value)
+        return None
+
+    def overlap_effect(self) -> tuple[float, str]:
+        """The observational effect in the overlap region, and where it came from.
+
+        ``summary.json``'s ``overlap_effect`` (a number, ``{outcome: number}``, a record with
+        ``estimate``, or records with ``outcome``/``estimate``) when present; otherwise the mean
+        predicted CATE of customers with ``ps_region == "overlap"``.
+        """
+        raw = self.summary.get("overlap_effect")
+        value = _pick_estimate(raw, self.outcome)
+        if value is not None:
+            return value, "summary.json overlap_effect"
+        in_overlap = self.customers["ps_region"] == "overlap"
+        if not in_overlap.any():
+            raise InputError("no customer has ps_region 'overlap' and the summary has no "
+                             "'overlap_effect'", file=self.customers_path, column="ps_region")
+        return (float(self.customers.loc[in_overlap, "cate"].mean()),
+                "mean CATE in the overlap region (customers.parquet)")
+
+
+def _pick_estimate(raw: Any, outcome: str) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, (int, float)):
+        return float(raw)
+    if isinstance(raw, dict):
+        if "estimate" in raw:
+            return _pick_estimate(raw["estimate"], outcome)
+        if outcome in raw:
+            return _pick_estimate(raw[outcome], outcome)
+    if isinstance(raw, list):
+        for record in raw:
+            if isinstance(record, dict) and record.get("outcome") in (outcome, None):
+                return _pick_estimate(record.get("estimate"), outcome)
+    return None
+
+
+def load_results(path: str | Path, outcome: str | None = None,
+                 covariates: list[str] | None = None) -> AnalysisResults:
+    """Read a results folder and join the cohort's outcome and covariates to its customers."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError("results folder does not exist", file=path)
+    summary_path = path / "summary.json"
+    if not summary_path.exists():
+        raise InputError("missing summary.json in the results folder", file=summary_path)
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"not a readable JSON document: {exc}", file=summary_path) from exc
+    if not isinstance(summary, dict):
+        raise InputError("must be a JSON object", file=summary_path)
+    customers_path = path / "customers.parquet"
+    if not customers_path.exists():
+        raise InputError("missing customers.parquet in the results folder", file=customers_path)
+    customers = read_table(customers_path)
+    for column in REQUIRED_CUSTOMER_COLUMNS:
+        if column not in customers.columns:
+            raise InputError("column missing", file=customers_path, column=column)
+    bad_region = ~customers["ps_region"].isin(PS_REGIONS)
+    if bad_region.any():
+        row = int(np.flatnonzero(bad_region.to_numpy())[0])
+        raise InputError(f"ps_region must be one of {', '.join(PS_REGIONS)}, got "
+                         f"{customers['ps_region'].iloc[row]!r}", file=customers_path,
+                         column="ps_region", row=row)
+
+    cohort_record = summary.get("cohort")
+    if not isinstance(cohort_record, dict):
+        raise InputError("key 'cohort' missing (needs 'path' and 'outcomes')", file=summary_path)
+    outcomes = cohort_record.get("outcomes")
+    if not isinstance(outcomes, list) or not outcomes:
+        raise InputError("key 'cohort.outcomes' missing or empty", file=summary_path)
+    chosen = outcome or str(outcomes[0])
+    if chosen not in outcomes:
+        raise InputError(f"outcome {chosen!r} was not analysed (outcomes: {outcomes})",
+                         file=summary_path, column=chosen)
+
+    cohort: Cohort | None = None
+    cohort_path: Path | None = None
+    raw_cohort_path = cohort_record.get("path")
+    if raw_cohort_path:
+        candidate = Path(raw_cohort_path)
+        if not candidate.is_absolute():
+            beside = path / candidate
+            candidate = beside if beside.exists() else candidate
+        cohort_path = candidate
+    needs_cohort = chosen not in customers.columns or covariates is None or any(
+        c not in customers.columns for c in covariates)
+    if needs_cohort:
+        if cohort_path is None:
+            raise InputError("key 'cohort.path' missing: the outcome and covariates come from "
+                             "the cohort", file=summary_path)
+        if not cohort_path.exists():
+            raise InputError("the cohort named by summary.json 'cohort.path' does not exist",
+                             file=cohort_path)
+        cohort = load_cohort(cohort_path, outcomes=[chosen])
+        id_col = cohort.roles.id
+        wanted = [chosen, *cohort.roles.covariates]
+        if covariates:
+            wanted = [chosen, *covariates]
+        extra = [c for c in dict.fromkeys(wanted) if c not in customers.columns]
+        for column in extra:
+            if column not in cohort.frame.columns:
+                raise InputError("column not found in the cohort", file=cohort_path,
+                                 column=column)
+        joined = cohort.frame[[id_col, *extra]].rename(columns={id_col: "customer_id"})
+        customers = customers.merge(joined, on="customer_id", how="left", validate="one_to_one")
+        missing = customers[chosen].isna()
+        if missing.any():
+            row = int(np.flatnonzero(missing.to_numpy())[0])
+            raise InputError(f"customer {customers['customer_id'].iloc[row]!r} is not in the "
+                             "cohort", file=customers_path, column="customer_id", row=row)
+    if covariates is None:
+        covariates = list(cohort.roles.covariates) if cohort is not None else []
+    for column in covariates:
+        if column not in customers.columns:
+            raise InputError("covariate column not found", file=customers_path, column=column)
+    return AnalysisResults(path=path, summary=summary, customers=customers.reset_index(drop=True),
+                           outcome=chosen, covariates=list(covariates), cohort_path=cohort_path)
