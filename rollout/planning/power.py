@@ -213,10 +213,13 @@ class _Problem:
         if self.uses_t():
             df = (n_t * self.n_treatment_arms + n_c) - (self.n_treatment_arms + 1)
             crit = self.critical_value(df)
-            result = stats.nct.sf(crit, df, shift)
+            result = float(stats.nct.sf(crit, df, shift))
+            if not math.isfinite(result):  # far beyond scipy's range: effectively certain
+                result = float(stats.norm.sf(crit - shift))
             if self.sided == 2:
-                result += stats.nct.cdf(-crit, df, shift)
-            return float(result)
+                far_tail = float(stats.nct.cdf(-crit, df, shift))
+                result += far_tail if math.isfinite(far_tail) else 0.0
+            return result
         result = stats.norm.cdf(shift - crit_z)
         if self.sided == 2:
             result += stats.norm.cdf(-shift - crit_z)
