@@ -14,8 +14,10 @@ Examples
 
 from __future__ import annotations
 
+from rollout.simulation.breakeven_grid import load_breakeven_grid
 from rollout.simulation.expressions import Expression, parse_expression
 from rollout.simulation.replicate import mean_and_se, monte_carlo_se, replicate, replication_seeds
+from rollout.simulation.returns import ABReturns, simulate_returns
 from rollout.simulation.scenario import (
     Scenario,
     list_scenarios,
@@ -26,6 +28,7 @@ from rollout.simulation.truth import TruthSummary, auc, check_expectations, summ
 from rollout.simulation.world import World, simulate_world
 
 __all__ = [
+    "ABReturns",
     "Expression",
     "Scenario",
     "TruthSummary",
@@ -33,6 +36,7 @@ __all__ = [
     "auc",
     "check_expectations",
     "list_scenarios",
+    "load_breakeven_grid",
     "load_scenario",
     "mean_and_se",
     "monte_carlo_se",
@@ -40,6 +44,7 @@ __all__ = [
     "replicate",
     "replication_seeds",
     "resolve_scenario_path",
+    "simulate_returns",
     "simulate_world",
     "summarize_truth",
 ]
