@@ -15,12 +15,13 @@ that grows only ever drops earlier entrants, never adds them back under another 
 design asks for more customers than are eligible, all of them enter and a warning says so.
 
 Which arm. ``complete``: in each stratum the entrants are ordered by their keyed integer
-(``salt:id``) and cut at exact counts for the allocation, each within one of its target; the
-leftover units go to the arms with the largest accumulated shortfall over the strata taken in the
-order of their hash, ties by the hash of salt, stratum and arm, so the totals stay within about
-one of target too. ``hash``: the arm is the first whose cumulative allocation exceeds the
-customer's uniform ``u``; it depends on nothing but the salt and the id, so re-running or adding
-customers never moves anyone, and balance is approximate (the report says how far).
+(``salt:id``) and cut at exact counts for the allocation, each within one of its target. Where a
+target is not whole, dependent rounding driven by the keyed hash of the salt decides which arm
+gets the remainder, so that each arm's total over strata is also within one of its target and
+every customer's chance of each arm is exactly the allocation. ``hash``: the arm is the first
+whose cumulative allocation exceeds the customer's uniform ``u``; it depends on nothing but the
+salt and the id, so re-running or adding customers never moves anyone, and balance is
+approximate (the report says how far).
 
 Re-randomization draws the arms under ``rerandomize`` salts (the salt, then ``salt#1``,
 ``salt#2``, ...) and keeps the one with the smallest worst |SMD|. The entrants stay those of the
@@ -32,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +49,12 @@ from rollout.planning.balance_report import (
     standardized_mean_differences,
     worst_abs_smd,
 )
+from rollout.planning.dependent_rounding import dependent_round
 from rollout.planning.keyed_hash import (
     canonical_id_text,
     keyed_integer,
     keyed_integers,
+    keyed_uniform,
     uniform_from_integers,
 )
 
@@ -65,9 +69,11 @@ CUSTOMERS_IN_RESULTS = "customers.parquet"
 
 HASH_RULE = (
     "x(key, id) = first 16 hex digits of SHA-256(key + ':' + id as text) as an unsigned 64-bit "
-    "integer; u = floor(x / 2^11) / 2^53. Arm draws use key = arm_salt, test entry uses key = "
-    "salt + ':entry', stratum order uses SHA-256(salt + ':stratum:' + label) and arm ties "
-    "SHA-256(salt + ':stratum:' + label + ':' + arm)."
+    "integer; u = floor(x / 2^11) / 2^53. Arms use key = arm_salt (order within a stratum for "
+    "'complete', u against the cumulative allocation for 'hash'); test entry uses key = "
+    "salt + ':entry'; ties between strata for entrant quotas use x(salt + ':stratum', label); "
+    "the k-th coin of the dependent rounding of per-stratum arm counts is "
+    "u(arm_salt + ':rounding', k)."
 )
 RERANDOMIZATION_CAVEAT = (
     "The arms were chosen as the best of several salts by worst |SMD|. Randomization inference "
@@ -383,33 +389,34 @@ def proportional_counts(sizes: Sequence[int], total: int, tiebreak: Sequence[int
     return base
 
 
-def split_by_allocation(totals: Sequence[int], shares: Sequence[float],
-                        stratum_order: Sequence[int], arm_tiebreak: np.ndarray) -> np.ndarray:
-    """Counts per stratum and arm for the allocation, each within one of its target.
+def exact_shares(shares: Sequence[float]) -> list[Fraction]:
+    """The allocation as exact fractions summing to exactly one (the last arm takes the rest).
 
-    Strata are visited in ``stratum_order``; a stratum's leftover units go to the arms whose
-    accumulated shortfall (target minus count, summed over the strata visited) is largest, ties
-    to the smallest ``arm_tiebreak[stratum, arm]``. An arm whose target is whole never gets one.
-
-    >>> split_by_allocation([3, 3], [0.5, 0.5], [0, 1], np.array([[1, 2], [1, 2]])).tolist()
-    [[2, 1], [1, 2]]
+    >>> [str(f) for f in exact_shares([1 / 3, 1 / 3, 1 / 3])]
+    ['1/3', '1/3', '1/3']
     """
-    totals_arr = np.asarray(totals, dtype=np.int64)
-    shares_arr = np.asarray(shares, dtype=np.float64)
-    targets = totals_arr[:, None] * shares_arr[None, :]
-    counts = np.floor(targets + 1e-9).astype(np.int64)
-    fractions = targets - counts
-    fractions[fractions < 1e-9] = 0.0
-    shortfall = np.zeros(len(shares_arr))
-    for s in stratum_order:
-        shortfall += fractions[s]
-        leftover = int(totals_arr[s] - counts[s].sum())
-        candidates = [a for a in range(len(shares_arr)) if fractions[s, a] > 0]
-        candidates.sort(key=lambda a: (-round(shortfall[a], 9), int(arm_tiebreak[s, a])))
-        for a in candidates[:leftover]:
-            counts[s, a] += 1
-            shortfall[a] -= 1.0
-    return counts
+    exact = [Fraction(share).limit_denominator(10**6) for share in shares[:-1]]
+    return [*exact, 1 - sum(exact, Fraction(0))]
+
+
+def split_by_allocation(totals: Sequence[int], shares: Sequence[float], arm_salt: str,
+                        ) -> np.ndarray:
+    """Counts per stratum and arm for the allocation: exact totals, each cell within one.
+
+    The fractional parts are rounded by dependent rounding
+    (:mod:`rollout.planning.dependent_rounding`) with coins ``u(arm_salt + ':rounding', k)``:
+    every stratum keeps its total, every cell and every arm total is within one of its target,
+    and each cell's expected count is exactly its target, so every customer's chance of each arm
+    is the allocation, whatever the stratum sizes.
+
+    >>> split_by_allocation([4, 6], [0.5, 0.5], "s").tolist()
+    [[2, 2], [3, 3]]
+    """
+    exact = exact_shares(shares)
+    targets = [[int(total) * share for share in exact] for total in totals]
+    key = f"{arm_salt}:rounding"
+    counts = dependent_round(targets, coin=lambda k: keyed_uniform(key, str(k)))
+    return np.array(counts, dtype=np.int64).reshape(len(totals), len(shares))
 
 
 @dataclass
@@ -582,11 +589,7 @@ def _draw_arms(method: str, plan: AssignmentPlan, u_integers: np.ndarray, codes:
         cumulative[-1] = 1.0
         arm = np.searchsorted(cumulative, uniform_from_integers(u_integers), side="right")
         return np.minimum(arm, n_arms - 1).astype(np.int64)
-    stratum_key = f"{arm_salt}:stratum"
-    order = sorted(range(len(labels)), key=lambda s: keyed_integer(stratum_key, labels[s]))
-    arm_tiebreak = np.array([[keyed_integer(stratum_key, f"{label}:{arm}") for arm in plan.arms]
-                             for label in labels], dtype=object)
-    counts = split_by_allocation(entrants_per_stratum, plan.allocation, order, arm_tiebreak)
+    counts = split_by_allocation(entrants_per_stratum, plan.allocation, arm_salt)
     bounds = np.cumsum(counts, axis=1)
     ranks = _ranks_within(codes, u_integers, len(labels))
     arm = np.zeros(len(codes), dtype=np.int64)

@@ -20,6 +20,7 @@ the handful of stratum labels and as the independent reference the tests compare
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import duckdb
 import numpy as np
@@ -32,6 +33,21 @@ _TWO_POW_53 = float(2**53)
 _HASH_SQL = (
     "SELECT ('0x' || substr(sha256($key || ':' || id_text), 1, 16))::UBIGINT AS x FROM ids"
 )
+
+
+_DATABASE: list[duckdb.DuckDBPyConnection] = []
+_DATABASE_LOCK = threading.Lock()
+
+
+def _database() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB per process; each call hashes through its own cursor (thread-safe).
+
+    Opening a database costs tens of milliseconds, a cursor well under ten.
+    """
+    with _DATABASE_LOCK:
+        if not _DATABASE:
+            _DATABASE.append(duckdb.connect(":memory:"))
+        return _DATABASE[0]
 
 
 def keyed_integer(key: str, value: str) -> int:
@@ -113,7 +129,7 @@ def keyed_integers(id_text: pa.Array, key: str) -> np.ndarray:
     >>> keyed_integers(pa.array(["1"]), "s").tolist() == [keyed_integer("s", "1")]
     True
     """
-    connection = duckdb.connect()
+    connection = _database().cursor()
     try:
         connection.execute("SET enable_progress_bar = false")
         connection.execute("SET preserve_insertion_order = true")
