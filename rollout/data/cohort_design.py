@@ -17,11 +17,12 @@ For one campaign type (default A):
 
 Then, in this order, households are dropped and counted in the attrition table:
 
-1. the pre-period window (the ``window_weeks + 1`` weeks before the index week, over which the
-   pre-period outcomes are measured) starts before the first week of data;
-2. the outcome window (the index week and the ``window_weeks`` weeks after it) runs past the last
+1. the outcome window (the index week and the ``window_weeks`` weeks after it) runs past the last
    week of data; if this removes every treated household the window is simply too long for the
    data, and that is an error, not attrition;
+2. the pre-period window (the ``window_weeks + 1`` weeks before the index week, over which the
+   pre-period outcomes are measured) starts before the first week of data (an error too if it
+   removes every treated household);
 3. no purchase before the index week (no pre-period behaviour to describe them by).
 
 The universe is the households with at least one purchase in the data. Each attrition row gives
@@ -163,8 +164,8 @@ def design_first_campaign(
 
     rows = [_attrition_row(STEP_UNIVERSE, frame["treatment"], None)]
     steps = (
-        (STEP_PRE_WINDOW, frame["index_week"] - (window_weeks + 1) >= first_week),
         (STEP_POST_WINDOW, frame["index_week"] + window_weeks <= last_week),
+        (STEP_PRE_WINDOW, frame["index_week"] - (window_weeks + 1) >= first_week),
         (STEP_NO_PRE_PURCHASE, frame["first_purchase_week"] < frame["index_week"]),
     )
     for step, keep in steps:
