@@ -69,6 +69,7 @@ def assign(design_path: Path, customers_path: Path, output: Path, salt: str | No
     arm (phase 2), or not_in_test. Same inputs and salt, same bytes.
     """
     from rollout.planning.assignment import (
+        AssignmentPlan,
         assign_customers,
         output_paths,
         read_customers,
@@ -77,7 +78,7 @@ def assign(design_path: Path, customers_path: Path, output: Path, salt: str | No
 
     if output.suffix.lower() not in {".parquet", ".pq"}:
         raise InputError("the output must be a .parquet file", file=output)
-    design = read_design(design_path)
+    plan = AssignmentPlan.from_design(read_design(design_path), source=design_path)
     with console.progress(enabled=not as_json) as bar:
         task = bar.add_task("reading customers", total=None)
         customers, source = read_customers(customers_path)
@@ -85,7 +86,7 @@ def assign(design_path: Path, customers_path: Path, output: Path, salt: str | No
         def on_step(name: str) -> None:
             bar.update(task, description=name)
 
-        result = assign_customers(customers, design, salt=salt, method=method,
+        result = assign_customers(customers, plan, salt=salt, method=method,
                                   rerandomize=rerandomize, source=source, on_step=on_step)
         bar.update(task, description="writing")
         paths = write_assignment(result, output, csv_dir)

@@ -447,9 +447,10 @@ def assign_customers(
 ) -> Assignment:
     """Assign every customer one role: pilot target, an A/B arm, or not in the test.
 
-    ``design`` is a ``design.json`` document (a mapping or a loaded design); ``salt`` defaults
-    to the design's seed as text. See the module docstring for the rules. Raises
-    :class:`InputError` for bad input, before anything is computed.
+    ``design`` is a ``design.json`` document (a mapping or a loaded design) or an
+    :class:`AssignmentPlan` already checked against its file; ``source`` names the customer file
+    in error messages; ``salt`` defaults to the design's seed as text. See the module docstring
+    for the rules. Raises :class:`InputError` for bad input, before anything is computed.
 
     >>> customers = pd.DataFrame({"customer_id": range(1, 9), "segment": list("AAAABBBB")})
     >>> design = {"arms": ["treatment", "control"], "n_total": 8, "strata": ["segment"],
@@ -459,15 +460,14 @@ def assign_customers(
     [2, 2, 2, 2]
     """
     src = str(source) if source is not None else None
-    plan = AssignmentPlan.from_design(design, source=source)
+    plan = design if isinstance(design, AssignmentPlan) else AssignmentPlan.from_design(design)
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     if isinstance(rerandomize, bool) or not isinstance(rerandomize, int) or rerandomize < 1:
         raise InputError(f"rerandomize must be a positive integer, got {rerandomize!r}")
     if salt is None:
         if plan.seed is None:
-            raise InputError("no salt given and the design has no 'seed' to derive one from",
-                             file=source)
+            raise InputError("no salt given and the design has no 'seed' to derive one from")
         salt = str(plan.seed)
     if not isinstance(salt, str) or not salt:
         raise InputError("the salt must be a non-empty string")
