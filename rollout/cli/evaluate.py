@@ -2,11 +2,74 @@
 
 from __future__ import annotations
 
-from rollout.cli import cli, handles_input_errors, not_built
+import sys
+
+import click
+
+from rollout import console
+from rollout.cli import EXIT_BAD_INPUT, cli, handles_input_errors, json_option, seed_option
+from rollout.cli._returned import read_returned, returned_data_options
+from rollout.evaluation.evaluate import evaluate as run_evaluation
+from rollout.evaluation.evaluate import write_evaluation
+from rollout.io import read_table
 
 
 @cli.command()
+@returned_data_options
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Folder for summary.json, tables, figures and the phase-3 target list.")
+@click.option("--results", type=click.Path(), default=None,
+              help="Observational results folder: calibrate its CATE and policy on the test.")
+@click.option("--customers", type=click.Path(), default=None,
+              help="Further customers (with the same covariates) to score for the phase-3 list.")
+@click.option("--look", "stopped_at_look", type=int, default=None,
+              help="The test stopped at this interim look: add stage-wise adjusted inference.")
+@click.option("--groups", type=int, default=5, show_default=True,
+              help="Quantile groups of predicted CATE for the calibration table.")
+@click.option("--strict-srm", is_flag=True,
+              help="Exit with status 2 (writing nothing) when the arm sizes mismatch the design.")
+@click.option("--srm-threshold", type=float, default=0.001, show_default=True)
+@seed_option
+@json_option
 @handles_input_errors
-def evaluate() -> None:
-    """Post-test analysis and re-estimation."""
-    not_built("evaluate")
+def evaluate(design_path: str, data_path: str, outcome: str | None, covariates: str | None,
+             other_outcomes: str, joins: tuple[str, ...], treatment_arm: str | None,
+             output: str, results: str | None, customers: str | None,
+             stopped_at_look: int | None, groups: int, strict_srm: bool, srm_threshold: float,
+             seed: int, as_json: bool) -> None:
+    """Post-test analysis: SRM, the effect three ways, profit, calibration of the old model,
+    re-estimated CATE and the phase-3 target list.
+
+    \b
+    Example:
+      rollout evaluate design.json returns.parquet --join cohort.parquet \\
+          --results results/ -o evaluation/
+    """
+    design, data = read_returned(design_path, data_path, outcome, covariates, other_outcomes,
+                                 joins, treatment_arm)
+    more = read_table(customers) if customers else None
+    result = run_evaluation(design, data, results=results, customers=more, n_groups=groups,
+                            seed=seed, srm_threshold=srm_threshold,
+                            stopped_at_look=stopped_at_look)
+    if strict_srm and result.srm.flag:
+        console.error(result.srm.message() + " (--strict-srm: nothing written)")
+        sys.exit(EXIT_BAD_INPUT)
+    write_evaluation(result, output)
+    if as_json:
+        console.emit_json(result.summary())
+        return
+    for warning in result.warnings:
+        console.warn(warning)
+    console.show_table([e.to_dict() for e in result.effects], title="Effect of the campaign",
+                       columns=["method", "estimate", "se", "ci_low", "ci_high", "n",
+                                "se_type"])
+    if result.profit:
+        console.show_table([result.profit], title="Profit per targeted customer",
+                           columns=["profit", "ci_low", "ci_high", "roi", "breakeven_effect"])
+    if result.calibration:
+        c = result.calibration
+        console.stdout.print(f"Calibration of the observational CATE: [bold]{c['verdict']}"
+                             f"[/bold] — {c['reason']}")
+    r = result.reestimation
+    console.stdout.print(f"Phase-3 list: {r['n_targeted']:,} of {r['n_scored']:,} customers "
+                         f"({r['rule']}); written to {output}/targets.parquet")

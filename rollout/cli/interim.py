@@ -2,11 +2,63 @@
 
 from __future__ import annotations
 
-from rollout.cli import cli, handles_input_errors, not_built
+import click
+
+from rollout import console
+from rollout.cli import cli, handles_input_errors, json_option
+from rollout.cli._returned import read_returned, returned_data_options
+from rollout.errors import InputError
+from rollout.evaluation.interim import interim_decision
 
 
 @cli.command()
+@returned_data_options
+@click.option("--look", type=int, required=True, help="Which look this is (1 = first).")
+@click.option("--previous-fractions", default=None,
+              help="Comma-separated information fractions actually reached at earlier looks.")
+@click.option("--srm-threshold", type=float, default=0.001, show_default=True,
+              help="p-value below which the arm sizes are flagged as mismatched.")
+@json_option
 @handles_input_errors
-def interim() -> None:
-    """The decision at an interim look."""
-    not_built("interim")
+def interim(design_path: str, data_path: str, outcome: str | None, covariates: str | None,
+            other_outcomes: str, joins: tuple[str, ...], treatment_arm: str | None, look: int,
+            previous_fractions: str | None, srm_threshold: float, as_json: bool) -> None:
+    """The decision at an interim look: continue, or stop for efficacy, harm or futility.
+
+    \b
+    Example:
+      rollout interim design.json returns_look1.parquet --look 1 --join cohort.parquet
+    """
+    design, data = read_returned(design_path, data_path, outcome, covariates, other_outcomes,
+                                 joins, treatment_arm)
+    previous = None
+    if previous_fractions:
+        try:
+            previous = [float(v) for v in previous_fractions.split(",")]
+        except ValueError as exc:
+            raise InputError(f"not a list of numbers: {previous_fractions!r}",
+                             column="--previous-fractions") from exc
+    result = interim_decision(design, data, look, previous_fractions=previous,
+                              srm_threshold=srm_threshold)
+    if as_json:
+        console.emit_json(result.to_dict())
+        return
+    for warning in result.warnings:
+        console.warn(warning)
+    console.show_table([
+        {"quantity": "decision", "value": result.decision},
+        {"quantity": "z", "value": result.z},
+        {"quantity": f"estimate ({result.method})", "value": result.estimate},
+        {"quantity": "SE", "value": result.se},
+        {"quantity": "information fraction", "value": result.information_fraction},
+        {"quantity": "efficacy boundary (z)", "value": result.efficacy_z},
+        {"quantity": "futility boundary (z, non-binding)",
+         "value": "—" if result.futility_z is None else result.futility_z},
+        {"quantity": "harm boundary (z)", "value": result.harm_z},
+        {"quantity": "conditional power, design effect",
+         "value": result.conditional_power["design_effect"]},
+        {"quantity": "conditional power, current trend",
+         "value": result.conditional_power["current_trend"]},
+        {"quantity": "SRM p-value", "value": result.srm["p_value"]},
+    ], title=f"Interim look {result.look} of {result.n_looks}")
+    console.stdout.print(result.reason)

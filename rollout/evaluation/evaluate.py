@@ -27,11 +27,14 @@ from rollout.evaluation.effects import (
     segment_effects,
     stratified,
 )
+from rollout.evaluation.interim import interim_decision
 from rollout.evaluation.reestimate import dr_learner, policy_value
 from rollout.evaluation.returned import ReturnedData
+from rollout.evaluation.sequential_inference import stagewise_inference
 from rollout.evaluation.srm import SRMResult, srm_check
 from rollout.io import atomic_directory, read_table, write_json, write_parquet
 from rollout.planning.design import Design
+from rollout.planning.sequential import efficacy_boundaries
 
 EVALUATION_SCHEMA = "rollout.evaluation/1"
 
@@ -51,6 +54,7 @@ class EvaluationResult:
     targets: pd.DataFrame
     outcome: str
     assignment_probability: float
+    sequential: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -67,6 +71,7 @@ class EvaluationResult:
             "segments": self.segments,
             "calibration": self.calibration,
             "reestimation": self.reestimation,
+            "sequential": self.sequential,
             "warnings": self.warnings,
         }
 
@@ -124,12 +129,15 @@ def evaluate(
     n_groups: int = 5,
     seed: int = 0,
     srm_threshold: float = 0.001,
+    stopped_at_look: int | None = None,
 ) -> EvaluationResult:
     """Analyse a returned test; see the module docstring for the order of the steps.
 
     ``customers`` (optional) are further customers, with the same covariates, to score with the
     re-estimated model for the phase-3 list; the tested customers are always scored (their CATE
-    is cross-fitted, so the new policy's value on the test is honest).
+    is cross-fitted, so the new policy's value on the test is honest). ``stopped_at_look``: the
+    test stopped at this interim look, so the effect is also reported with stage-wise adjusted
+    inference (the fixed-sample intervals over-state an early stop).
     """
     warnings: list[str] = []
     y, t = data.y, data.t
@@ -164,6 +172,21 @@ def evaluate(
         profit["based_on"] = primary.method
     else:
         warnings.append("the design has no cost and margin: profit and ROI are not computed")
+
+    sequential = None
+    if stopped_at_look is not None and stopped_at_look < len(design.looks):
+        decision = interim_decision(design, data, stopped_at_look, srm_threshold=srm_threshold)
+        efficacy = efficacy_boundaries(decision.fractions_used, design.alpha, design.sided,
+                                       design.spending.get("efficacy", "obf"))
+        adjusted_inference = stagewise_inference(
+            decision.fractions_used, efficacy, -efficacy, stopped_at_look, decision.z,
+            decision.max_information)
+        sequential = adjusted_inference.to_dict() | {
+            "decision_at_look": decision.decision, "information_fraction":
+            decision.information_fraction, "fractions_used": decision.fractions_used}
+        warnings.append(f"the test stopped at look {stopped_at_look}: read the stage-wise "
+                        "adjusted estimate and interval in 'sequential', not the fixed-sample "
+                        "intervals, which over-state an early stop")
 
     segments = None
     if "segment" in data.frame.columns:
@@ -224,7 +247,7 @@ def evaluate(
                             segments=segments, calibration=calibration,
                             calibration_groups=groups, reestimation=reestimation,
                             targets=targets, outcome=data.outcome, assignment_probability=p,
-                            warnings=warnings)
+                            sequential=sequential, warnings=warnings)
 
 
 def _figures(result: EvaluationResult, folder: Path) -> None:

@@ -49,13 +49,28 @@ class ReturnedData:
 
 
 def _join(frame: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+    """Left-join another file's columns by customer_id.
+
+    A cohort written by this package declares its column roles; from it only the pre-period
+    columns (covariates, pre-period outcomes, segment) are taken, never its outcomes or carried
+    columns, which are measured after its own index week.
+    """
     other = read_table(path)
     if "customer_id" not in other.columns:
         raise InputError("missing the customer id column", file=path, column="customer_id")
     if other["customer_id"].duplicated().any():
         row = int(np.flatnonzero(other["customer_id"].duplicated().to_numpy())[0])
         raise InputError("duplicate customer id", file=path, column="customer_id", row=row)
-    new = [c for c in other.columns if c not in frame.columns]
+    roles = read_parquet_metadata(path) if Path(path).suffix.lower() in {".parquet", ".pq"} \
+        else None
+    if roles and roles.get("covariates"):
+        allowed = [*roles["covariates"], *(roles.get("pre_outcomes") or {}).values()]
+        if roles.get("segment"):
+            allowed.append(roles["segment"])
+        candidates = [c for c in other.columns if c in allowed]
+    else:
+        candidates = list(other.columns)
+    new = [c for c in candidates if c not in frame.columns and c != "customer_id"]
     return frame.merge(other[["customer_id", *new]], on="customer_id", how="left")
 
 

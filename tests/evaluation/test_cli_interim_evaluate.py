@@ -1,0 +1,120 @@
+"""`rollout interim` and `rollout evaluate` from the command line: outputs and error paths."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from rollout.cli import cli
+from rollout.io import write_json, write_parquet
+
+
+@pytest.fixture
+def files(tmp_path, make_returned, make_sequential):
+    design = tmp_path / "design.json"
+    write_json(design, make_sequential(n_per_arm=600) | {"strata": ["segment"]})
+    frame = make_returned(7, n=2400).drop(columns="true_cate")
+    returns = tmp_path / "returns.parquet"
+    write_parquet(returns, frame)
+    return design, returns, frame
+
+
+def test_interim_json(files) -> None:
+    design, returns, _ = files
+    result = CliRunner().invoke(cli, ["interim", str(design), str(returns), "--look", "2",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["decision"] in {"continue", "stop_efficacy", "stop_harm", "stop_futility"}
+    for key in ("z", "information_fraction", "conditional_power", "efficacy_z", "futility_z",
+                "harm_z"):
+        assert key in doc
+
+
+def test_evaluate_writes_folder_and_is_reproducible(files, tmp_path) -> None:
+    design, returns, _ = files
+    outs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        result = CliRunner().invoke(cli, ["evaluate", str(design), str(returns), "-o", str(out),
+                                          "--seed", "3", "--json"])
+        assert result.exit_code == 0, result.output
+        outs.append(out)
+    doc = json.loads((outs[0] / "summary.json").read_text())
+    assert {"srm", "effect", "reestimation"} <= set(doc)
+    assert {"p_value", "flag"} <= set(doc["srm"])
+    for rel in ("summary.json", "targets.parquet", "tables/effects.parquet"):
+        assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes(), rel
+
+
+def test_evaluate_after_an_early_stop_reports_adjusted_inference(files, tmp_path) -> None:
+    design, returns, _ = files
+    out = tmp_path / "ev"
+    result = CliRunner().invoke(cli, ["evaluate", str(design), str(returns), "-o", str(out),
+                                      "--look", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    seq = json.loads(result.stdout)["sequential"]
+    assert seq["ci_low"] < seq["estimate"] < seq["ci_high"]
+
+
+def test_strict_srm_exits_2_and_writes_nothing(files, tmp_path) -> None:
+    design, _, frame = files
+    skewed = pd.concat([frame, frame[frame["arm"] == "treatment"].assign(
+        customer_id=lambda f: f["customer_id"] + 100_000)])
+    path = tmp_path / "skewed.parquet"
+    write_parquet(path, skewed)
+    out = tmp_path / "ev"
+    result = CliRunner().invoke(cli, ["evaluate", str(design), str(path), "-o", str(out),
+                                      "--strict-srm"])
+    assert result.exit_code == 2
+    assert "sample-ratio" in result.output
+    assert not out.exists()
+    loose = CliRunner().invoke(cli, ["evaluate", str(design), str(path), "-o", str(out)])
+    assert loose.exit_code == 0 and out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--look", "9"], "look 9"),
+        (["--look", "1", "--outcome", "nope"], "nope"),
+        (["--look", "1", "--covariates", "ghost"], "ghost"),
+        (["--look", "1", "--join", "missing.parquet"], "does not exist"),
+        (["--look", "1", "--previous-fractions", "a,b"], "previous-fractions"),
+    ],
+)
+def test_interim_bad_input(files, args, message) -> None:
+    design, returns, _ = files
+    result = CliRunner().invoke(cli, ["interim", str(design), str(returns), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_bad_design_file(tmp_path, files) -> None:
+    _, returns, _ = files
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    out = tmp_path / "ev"
+    for cmd in (["interim", str(bad), str(returns), "--look", "1"],
+                ["evaluate", str(bad), str(returns), "-o", str(out)],
+                ["evaluate", str(tmp_path / "none.json"), str(returns), "-o", str(out)]):
+        result = CliRunner().invoke(cli, cmd)
+        assert result.exit_code == 2, cmd
+        assert not out.exists()
+
+
+def test_evaluate_with_results_that_do_not_match(files, tmp_path) -> None:
+    design, returns, _ = files
+    results = tmp_path / "results"
+    results.mkdir()
+    write_parquet(results / "customers.parquet",
+                  pd.DataFrame({"customer_id": [-1, -2], "cate": [1.0, 2.0]}))
+    out = tmp_path / "ev"
+    result = CliRunner().invoke(cli, ["evaluate", str(design), str(returns), "-o", str(out),
+                                      "--results", str(results)])
+    assert result.exit_code == 2
+    assert "ids do not match" in result.output
+    assert not out.exists()
