@@ -75,16 +75,16 @@ SPECS: dict[str, CsvSpec] = {
 DISCOUNT_COLUMNS = ("RETAIL_DISC", "COUPON_DISC", "COUPON_MATCH_DISC")
 
 _KIND = {"BIGINT": "an integer", "INTEGER": "an integer", "DOUBLE": "a number"}
+_INTEGER = ("BIGINT", "INTEGER")
 
 
 def _convertible(text: str, duck_type: str) -> bool:
     text = text.strip()
-    if duck_type in ("BIGINT", "INTEGER"):
+    if duck_type in _INTEGER:
         try:
-            int(text)
+            return float(text).is_integer()  # '12' and '12.0' are whole numbers, '1.5' is not
         except ValueError:
             return False
-        return True
     if duck_type == "DOUBLE":
         try:
             float(text)
@@ -163,7 +163,10 @@ class DunnhumbySource(HistorySource):
                 raise InputError(f"missing column; the file has {header}", file=path,
                                  column=name)
             actual[name] = found
-        types = ", ".join(f"{sql_string(actual[n])}: '{t}'" for n, t in spec.columns.items())
+        # Integers are read as DOUBLE and checked to be whole: DuckDB would round '1.5' into an
+        # integer column without complaint.
+        read_types = {n: ("DOUBLE" if t in _INTEGER else t) for n, t in spec.columns.items()}
+        types = ", ".join(f"{sql_string(actual[n])}: '{t}'" for n, t in read_types.items())
         select = ", ".join(f'"{actual[n]}" AS "{n}"' for n in spec.columns)
         try:
             con.execute(
@@ -178,15 +181,22 @@ class DunnhumbySource(HistorySource):
             column, row, message = bad
             raise InputError(message, file=path, column=column, row=row) from exc
         required = [n for n in spec.columns if n not in spec.nullable]
-        if required:
-            nulls = " OR ".join(f'"{n}" IS NULL' for n in required)
-            found_null = con.execute(
-                f"SELECT MIN(rowid) FROM {raw_table} WHERE {nulls}").fetchone()[0]
-            if found_null is not None:
+        integers = [n for n, t in spec.columns.items() if t in _INTEGER]
+        problems = [f'"{n}" IS NULL' for n in required]
+        problems += [f'"{n}" <> FLOOR("{n}")' for n in integers]
+        if problems:
+            found = con.execute(
+                f"SELECT MIN(rowid) FROM {raw_table} WHERE {' OR '.join(problems)}").fetchone()[0]
+            if found is not None:
                 bad = _first_bad_value(path, actual, spec)
-                column, row, message = bad if bad else (None, int(found_null) + 1,
-                                                        "missing value")
+                column, row, message = bad if bad else (None, int(found) + 1,
+                                                        "missing or non-integer value")
                 raise InputError(message, file=path, column=column, row=row)
+        if integers:
+            cast = ", ".join(f'CAST("{n}" AS {t}) AS "{n}"' if t in _INTEGER else f'"{n}"'
+                             for n, t in spec.columns.items())
+            con.execute(f"CREATE OR REPLACE TABLE {raw_table} AS SELECT {cast} FROM {raw_table} "
+                        "ORDER BY rowid")
         return actual
 
     def stage(self, con: duckdb.DuckDBPyConnection) -> dict[str, StagedFile]:

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from rollout.data.weeks import WeekCalendar, infer_week_calendar
+from rollout.data.weeks import WeekCalendar, first_unexplained_day, infer_week_calendar
 from rollout.errors import InputError
 
 TABLES = (
@@ -145,9 +145,18 @@ def open_history(source: HistorySource, con: duckdb.DuckDBPyConnection) -> Histo
     pairs = con.execute("SELECT DISTINCT day_no, week_no FROM transactions ORDER BY day_no").df()
     if pairs.empty:
         raise InputError("no transactions", file=tx.file)
-    calendar = infer_week_calendar(pairs["day_no"].to_numpy(), pairs["week_no"].to_numpy(),
-                                   file=tx.file, day_column=tx.columns.get("day_no", "day_no"),
-                                   week_column=tx.columns.get("week_no", "week_no"))
+    try:
+        calendar = infer_week_calendar(
+            pairs["day_no"].to_numpy(), pairs["week_no"].to_numpy(), file=tx.file,
+            day_column=tx.columns.get("day_no", "day_no"),
+            week_column=tx.columns.get("week_no", "week_no"))
+    except InputError as exc:
+        day, week = first_unexplained_day(pairs["day_no"].to_numpy(),
+                                          pairs["week_no"].to_numpy())
+        rowid = con.execute("SELECT MIN(rowid) FROM transactions WHERE day_no = ? AND "
+                            "week_no = ?", [day, week]).fetchone()[0]
+        raise InputError(exc.message, file=exc.file, column=exc.column,
+                         row=None if rowid is None else _row_label(rowid)) from None
     for table, keys in (("campaigns", ["campaign_id"]),
                         ("campaign_members", ["campaign_id", "customer_id"]),
                         ("products", ["product_id"]),

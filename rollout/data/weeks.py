@@ -81,15 +81,24 @@ def infer_week_calendar(days: np.ndarray, weeks: np.ndarray, file: str | None = 
         calendar = WeekCalendar(phase)
         if np.array_equal(calendar.weeks_of_days(days), weeks):
             return calendar
-    # Name the first day that breaks the most plausible calendar (the one fitting most days).
+    day, week = first_unexplained_day(days, weeks)
+    raise InputError(
+        f"{day_column} {day} is recorded in {week_column} {week}, which no calendar of "
+        "seven-day weeks explains (each week must hold seven consecutive days)",
+        file=file, column=week_column,
+    )
+
+
+def first_unexplained_day(days: np.ndarray, weeks: np.ndarray) -> tuple[int, int]:
+    """The earliest (day, week) pair that breaks the calendar fitting the most pairs.
+
+    >>> first_unexplained_day(np.array([1, 2, 3, 9]), np.array([1, 1, 1, 1]))
+    (9, 1)
+    """
+    days = np.asarray(days, dtype=np.int64)
+    weeks = np.asarray(weeks, dtype=np.int64)
     best = max(range(DAYS_PER_WEEK),
                key=lambda p: int((WeekCalendar(p).weeks_of_days(days) == weeks).sum()))
     mismatch = np.flatnonzero(WeekCalendar(best).weeks_of_days(days) != weeks)
-    order = np.argsort(days[mismatch], kind="stable")
-    first = mismatch[order[0]]
-    raise InputError(
-        f"{day_column} {int(days[first])} is recorded in {week_column} {int(weeks[first])}, "
-        "which no calendar of seven-day weeks explains (each week must hold seven consecutive "
-        "days)",
-        file=file, column=week_column,
-    )
+    first = mismatch[np.argsort(days[mismatch], kind="stable")[0]]
+    return int(days[first]), int(weeks[first])
