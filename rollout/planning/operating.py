@@ -111,7 +111,7 @@ def simulate_operating_characteristics(design: Design, effect: float, replicatio
             two_sided_reject = up | (down if design.sided == 2 else np.zeros(m, bool))
             reject_ignore |= active_ignore & two_sided_reject
             active_ignore &= ~(up | down)
-            used += active_follow * (n_t + n_c)
+            used = np.where(active_follow, n_t + n_c, used)
             reject_follow |= active_follow & two_sided_reject
             harmed |= active_follow & down
             stop_futility = active_follow & ~up & ~down & (z <= futility[k])
