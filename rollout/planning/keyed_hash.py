@@ -30,6 +30,7 @@ import pyarrow as pa
 from rollout.errors import InputError
 
 _TWO_POW_53 = float(2**53)
+SMALL_LIST = 2048
 _HASH_SQL = (
     "SELECT ('0x' || substr(sha256($key || ':' || id_text), 1, 16))::UBIGINT AS x FROM ids"
 )
@@ -126,9 +127,20 @@ def keyed_integers(id_text: pa.Array, key: str) -> np.ndarray:
 
     ``id_text`` comes from :func:`canonical_id_text`; the result is in the same order.
 
+    Short lists are hashed with :mod:`hashlib` (opening a DuckDB cursor costs more than hashing
+    a few thousand ids); both paths follow the same rule and the tests hold them equal.
+
     >>> keyed_integers(pa.array(["1"]), "s").tolist() == [keyed_integer("s", "1")]
     True
     """
+    if len(id_text) <= SMALL_LIST:
+        return np.array([keyed_integer(key, value) for value in id_text.to_pylist()],
+                        dtype=np.uint64)
+    return keyed_integers_duckdb(id_text, key)
+
+
+def keyed_integers_duckdb(id_text: pa.Array, key: str) -> np.ndarray:
+    """The columnar path of :func:`keyed_integers`, whatever the length (DuckDB ``sha256()``)."""
     connection = _database().cursor()
     try:
         connection.execute("SET enable_progress_bar = false")

@@ -14,8 +14,10 @@ from scipy import stats
 
 from rollout.errors import InputError
 from rollout.planning.keyed_hash import (
+    SMALL_LIST,
     canonical_id_text,
     keyed_integers,
+    keyed_integers_duckdb,
     keyed_uniform,
     keyed_uniforms,
     uniform_from_integers,
@@ -35,9 +37,10 @@ def reference_uniform(key: str, id_text: str) -> float:
     key=st.text(min_size=1, max_size=10),
 )
 def test_columnar_hash_equals_reference_for_any_text(ids: list[str], key: str) -> None:
-    got = keyed_uniforms(pa.array(ids, type=pa.string()), key)
+    text = pa.array(ids, type=pa.string())
     expected = [reference_uniform(key, i) for i in ids]
-    assert got.tolist() == expected
+    assert uniform_from_integers(keyed_integers_duckdb(text, key)).tolist() == expected
+    assert keyed_uniforms(text, key).tolist() == expected
 
 
 def test_integer_ids_hash_as_their_decimal_text() -> None:
@@ -73,6 +76,15 @@ def test_uniforms_are_uniform_and_keys_independent() -> None:
     assert stats.kstest(u, "uniform").pvalue > 1e-3
     assert stats.kstest(v, "uniform").pvalue > 1e-3
     assert abs(np.corrcoef(u, v)[0, 1]) < 4 / np.sqrt(len(u))
+
+
+def test_columnar_and_small_list_paths_agree() -> None:
+    ids = canonical_id_text(pd.Series(np.arange(SMALL_LIST + 1) * 13 - 500))
+    columnar = keyed_integers(ids, "both")
+    assert len(ids) > SMALL_LIST  # the DuckDB path
+    small = np.concatenate([keyed_integers(ids.slice(0, SMALL_LIST), "both"),  # hashlib
+                            keyed_integers(ids.slice(SMALL_LIST), "both")])
+    assert (columnar == small).all()
 
 
 def test_order_is_preserved_on_many_ids() -> None:
