@@ -105,6 +105,12 @@ def _policy_column(results: AnalysisResults, name: str | None, default: str | No
     return column
 
 
+def _column_name(policy: str | None) -> str | None:
+    if policy is None:
+        return None
+    return policy if policy.startswith("target_") else f"target_{policy}"
+
+
 def _population(results: AnalysisResults, population: str) -> pd.DataFrame:
     frame = results.customers
     if population == "all":
@@ -464,7 +470,10 @@ def plan_design(request: DesignRequest) -> Design:
 
     # phases
     pilot_column = expansion_column = None
-    if results is not None:
+    if results is None:  # columns the customer file will carry; checked at assignment
+        pilot_column = _column_name(request.pilot)
+        expansion_column = _column_name(request.expansion)
+    else:
         pilot_column = _policy_column(results, request.pilot, "target_conservative", "--pilot")
         expansion_column = _policy_column(results, request.expansion,
                                           policy_column or "target_breakeven", "--expansion")
