@@ -1,12 +1,128 @@
-"""`rollout analyze`: estimation core: positivity, ATE, CATE, validation, segments, policies."""
+"""`rollout analyze`: positivity, average effects by six methods, trimming, bounds, verdict."""
 
 from __future__ import annotations
 
-from rollout.cli import cli, handles_input_errors, not_built
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from rollout import console
+from rollout.cli import cli, handles_input_errors, json_option, seed_option
+from rollout.data.contract import load_cohort
+from rollout.errors import InputError
+
+if TYPE_CHECKING:
+    from rollout.analysis import AnalysisResult
+
+
+def _names(values: Sequence[str]) -> list[str] | None:
+    """Names given as repeated options and/or comma-separated lists."""
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    return names or None
+
+
+def parse_outcome_bounds(values: Sequence[str], outcomes: Sequence[str]) -> dict[str, tuple]:
+    """``LOW,HIGH`` (every outcome) or ``NAME=LOW,HIGH`` (one outcome), possibly repeated.
+
+    >>> parse_outcome_bounds(["0,500", "visits=0,40"], ["spend", "visits"])
+    {'spend': (0.0, 500.0), 'visits': (0.0, 40.0)}
+    """
+    bounds: dict[str, tuple[float, float]] = {}
+    general: tuple[float, float] | None = None
+    for value in values:
+        name, _, pair = value.rpartition("=")
+        parts = pair.split(",")
+        try:
+            low, high = (float(p) for p in parts)
+        except ValueError:
+            raise InputError(f"--outcome-bounds expects LOW,HIGH or NAME=LOW,HIGH, got {value!r}",
+                             column=name or None) from None
+        if name:
+            bounds[name] = (low, high)
+        else:
+            general = (low, high)
+    if general is not None:
+        for outcome in outcomes:
+            bounds.setdefault(outcome, general)
+    return bounds
 
 
 @cli.command()
+@click.argument("cohort_path", metavar="COHORT", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False),
+              help="Results folder to write (replaced atomically if it exists).")
+@click.option("--outcome", "outcome", multiple=True,
+              help="Outcome column(s); repeat or separate by commas. Default: the cohort's.")
+@click.option("--covariates", "covariates", multiple=True,
+              help="Covariate columns; repeat or separate by commas. Default: the cohort's, or "
+                   "every other numeric column.")
+@seed_option
+@click.option("--folds", type=int, default=5, show_default=True,
+              help="Cross-fitting folds (each arm needs at least 2 x folds customers).")
+@click.option("--clip", type=float, default=0.01, show_default=True,
+              help="Propensity clipping for ipw/aipw: scores kept in [clip, 1-clip].")
+@click.option("--outcome-bounds", "outcome_bounds", multiple=True, metavar="[NAME=]LOW,HIGH",
+              help="Declared outcome range for the Manski bounds (default: the 1st and 99th "
+                   "percentiles of the outcome).")
+@json_option
 @handles_input_errors
-def analyze() -> None:
-    """Estimation core: positivity, ATE, CATE, validation, segments, policies."""
-    not_built("analyze")
+def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
+            covariates: tuple[str, ...], seed: int, folds: int, clip: float,
+            outcome_bounds: tuple[str, ...], as_json: bool) -> None:
+    """Estimation core: positivity, average effects by six methods, trimming, bounds, verdict.
+
+    Reads COHORT (parquet or CSV: customer_id, treatment 0/1, outcomes, numeric covariates) and
+    writes OUTPUT/summary.json, OUTPUT/customers.parquet, OUTPUT/tables/*.parquet and
+    OUTPUT/figures/*.png.
+    """
+    # imported here so that `rollout --help` does not pay for loading the model libraries
+    from rollout.analysis import EXTRA_STEPS, write_results
+    from rollout.analysis import analyze as run_analysis
+
+    cohort = load_cohort(cohort_path, outcomes=_names(outcome), covariates=_names(covariates))
+    bounds = parse_outcome_bounds(outcome_bounds, cohort.roles.outcomes)
+    n_ticks = 4 + 2 * len(cohort.roles.outcomes) + len(EXTRA_STEPS)
+    with console.progress() as bar:
+        task = bar.add_task("analyze", total=n_ticks)
+
+        def tick(message: str) -> None:
+            bar.update(task, advance=1, description=message)
+
+        result = run_analysis(cohort, seed=seed, folds=folds, clip=clip, outcome_bounds=bounds,
+                              progress=tick)
+        bar.update(task, description="writing results")
+        write_results(result, output)
+    for message in result.warnings:
+        console.warn(message)
+    summary = json.loads((Path(output) / "summary.json").read_text(encoding="utf-8"))
+    if as_json:
+        console.emit_json(summary)
+        return
+    _render(result)
+    console.stdout.print(f"results written to {output}")
+
+
+def _render(result: AnalysisResult) -> None:
+    console.show_table(result.positivity.summary(), title="Positivity")
+    worst, smd = result.balance.worst("smd_unweighted")
+    console.stdout.print(
+        f"balanced covariates (|SMD| < 0.1): {result.balance.n_balanced_before}/"
+        f"{result.balance.n_covariates} before, {result.balance.n_balanced_after}/"
+        f"{result.balance.n_covariates} after IPW weighting; worst before: {worst} ({smd:.2f})")
+    console.show_table(result.effects_table(), title="Average effects (95% intervals)",
+                       columns=["outcome", "method", "estimand", "estimate", "se", "ci_low",
+                                "ci_high", "n"])
+    console.show_table(result.trimming.summary(),
+                       title="Trimming sensitivity (AIPW; each row a different population)")
+    console.show_table([b.to_dict() for b in result.bounds], title="Manski bounds (no assumptions)",
+                       columns=["outcome", "lower", "upper", "ci_low", "ci_high",
+                                "straddles_zero", "bounds_source"])
+    console.show_table([e.to_dict() for e in result.evalues], title="E-values",
+                       columns=["outcome", "method", "estimate", "d", "rr", "evalue_estimate",
+                                "evalue_ci"])
+    console.show_table(result.assumptions.table, title="Assumptions",
+                       columns=["assumption", "status", "evidence"])
+    console.stdout.print(f"verdict: [bold]{result.verdict}[/bold] ({result.assumptions.rule})")

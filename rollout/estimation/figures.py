@@ -1,0 +1,119 @@
+"""The analysis figures as PNG files: propensity by arm, love plot, effects by method, trimming.
+
+Figures are drawn on the Agg backend without pyplot's global state and saved without the software
+version in the PNG metadata, so the same result gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from rollout.estimation.ate import METHODS
+from rollout.estimation.balance import BALANCE_THRESHOLD
+
+if TYPE_CHECKING:
+    from rollout.analysis import AnalysisResult
+
+PNG_METADATA = {"Software": None}
+
+
+def _new(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def ps_histogram(result: AnalysisResult) -> Figure:
+    """Cross-fitted propensity score by arm, with the [0.1, 0.9] overlap window marked."""
+    fig = _new(7, 4)
+    ax = fig.add_subplot()
+    e, t = result.nuisances.e_hat, result.cohort.treatment
+    bins = np.linspace(0, 1, 41)
+    ax.hist(e[t == 0], bins=bins, alpha=0.6, label=f"control (n={int((t == 0).sum())})")
+    ax.hist(e[t == 1], bins=bins, alpha=0.6, label=f"treated (n={int((t == 1).sum())})")
+    for edge in (0.1, 0.9):
+        ax.axvline(edge, color="black", linestyle="--", linewidth=1)
+    auc = result.positivity.auc
+    ax.set_title(f"Propensity score by arm (AUC {auc.auc:.3f} [{auc.ci_low:.3f}, "
+                 f"{auc.ci_high:.3f}])")
+    ax.set_xlabel("cross-fitted propensity score")
+    ax.set_ylabel("customers")
+    ax.legend()
+    return fig
+
+
+def love_plot(result: AnalysisResult) -> Figure:
+    """|SMD| of every covariate before and after IPW weighting."""
+    table = result.balance.table.sort_values("smd_unweighted", key=np.abs)
+    fig = _new(7, max(3.0, 0.28 * len(table) + 1.2))
+    ax = fig.add_subplot()
+    pos = np.arange(len(table))
+    ax.scatter(table["smd_unweighted"].abs(), pos, label="unweighted", marker="o")
+    ax.scatter(table["smd_weighted"].abs(), pos, label="IPW-weighted", marker="x")
+    ax.axvline(BALANCE_THRESHOLD, color="black", linestyle="--", linewidth=1)
+    ax.set_yticks(pos, table["covariate"].tolist())
+    ax.set_xlabel("|standardized mean difference| (pooled SD)")
+    ax.set_title("Covariate balance")
+    ax.legend()
+    return fig
+
+
+def effects_by_method(result: AnalysisResult) -> Figure:
+    """Estimate and 95% interval by method, one panel per outcome."""
+    outcomes = result.outcomes
+    fig = _new(7, 2.8 * len(outcomes) + 0.5)
+    frame = result.effects_table()
+    for i, outcome in enumerate(outcomes):
+        ax = fig.add_subplot(len(outcomes), 1, i + 1)
+        rows = frame[frame["outcome"] == outcome].set_index("method").loc[list(METHODS)]
+        pos = np.arange(len(rows))
+        ax.errorbar(rows["estimate"], pos,
+                    xerr=[rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]],
+                    fmt="o", capsize=3)
+        ax.axvline(0, color="black", linewidth=1)
+        ax.set_yticks(pos, [f"{m} ({rows.loc[m, 'estimand']})" for m in rows.index])
+        ax.set_title(f"{outcome}: effect by method, 95% intervals")
+    return fig
+
+
+def trimming_plot(result: AnalysisResult) -> Figure:
+    """AIPW estimate and 95% interval by propensity window, one panel per outcome."""
+    outcomes = result.outcomes
+    fig = _new(7, 2.8 * len(outcomes) + 0.5)
+    table = result.trimming.table
+    for i, outcome in enumerate(outcomes):
+        ax = fig.add_subplot(len(outcomes), 1, i + 1)
+        rows = table[table["outcome"] == outcome]
+        pos = np.arange(len(rows))
+        ax.errorbar(pos, rows["estimate"],
+                    yerr=[rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]],
+                    fmt="o", capsize=3)
+        ax.axhline(0, color="black", linewidth=1)
+        ax.set_xticks(pos, [f"{w}\nn={n}" for w, n in zip(rows["trim"], rows["n"], strict=True)])
+        ax.set_title(f"{outcome}: AIPW by propensity window (each a different population)")
+    return fig
+
+
+CORE_FIGURES = {
+    "ps_histogram.png": ps_histogram,
+    "love_plot.png": love_plot,
+    "effects_by_method.png": effects_by_method,
+    "trimming.png": trimming_plot,
+}
+
+
+def write_figures(result: AnalysisResult, folder: Path) -> list[str]:
+    """Draw the core figures and any added by extra steps; returns the file names written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    makers = {**CORE_FIGURES, **result.figures}
+    names = []
+    for name, make in sorted(makers.items()):
+        fig = make(result)
+        fig.savefig(folder / name, format="png", metadata=PNG_METADATA)
+        names.append(name)
+    return names
