@@ -21,12 +21,15 @@ class InputError(Exception):
     >>> err = InputError("values must be 0 or 1", file="cohort.parquet", column="treatment", row=7)
     >>> str(err)
     "cohort.parquet: column 'treatment', row 7: values must be 0 or 1"
+    >>> str(InputError("must be in (0, 1)", option="--power"))
+    'option --power: must be in (0, 1)'
     """
 
     message: str
     file: str | Path | None = None
     column: str | None = None
     row: int | str | None = None
+    option: str | None = None
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
@@ -39,4 +42,6 @@ class InputError(Exception):
             where.append(f"column {self.column!r}")
         if self.row is not None:
             where.append(f"row {self.row}")
+        if self.option is not None:
+            where.append(f"option {self.option}")
         return (", ".join(where) + ": " if where else "") + self.message
