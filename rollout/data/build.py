@@ -104,6 +104,8 @@ def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     # No network at run time: never fetch an extension.
     con.execute("SET autoinstall_known_extensions = false")
+    # DuckDB's own progress bar writes to stdout, which may carry the one JSON document.
+    con.execute("SET enable_progress_bar = false")
     return con
 
 

@@ -166,3 +166,14 @@ def test_day_in_the_wrong_week(csv_copy: Path, out_dir: Path) -> None:
     result = _run(["--dunnhumby", str(csv_copy), "-o", str(out_dir / "c.parquet")])
     _assert_refused(result, out_dir, "transaction_data.csv", "'WEEK_NO'", "row 10",
                     "no calendar of seven-day weeks")
+
+
+def test_duckdb_never_prints_its_progress_bar_on_stdout() -> None:
+    """stdout may carry the one JSON document; DuckDB's bar would write into it."""
+    from rollout.data.build import _connect
+
+    con = _connect()
+    try:
+        assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False
+    finally:
+        con.close()
