@@ -20,7 +20,7 @@ class InputError(Exception):
     --------
     >>> err = InputError("values must be 0 or 1", file="cohort.parquet", column="treatment", row=7)
     >>> str(err)
-    "cohort.parquet: column 'treatment', row 7: values must be 0 or 1"
+    "cohort.parquet, column 'treatment', row 7: values must be 0 or 1"
     >>> str(InputError("must be in (0, 1)", option="--power"))
     'option --power: must be in (0, 1)'
     """
