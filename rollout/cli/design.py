@@ -19,7 +19,7 @@ def _floats(text: str | None, option: str) -> list[float] | None:
         return [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise InputError(f"{text!r} is not a comma-separated list of numbers",
-                         column=option) from None
+                         option=option) from None
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -188,7 +188,7 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
         seed=seed)
     if fractions and looks not in (1, len(fractions)):
         raise InputError(f"--looks {looks} but {len(fractions)} information fractions",
-                         column="--information-fractions")
+                         option="--information-fractions")
     if output is not None and output.exists() and output.is_dir():
         raise InputError("the output must be a file (design.json), not a folder", file=output)
     with console.progress(enabled=not as_json) as bar:

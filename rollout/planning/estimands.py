@@ -89,7 +89,7 @@ def policy_estimand(sd: float, margin: float, cost: float, policy: np.ndarray,
     share_disagree = float(np.mean(a != b))
     if share_disagree == 0:
         raise InputError("the two policies agree on every customer: a test between them has "
-                         "no effect to find", column="--policy")
+                         "no effect to find", option="--policy")
     spread_a = float(np.var(a * gain))
     spread_b = float(np.var(b * gain))
     variance = margin**2 * sd**2 * (1 - r2) + (spread_a + spread_b) / 2
@@ -132,7 +132,7 @@ def heterogeneity_estimand(sd: float, share_responders: float, r2: float = 0.0) 
     if not 0 < share_responders < 1:
         raise InputError(f"the share of predicted responders must be in (0, 1), got "
                          f"{share_responders:g}: an interaction needs both groups",
-                         column="--responders")
+                         option="--responders")
     return Estimand(
         test="heterogeneity",
         sd_effective=sd * math.sqrt(1 - r2) / math.sqrt(share_responders * (1 - share_responders)),

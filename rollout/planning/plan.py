@@ -101,7 +101,7 @@ def _policy_column(results: AnalysisResults, name: str | None, default: str | No
     if column not in results.customers.columns:
         raise InputError(f"no policy column {column!r} (policies: "
                          f"{', '.join(results.policy_columns()) or 'none'})",
-                         file=results.customers_path, column=option)
+                         file=results.customers_path, column=column, option=option)
     return column
 
 
@@ -134,10 +134,10 @@ def _fractions(request: DesignRequest) -> np.ndarray:
         fractions = check_information_fractions(request.information_fractions)
         if request.looks not in (1, len(fractions)) and request.looks != len(fractions):
             raise InputError(f"--looks {request.looks} but {len(fractions)} information "
-                             "fractions", column="--information-fractions")
+                             "fractions", option="--information-fractions")
         return fractions
     if request.looks < 1:
-        raise InputError(f"looks must be at least 1, got {request.looks}", column="--looks")
+        raise InputError(f"looks must be at least 1, got {request.looks}", option="--looks")
     return np.arange(1, request.looks + 1) / request.looks
 
 
@@ -156,35 +156,35 @@ def plan_design(request: DesignRequest) -> Design:
     """
     if request.test not in TESTS:
         raise InputError(f"test must be one of {', '.join(TESTS)}, got {request.test!r}",
-                         column="--test")
+                         option="--test")
     if request.sided not in (1, 2):
-        raise InputError(f"sided must be 1 or 2, got {request.sided}", column="--sided")
+        raise InputError(f"sided must be 1 or 2, got {request.sided}", option="--sided")
     if not 0 < request.alpha < 0.5:
-        raise InputError(f"alpha must be in (0, 0.5), got {request.alpha:g}", column="--alpha")
+        raise InputError(f"alpha must be in (0, 0.5), got {request.alpha:g}", option="--alpha")
     if request.power is not None and not 0 < request.power < 1:
-        raise InputError(f"power must be in (0, 1), got {request.power:g}", column="--power")
+        raise InputError(f"power must be in (0, 1), got {request.power:g}", option="--power")
     if request.mde is not None and not request.mde > 0:
-        raise InputError(f"the MDE must be positive, got {request.mde:g}", column="--mde")
+        raise InputError(f"the MDE must be positive, got {request.mde:g}", option="--mde")
     if request.sd is not None and not request.sd > 0:
-        raise InputError(f"the outcome SD must be positive, got {request.sd:g}", column="--sd")
+        raise InputError(f"the outcome SD must be positive, got {request.sd:g}", option="--sd")
     if request.mde is not None and request.mde_from is not None:
-        raise InputError("give either --mde or --mde-from, not both", column="--mde-from")
+        raise InputError("give either --mde or --mde-from, not both", option="--mde-from")
     if request.mde_from is not None and request.mde_from not in MDE_FROM:
         raise InputError(f"--mde-from must be one of {', '.join(MDE_FROM)}",
-                         column="--mde-from")
+                         option="--mde-from")
     if (request.cost is None) != (request.margin is None):
-        raise InputError("give --cost and --margin together", column="--cost/--margin")
+        raise InputError("give --cost and --margin together", option="--cost/--margin")
     if request.margin is not None and not 0 < request.margin <= 1:
-        raise InputError(f"margin must be in (0, 1], got {request.margin:g}", column="--margin")
+        raise InputError(f"margin must be in (0, 1], got {request.margin:g}", option="--margin")
     if request.cost is not None and request.cost < 0:
-        raise InputError(f"cost must be non-negative, got {request.cost:g}", column="--cost")
+        raise InputError(f"cost must be non-negative, got {request.cost:g}", option="--cost")
     if request.n is not None and request.mde is not None and request.power is not None:
         raise InputError("--n, --mde and --power all given: leave one out to be solved for",
-                         column="--n/--mde/--power")
+                         option="--n/--mde/--power")
     fractions = _fractions(request)
     if fractions.size > 1 and request.arms > 1:
         raise InputError("group-sequential looks are supported with one treatment arm",
-                         column="--looks")
+                         option="--looks")
     warnings: list[str] = []
     details: dict[str, Any] = {}
 
@@ -196,7 +196,7 @@ def plan_design(request: DesignRequest) -> Design:
         details["population"] = {"name": request.population, "customers": len(population),
                                  "customers_in_results": len(results.customers)}
     elif request.population != "all":
-        raise InputError("--population needs a results folder", column="--population")
+        raise InputError("--population needs a results folder", option="--population")
 
     # cost and margin: options win, else the analysis' breakeven record
     cost, margin = request.cost, request.margin
@@ -230,13 +230,13 @@ def plan_design(request: DesignRequest) -> Design:
     if outcome_type == "binary":
         if baseline is None:
             raise InputError("a binary outcome needs --baseline (the control rate)",
-                             column="--baseline")
+                             option="--baseline")
         if sd is None:
             sd = math.sqrt(baseline * (1 - baseline))
             sd_source = "sqrt(baseline (1 - baseline))"
     if sd is None:
         raise InputError("give the outcome SD (--sd) or a results folder to take it from",
-                         column="--sd")
+                         option="--sd")
     if not sd > 0:
         raise InputError("the outcome has no variation (SD 0)", column=outcome)
 
@@ -244,7 +244,7 @@ def plan_design(request: DesignRequest) -> Design:
     r2 = request.r2
     r2_source = "given" if r2 is not None else None
     if r2 is not None and not 0 <= r2 < 1:
-        raise InputError(f"R^2 must be in [0, 1), got {r2:g}", column="--r2")
+        raise InputError(f"R^2 must be in [0, 1), got {r2:g}", option="--r2")
     if (r2 is None and request.variance_reduction and population is not None
             and results is not None and results.covariates and outcome_type == "continuous"):
         estimate = cross_validated_r2(
@@ -262,7 +262,7 @@ def plan_design(request: DesignRequest) -> Design:
     n_treatment_arms = request.arms
     if request.test != "ate" and n_treatment_arms > 1:
         raise InputError("several treatment arms are supported for the ate test only",
-                         column="--arms")
+                         option="--arms")
     policy_column = None
     estimand: Estimand
     expected_effect: float | None = None
@@ -287,14 +287,14 @@ def plan_design(request: DesignRequest) -> Design:
     elif request.test == "policy":
         if results is None or population is None:
             raise InputError("the policy test needs a results folder (the CATE policy and "
-                             "current practice)", column="RESULTS")
+                             "current practice)", option="RESULTS")
         if cost is None or margin is None:
             raise InputError("the policy test compares profit: give --cost and --margin or a "
-                             "results folder with a breakeven record", column="--cost/--margin")
+                             "results folder with a breakeven record", option="--cost/--margin")
         policy_column = _policy_column(results, request.policy, "target_breakeven", "--policy")
         if policy_column is None:
             raise InputError("no target_breakeven column; name the CATE policy with --policy",
-                             file=results.customers_path, column="--policy")
+                             file=results.customers_path, option="--policy")
         a = population[policy_column].to_numpy(dtype=float)
         b = population["treatment"].to_numpy(dtype=float)
         estimand = policy_estimand(sd, margin, cost, a, b, population["cate"].to_numpy(),
@@ -310,7 +310,7 @@ def plan_design(request: DesignRequest) -> Design:
                                            "--policy")
             if policy_column is None:
                 raise InputError("no target_breakeven column; name the responder policy with "
-                                 "--policy", file=results.customers_path, column="--policy")
+                                 "--policy", file=results.customers_path, option="--policy")
             responder = population[policy_column].to_numpy(dtype=float) == 1
             share = float(responder.mean())
             predicted = predicted_contrast(population["cate"].to_numpy(), responder)
@@ -320,7 +320,7 @@ def plan_design(request: DesignRequest) -> Design:
             expected_source = "observational ATE (summary.json)"
         if share is None:
             raise InputError("the heterogeneity test needs the share of predicted responders: "
-                             "--responder-share or a results folder", column="--responder-share")
+                             "--responder-share or a results folder", option="--responder-share")
         estimand = heterogeneity_estimand(sd, share, r2 or 0.0)
     details["estimand"] = estimand.to_dict()
 
@@ -337,31 +337,31 @@ def plan_design(request: DesignRequest) -> Design:
             else:
                 raise InputError("give --mde (or --n to solve for the MDE), --cost and "
                                  "--margin for the breakeven CATE, or a results folder",
-                                 column="--mde")
+                                 option="--mde")
         if choice == "breakeven":
             if cost is None or margin is None:
                 raise InputError("the breakeven MDE needs --cost and --margin or a results "
-                                 "folder with a breakeven record", column="--mde-from")
+                                 "folder with a breakeven record", option="--mde-from")
             mde = cost / margin
             mde_source = f"breakeven CATE = cost / margin = {cost:g} / {margin:g}"
             if request.test == "policy":
                 raise InputError("the policy test's MDE is a profit difference; use --mde or "
-                                 "--mde-from predicted", column="--mde-from")
+                                 "--mde-from predicted", option="--mde-from")
         elif choice == "overlap":
             if results is None:
                 raise InputError("--mde-from overlap needs a results folder",
-                                 column="--mde-from")
+                                 option="--mde-from")
             mde, where = results.overlap_effect()
             mde_source = f"observational estimate in the overlap region ({where})"
         else:
             if predicted is None:
                 raise InputError("--mde-from predicted needs a results folder and --test "
-                                 "policy or heterogeneity", column="--mde-from")
+                                 "policy or heterogeneity", option="--mde-from")
             mde, mde_source = predicted, predicted_source
         if not mde > 0:
             raise InputError(f"the MDE from {choice} is {mde:.4g}, not positive: there is no "
                              "positive effect to power the test for; give --mde",
-                             column="--mde")
+                             option="--mde")
 
     power = request.power
     if power is None and (request.n is None or mde is None):
@@ -375,7 +375,7 @@ def plan_design(request: DesignRequest) -> Design:
     unadjusted_sd = (_unadjusted_sd(request.test, estimand, sd, margin, cost, r2)
                      if outcome_type == "continuous" else None)
     if outcome_type == "binary" and request.test != "ate":
-        raise InputError("binary outcomes are supported for the ate test", column="--test")
+        raise InputError("binary outcomes are supported for the ate test", option="--test")
 
     sequential: SequentialDesign | None = None
     inflation = 1.0
@@ -463,7 +463,7 @@ def plan_design(request: DesignRequest) -> Design:
     if request.per_segment:
         if population is None or "segment" not in population.columns:
             raise InputError("--per-segment needs a results folder with a 'segment' column",
-                             column="--per-segment")
+                             option="--per-segment")
         details["per_segment"] = per_segment_tests(
             population, "segment", results.outcome, mde, request.alpha,  # type: ignore[union-attr]
             power, request.sided, sizing.allocation, r2)
@@ -481,7 +481,7 @@ def plan_design(request: DesignRequest) -> Design:
         expected_effect, expected_source = mde, "the MDE (no estimate available)"
     if request.campaign_weeks < 1 or request.outcome_weeks < 1:
         raise InputError("campaign and outcome weeks must be at least 1",
-                         column="--campaign-weeks/--outcome-weeks")
+                         option="--campaign-weeks/--outcome-weeks")
     phases = build_phases(
         customers=population if population is not None else None,
         pilot_column=pilot_column, expansion_column=expansion_column, n_per_arm=n_per_arm,

@@ -83,7 +83,7 @@ def parse_allocation(spec: str | float | Mapping[str, float] | None,
                 return parse_allocation(float(text), n_treatment_arms)
             except ValueError:
                 raise InputError(f"allocation {text!r} is neither a number nor "
-                                 "'arm=share,...'", column="--allocation") from None
+                                 "'arm=share,...'", option="--allocation") from None
         shares = {}
         for part in text.split(","):
             name, _, value = part.partition("=")
@@ -91,17 +91,17 @@ def parse_allocation(spec: str | float | Mapping[str, float] | None,
                 shares[name.strip()] = float(value)
             except ValueError:
                 raise InputError(f"allocation share {part!r} is not a number",
-                                 column="--allocation") from None
+                                 option="--allocation") from None
     if set(shares) != set(arms):
         raise InputError(f"allocation must name exactly the arms {arms}, got {sorted(shares)}",
-                         column="--allocation")
+                         option="--allocation")
     for arm, share in shares.items():
         if not 0 < share < 1:
             raise InputError(f"allocation share of {arm!r} must be in (0, 1), got {share:g}",
-                             column="--allocation")
+                             option="--allocation")
     total = sum(shares.values())
     if abs(total - 1) > 1e-6:
-        raise InputError(f"allocation shares sum to {total:g}, not 1", column="--allocation")
+        raise InputError(f"allocation shares sum to {total:g}, not 1", option="--allocation")
     return {arm: shares[arm] / total for arm in arms}
 
 
@@ -230,29 +230,29 @@ def _check(alpha: float, power: float | None, mde: float | None, n: float | None
            sd: float | None, outcome_type: str, baseline: float | None, sided: int,
            r2: float | None) -> None:
     if not 0 < alpha < 0.5:
-        raise InputError(f"alpha must be in (0, 0.5), got {alpha:g}", column="--alpha")
+        raise InputError(f"alpha must be in (0, 0.5), got {alpha:g}", option="--alpha")
     if sided not in (1, 2):
-        raise InputError(f"sided must be 1 or 2, got {sided}", column="--sided")
+        raise InputError(f"sided must be 1 or 2, got {sided}", option="--sided")
     if power is not None and not 0 < power < 1:
-        raise InputError(f"power must be in (0, 1), got {power:g}", column="--power")
+        raise InputError(f"power must be in (0, 1), got {power:g}", option="--power")
     if mde is not None and not mde > 0:
-        raise InputError(f"the MDE must be positive, got {mde:g}", column="--mde")
+        raise InputError(f"the MDE must be positive, got {mde:g}", option="--mde")
     if n is not None and not n >= 2:
-        raise InputError(f"n per arm must be at least 2, got {n:g}", column="--n")
+        raise InputError(f"n per arm must be at least 2, got {n:g}", option="--n")
     if r2 is not None and not 0 <= r2 < 1:
-        raise InputError(f"R^2 must be in [0, 1), got {r2:g}", column="--r2")
+        raise InputError(f"R^2 must be in [0, 1), got {r2:g}", option="--r2")
     if outcome_type == "continuous":
         if sd is None:
-            raise InputError("a continuous outcome needs its standard deviation", column="--sd")
+            raise InputError("a continuous outcome needs its standard deviation", option="--sd")
         if not sd > 0 or not math.isfinite(sd):
-            raise InputError(f"the outcome SD must be positive, got {sd:g}", column="--sd")
+            raise InputError(f"the outcome SD must be positive, got {sd:g}", option="--sd")
     elif outcome_type == "binary":
         if baseline is None or not 0 < baseline < 1:
             raise InputError(f"a binary outcome needs a baseline rate in (0, 1), got {baseline}",
-                             column="--baseline")
+                             option="--baseline")
         if mde is not None and not 0 < baseline + mde < 1:
             raise InputError(f"baseline {baseline:g} + MDE {mde:g} is not a rate in (0, 1)",
-                             column="--mde")
+                             option="--mde")
     else:
         raise InputError(f"outcome type must be continuous or binary, got {outcome_type!r}")
 
@@ -290,17 +290,17 @@ def solve_fixed(
     if len(missing) != 1:
         given = [name for name in ("n", "mde", "power") if name not in missing]
         raise InputError("give exactly two of --n, --mde and --power (the third is solved for); "
-                         f"given: {', '.join(given) or 'none'}", column="--n/--mde/--power")
+                         f"given: {', '.join(given) or 'none'}", option="--n/--mde/--power")
     if n_treatment_arms < 1:
-        raise InputError("there must be at least one treatment arm", column="--arms")
+        raise InputError("there must be at least one treatment arm", option="--arms")
     _check(alpha, power, mde, n, sd, outcome_type, baseline, sided, r2)
     if multiplicity not in ("dunnett", "bonferroni"):
         raise InputError(f"multiplicity must be dunnett or bonferroni, got {multiplicity!r}",
-                         column="--multiplicity")
+                         option="--multiplicity")
     shares = parse_allocation(allocation, n_treatment_arms)
     treatment_shares = {shares[a] for a in arm_names(n_treatment_arms)[:-1]}
     if len({round(s, 12) for s in treatment_shares}) != 1:
-        raise InputError("treatment arms must have equal shares", column="--allocation")
+        raise InputError("treatment arms must have equal shares", option="--allocation")
     sd_effective = None if sd is None else sd * math.sqrt(1 - (r2 or 0.0))
     problem = _Problem(alpha, sided, shares, n_treatment_arms, sd_effective, outcome_type,
                        distribution, multiplicity, baseline)
@@ -322,7 +322,7 @@ def solve_fixed(
         while gap(high) < 0:
             high += 1.0
             if high > math.log(1e12):
-                raise InputError("no sample size reaches that power", column="--power")
+                raise InputError("no sample size reaches that power", option="--power")
         low = math.log(2.0)
         n_control = 2.0 if gap(low) >= 0 else math.exp(optimize.brentq(gap, low, high,
                                                                        xtol=1e-12, rtol=1e-14))
@@ -333,7 +333,7 @@ def solve_fixed(
         upper = 1 - baseline - 1e-9 if outcome_type == "binary" and baseline is not None else None
         if upper is not None and problem.power(n_control, upper, crit_z) < target:
             raise InputError("no effect within the rate's range reaches that power with this n",
-                             column="--n")
+                             option="--n")
         high = upper if upper is not None else (sd_effective or 1.0)
         while upper is None and problem.power(n_control, high, crit_z) < target:
             high *= 2

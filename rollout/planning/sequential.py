@@ -60,7 +60,7 @@ def spending_function(kind: str, level: float, t: np.ndarray | float) -> np.ndar
         return np.where(t > 0, spent, 0.0)
     if kind == "pocock":
         return level * np.log1p((math.e - 1.0) * t)
-    raise InputError(f"spending must be obf or pocock, got {kind!r}", column="--spending")
+    raise InputError(f"spending must be obf or pocock, got {kind!r}", option="--spending")
 
 
 def check_information_fractions(fractions: Sequence[float]) -> np.ndarray:
@@ -71,13 +71,13 @@ def check_information_fractions(fractions: Sequence[float]) -> np.ndarray:
     """
     t = np.asarray(list(fractions), dtype=float)
     if t.size == 0:
-        raise InputError("give at least one look", column="--information-fractions")
+        raise InputError("give at least one look", option="--information-fractions")
     if not np.all(np.isfinite(t)) or t[0] <= 0 or np.any(np.diff(t) <= 0):
         raise InputError(f"information fractions must be strictly increasing and positive, got "
-                         f"{t.tolist()}", column="--information-fractions")
+                         f"{t.tolist()}", option="--information-fractions")
     if abs(t[-1] - 1.0) > 1e-9:
         raise InputError(f"information fractions must end at 1, got {t[-1]:g}",
-                         column="--information-fractions")
+                         option="--information-fractions")
     t[-1] = 1.0
     return t
 
@@ -296,11 +296,11 @@ def sequential_design(fractions: Sequence[float], alpha: float = 0.05, power: fl
     ([3.7103, 2.5114, 1.993], 1.013)
     """
     if not 0 < alpha < 0.5:
-        raise InputError(f"alpha must be in (0, 0.5), got {alpha:g}", column="--alpha")
+        raise InputError(f"alpha must be in (0, 0.5), got {alpha:g}", option="--alpha")
     if not 0 < power < 1:
-        raise InputError(f"power must be in (0, 1), got {power:g}", column="--power")
+        raise InputError(f"power must be in (0, 1), got {power:g}", option="--power")
     if futility not in ("beta", "none"):
-        raise InputError(f"futility must be beta or none, got {futility!r}", column="--futility")
+        raise InputError(f"futility must be beta or none, got {futility!r}", option="--futility")
     t = check_information_fractions(fractions)
     beta = 1 - power
     efficacy = efficacy_boundaries(t, alpha, sided, spending)
