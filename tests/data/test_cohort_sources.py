@@ -81,3 +81,28 @@ def test_salt_changes_only_the_control_draw(slice_dirs: tuple[Path, Path]) -> No
 def test_resolve_source_rejects_unknown_names() -> None:
     with pytest.raises(InputError, match="unknown source"):
         resolve_source("nielsen")
+
+
+def test_parquet_layout_errors_name_file_and_column(slice_dirs: tuple[Path, Path],
+                                                    tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "cj"
+    shutil.copytree(slice_dirs[0], folder)
+    (folder / "coupons.parquet").unlink()
+    with pytest.raises(InputError, match="file not found") as info:
+        build_cohort(CompleteJourneySource(folder))
+    assert str(info.value.file).endswith("coupons.parquet")
+
+    shutil.copy(slice_dirs[0] / "coupons.parquet", folder / "coupons.parquet")
+    tx = pd.read_parquet(folder / "transactions.parquet")
+    tx.drop(columns="week").to_parquet(folder / "transactions.parquet")
+    with pytest.raises(InputError, match="missing column") as info:
+        build_cohort(CompleteJourneySource(folder))
+    assert info.value.column == "week"
+
+    tx.assign(sales_value=tx["sales_value"].astype(str)).to_parquet(
+        folder / "transactions.parquet")
+    with pytest.raises(InputError, match="must be number") as info:
+        build_cohort(CompleteJourneySource(folder))
+    assert info.value.column == "sales_value"
