@@ -100,3 +100,22 @@ def test_true_propensity_weights_recover_the_ate() -> None:
     """The treatment is drawn from the stated propensity and outcomes from mu0/mu1."""
     errors = np.array(replicate(_ipw_error, n_reps=200, seed=8))
     assert abs(errors.mean()) < 4 * errors.std(ddof=1) / math.sqrt(len(errors))
+
+
+def _adjusted_error(rep_seed: int) -> tuple[float, float]:
+    """OLS on treatment and the observed covariates, minus the true ATE, and its HC2 SE."""
+    world = simulate_world("hidden_confounding", seed=rep_seed)
+    frame = world.cohort.frame
+    design = sm.add_constant(np.column_stack(
+        [frame["treatment"], frame[list(world.cohort.roles.covariates)]]))
+    fit = sm.OLS(frame["purchase_amount"].to_numpy(), design).fit(cov_type="HC2")
+    return float(fit.params[1]) - world.summary().ate, float(fit.bse[1])
+
+
+def test_hidden_confounder_biases_adjusted_estimates_upwards() -> None:
+    """The documented trap: adjusting for what the analyst sees does not remove the bias."""
+    results = np.array(replicate(_adjusted_error, n_reps=40, seed=6))
+    errors, ses = results.T
+    assert errors.mean() > 4 * errors.std(ddof=1) / math.sqrt(len(errors))
+    # and the bias is large against a single study's standard error
+    assert np.median(errors / ses) > 2
