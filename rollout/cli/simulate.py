@@ -39,25 +39,32 @@ def simulate(scenario: str, output: Path, seed: int, n: int | None, assignment: 
     Bundled worlds: overlap_violation, no_effect, homogeneous, good_overlap, harmful, ...
     """
     spec = load_scenario(scenario, cohort=cohort_file)
-    world = simulate_world(spec, seed=seed, n=n)
-    document: dict[str, object] = {
-        "scenario": spec.name,
-        "seed": seed,
-        "world": world.summary().to_dict(),
-    }
-    if assignment is not None:
-        frame = read_table(assignment)
-        returns = simulate_returns(spec, frame, seed=seed, world=world, source=assignment)
-        document["returns"] = returns.summary()
-        with atomic_directory(output) as folder:
-            write_parquet(folder / "returns.parquet", returns.data, metadata=returns.metadata())
-            write_parquet(folder / "returns_truth.parquet", returns.truth)
-            write_json(folder / "summary.json", document)
-    else:
-        with atomic_directory(output) as folder:
-            save_cohort(folder / "cohort.parquet", world.cohort)
-            write_parquet(folder / "truth.parquet", world.truth)
-            write_json(folder / "summary.json", document)
+    steps = 3 if assignment is not None else 2
+    with console.progress() as bar:
+        task = bar.add_task(f"simulating {spec.name}", total=steps)
+        world = simulate_world(spec, seed=seed, n=n)
+        bar.advance(task)
+        document: dict[str, object] = {
+            "scenario": spec.name,
+            "seed": seed,
+            "world": world.summary().to_dict(),
+        }
+        if assignment is not None:
+            frame = read_table(assignment)
+            returns = simulate_returns(spec, frame, seed=seed, world=world, source=assignment)
+            bar.advance(task)
+            document["returns"] = returns.summary()
+            with atomic_directory(output) as folder:
+                write_parquet(folder / "returns.parquet", returns.data,
+                              metadata=returns.metadata())
+                write_parquet(folder / "returns_truth.parquet", returns.truth)
+                write_json(folder / "summary.json", document)
+        else:
+            with atomic_directory(output) as folder:
+                save_cohort(folder / "cohort.parquet", world.cohort)
+                write_parquet(folder / "truth.parquet", world.truth)
+                write_json(folder / "summary.json", document)
+        bar.advance(task)
     document["output"] = str(output)
     if as_json:
         console.emit_json(document)

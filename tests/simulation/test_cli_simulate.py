@@ -164,3 +164,40 @@ def test_usage_errors(tmp_path: Path, args: list[str]) -> None:
 
 def test_missing_output_option() -> None:
     assert run("homogeneous").exit_code == 2
+
+
+def test_grid_file_is_not_a_world(tmp_path: Path) -> None:
+    result = run("breakeven", "-o", tmp_path / "out")
+    assert result.exit_code == 2 and "expected 'world'" in result.stderr
+
+
+def test_cohort_option_replaces_the_resampled_file(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    assert run("good_overlap", "-o", source, "--n", "150").exit_code == 0
+    scenario = tmp_path / "resampled.toml"
+    scenario.write_text('''
+kind = "world"
+name = "resampled"
+n = 300
+
+[covariates]
+source = "cohort"
+cohort = "somewhere_else.parquet"
+
+[targeting]
+score = "log(monetary_sales)"
+strength = 2.0
+treated_share = 0.5
+
+[[outcomes]]
+name = "purchase_amount"
+mu0 = "monetary_sales / 10"
+cate = "5"
+scale = 10.0
+''')
+    missing = run(scenario, "-o", tmp_path / "w")
+    assert missing.exit_code == 2 and "somewhere_else.parquet" in missing.stderr
+    result = run(scenario, "-o", tmp_path / "w", "--cohort", source / "cohort.parquet", "--json")
+    assert result.exit_code == 0, result.output
+    cohort = load_cohort(tmp_path / "w" / "cohort.parquet")
+    assert cohort.n == 300 and "monetary_sales" in cohort.roles.covariates

@@ -33,6 +33,12 @@ def test_seeds_are_reproducible_distinct_and_prefix_stable() -> None:
     assert all(0 <= s < 2**63 for s in seeds)
 
 
+def test_two_processes_keep_the_replication_order() -> None:
+    # a builtin keeps the worker start-up cheap; the result is the seed each replication got
+    assert replicate(str, n_reps=8, seed=3, n_jobs=2) == [str(s) for s in replication_seeds(8, 3)]
+
+
+@pytest.mark.slow
 def test_one_process_and_two_give_identical_results_in_order() -> None:
     one = replicate(world_ate, n_reps=6, seed=3, n_jobs=1)
     two = replicate(world_ate, n_reps=6, seed=3, n_jobs=2)
