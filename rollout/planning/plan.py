@@ -188,7 +188,8 @@ def plan_design(request: DesignRequest) -> Design:
     warnings: list[str] = []
     details: dict[str, Any] = {}
 
-    results = (load_results(request.results, request.outcome, request.covariates)
+    results = (load_results(request.results, request.outcome, request.covariates,
+                            need_covariates=request.variance_reduction and request.r2 is None)
                if request.results is not None else None)
     population: pd.DataFrame | None = None
     if results is not None:
@@ -273,9 +274,8 @@ def plan_design(request: DesignRequest) -> Design:
         estimand = ate_estimand(sd, r2 or 0.0)
         if results is not None and population is not None:
             if request.population == "all":
-                expected_effect = results.observational_ate()
-                expected_source = "observational ATE (summary.json)"
-            if expected_effect is None:
+                expected_effect, expected_source = results.observational_ate()
+            if expected_effect is None and "cate" in population.columns:
                 expected_effect = float(population["cate"].mean())
                 expected_source = f"mean CATE over the population {request.population!r}"
             if request.population.startswith("target") or request.population not in (
@@ -291,6 +291,7 @@ def plan_design(request: DesignRequest) -> Design:
         if cost is None or margin is None:
             raise InputError("the policy test compares profit: give --cost and --margin or a "
                              "results folder with a breakeven record", option="--cost/--margin")
+        results.require_cate("the policy test")
         policy_column = _policy_column(results, request.policy, "target_breakeven", "--policy")
         if policy_column is None:
             raise InputError("no target_breakeven column; name the CATE policy with --policy",
@@ -306,6 +307,7 @@ def plan_design(request: DesignRequest) -> Design:
     else:
         share = request.responder_share
         if results is not None and population is not None:
+            results.require_cate("the heterogeneity test")
             policy_column = _policy_column(results, request.policy, "target_breakeven",
                                            "--policy")
             if policy_column is None:
@@ -316,8 +318,7 @@ def plan_design(request: DesignRequest) -> Design:
             predicted = predicted_contrast(population["cate"].to_numpy(), responder)
             predicted_source = (f"model-predicted CATE contrast, {policy_column} responders "
                                 "minus non-responders")
-            expected_effect = results.observational_ate()
-            expected_source = "observational ATE (summary.json)"
+            expected_effect, expected_source = results.observational_ate()
         if share is None:
             raise InputError("the heterogeneity test needs the share of predicted responders: "
                              "--responder-share or a results folder", option="--responder-share")
@@ -443,7 +444,13 @@ def plan_design(request: DesignRequest) -> Design:
         if request.strata is not None:
             strata = list(request.strata)
         else:
-            strata = [c for c in DEFAULT_STRATA if c in population.columns]
+            # assignment reads customers.parquet itself: default to the columns it carries
+            strata = [c for c in DEFAULT_STRATA if c in results.written_columns]
+            absent = [c for c in DEFAULT_STRATA if c not in results.written_columns]
+            if absent:
+                warnings.append(f"{', '.join(absent)} not in customers.parquet, so not a default "
+                                "stratum; name it with --strata if the customer file given to "
+                                "assignment carries it")
             if request.test == "heterogeneity" and policy_column is not None:
                 strata.append(policy_column)
         check_strata_columns(population, strata, str(results.customers_path))

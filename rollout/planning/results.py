@@ -29,7 +29,8 @@ from rollout.errors import InputError
 from rollout.io import read_table
 
 PS_REGIONS = ("overlap", "near_boundary", "extreme_low", "extreme_high")
-REQUIRED_CUSTOMER_COLUMNS = ("customer_id", "treatment", "ps_region", "cate")
+REQUIRED_CUSTOMER_COLUMNS = ("customer_id", "treatment", "ps_region")
+OVERLAP_WINDOW = "0.1-0.9"
 
 
 @dataclass
@@ -42,6 +43,7 @@ class AnalysisResults:
     outcome: str
     covariates: list[str]
     cohort_path: Path | None
+    written_columns: tuple[str, ...] = ()
 
     @property
     def summary_path(self) -> Path:
@@ -76,30 +78,70 @@ class AnalysisResults:
             out[key] = float(value)
         return out
 
-    def observational_ate(self) -> float | None:
-        """The first ATE record for the outcome (the analysis lists its preferred one first)."""
-        for record in self.summary.get("ate") or []:
-            if isinstance(record, dict) and record.get("outcome") == self.outcome:
+    def require_cate(self, why: str) -> None:
+        """The predicted CATE column is needed for ``why``; raise naming it when absent."""
+        if "cate" not in self.customers.columns:
+            raise InputError(f"column missing: {why} needs the predicted CATE (run the "
+                             "analysis with a CATE learner)", file=self.customers_path,
+                             column="cate")
+
+    def _records(self, key: str) -> list[dict[str, Any]]:
+        value = self.summary.get(key)
+        return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
+
+    def _estimate_of(self, records: list[dict[str, Any]], **match: str) -> float | None:
+        for record in records:
+            if record.get("outcome", self.outcome) != self.outcome:
+                continue
+            if all(record.get(k) == v for k, v in match.items()):
                 value = record.get("estimate")
-                if isinstance(value, (int, float)) and np.isfinite(value):
+                if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                        and np.isfinite(value):
                     return float(value)
         return None
+
+    def observational_ate(self) -> tuple[float | None, str]:
+        """The analysis' own choice of average effect for the outcome, and which it is.
+
+        The ``recommended`` record when present (the analysis picks it by its positivity
+        rule), else the AIPW record of ``ate``, else the first ``ate`` record.
+        """
+        for record in self._records("recommended"):
+            value = self._estimate_of([record])
+            if value is not None:
+                return value, (f"observational estimate recommended by the analysis "
+                               f"({record.get('method')}, trim {record.get('trim')})")
+        value = self._estimate_of(self._records("ate"), method="aipw")
+        if value is not None:
+            return value, "observational AIPW estimate (summary.json ate)"
+        value = self._estimate_of(self._records("ate"))
+        if value is not None:
+            return value, "first observational estimate in summary.json ate"
+        return None, "none"
 
     def overlap_effect(self) -> tuple[float, str]:
         """The observational effect in the overlap region, and where it came from.
 
-        ``summary.json``'s ``overlap_effect`` (a number, ``{outcome: number}``, a record with
-        ``estimate``, or records with ``outcome``/``estimate``) when present; otherwise the mean
-        predicted CATE of customers with ``ps_region == "overlap"``.
+        In order: ``summary.json`` ``overlap_effect`` (a number, ``{outcome: number}``, a record
+        with ``estimate``, or records with ``outcome``/``estimate``); the AIPW estimate trimmed
+        to propensity [0.1, 0.9] (the ``trimming`` records: exactly the overlap region); the
+        overlap-weighted ATO (``ate`` records, method ``ato``); the mean predicted CATE of
+        customers with ``ps_region == "overlap"``.
         """
-        raw = self.summary.get("overlap_effect")
-        value = _pick_estimate(raw, self.outcome)
+        value = _pick_estimate(self.summary.get("overlap_effect"), self.outcome)
         if value is not None:
             return value, "summary.json overlap_effect"
+        value = self._estimate_of(self._records("trimming"), trim=OVERLAP_WINDOW)
+        if value is not None:
+            return value, f"AIPW trimmed to propensity {OVERLAP_WINDOW} (summary.json trimming)"
+        value = self._estimate_of(self._records("ate"), method="ato")
+        if value is not None:
+            return value, "overlap-weighted ATO (summary.json ate)"
         in_overlap = self.customers["ps_region"] == "overlap"
-        if not in_overlap.any():
-            raise InputError("no customer has ps_region 'overlap' and the summary has no "
-                             "'overlap_effect'", file=self.customers_path, column="ps_region")
+        if "cate" not in self.customers.columns or not in_overlap.any():
+            raise InputError("key 'overlap_effect' missing, with no trimmed or ATO estimate and "
+                             "no CATE of overlap customers to take it from",
+                             file=self.summary_path)
         return (float(self.customers.loc[in_overlap, "cate"].mean()),
                 "mean CATE in the overlap region (customers.parquet)")
 
@@ -122,8 +164,13 @@ def _pick_estimate(raw: Any, outcome: str) -> float | None:
 
 
 def load_results(path: str | Path, outcome: str | None = None,
-                 covariates: list[str] | None = None) -> AnalysisResults:
-    """Read a results folder and join the cohort's outcome and covariates to its customers."""
+                 covariates: list[str] | None = None,
+                 need_covariates: bool = True) -> AnalysisResults:
+    """Read a results folder and join the cohort's outcome and covariates to its customers.
+
+    The cohort is read only when ``customers.parquet`` lacks the outcome or (with
+    ``need_covariates``) the covariates; ``covariates`` defaults to the cohort's own.
+    """
     path = Path(path)
     if not path.is_dir():
         raise InputError("results folder does not exist", file=path)
@@ -140,6 +187,7 @@ def load_results(path: str | Path, outcome: str | None = None,
     if not customers_path.exists():
         raise InputError("missing customers.parquet in the results folder", file=customers_path)
     customers = read_table(customers_path)
+    written_columns = tuple(map(str, customers.columns))
     for column in REQUIRED_CUSTOMER_COLUMNS:
         if column not in customers.columns:
             raise InputError("column missing", file=customers_path, column=column)
@@ -167,39 +215,53 @@ def load_results(path: str | Path, outcome: str | None = None,
     if raw_cohort_path:
         candidate = Path(raw_cohort_path)
         if not candidate.is_absolute():
-            beside = path / candidate
-            candidate = beside if beside.exists() else candidate
+            # as written by the analysis (relative to where it ran), else beside the results
+            options = [candidate, path / candidate, path.parent / candidate]
+            candidate = next((c for c in options if c.exists()), candidate)
         cohort_path = candidate
-    needs_cohort = chosen not in customers.columns or covariates is None or any(
-        c not in customers.columns for c in covariates)
-    if needs_cohort:
+    outcome_missing = chosen not in customers.columns
+    covariates_missing = need_covariates and (covariates is None or any(
+        c not in customers.columns for c in covariates))
+    if outcome_missing or covariates_missing:
+        why = ("the outcome" if outcome_missing else
+               "the pre-period covariates for variance reduction (or give --r2, or "
+               "--no-variance-reduction)")
         if cohort_path is None:
-            raise InputError("key 'cohort.path' missing: the outcome and covariates come from "
-                             "the cohort", file=summary_path)
+            raise InputError(f"key 'cohort.path' missing: {why} come(s) from the cohort",
+                             file=summary_path)
         if not cohort_path.exists():
-            raise InputError("the cohort named by summary.json 'cohort.path' does not exist",
-                             file=cohort_path)
+            raise InputError(f"the cohort named by summary.json 'cohort.path' does not exist; "
+                             f"it is needed for {why}", file=cohort_path)
+    if cohort_path is not None and cohort_path.exists():
         cohort = load_cohort(cohort_path, outcomes=[chosen])
-        id_col = cohort.roles.id
-        wanted = [chosen, *cohort.roles.covariates]
-        if covariates:
-            wanted = [chosen, *covariates]
+        wanted = [chosen]
+        if need_covariates:
+            wanted += list(covariates if covariates else cohort.roles.covariates)
+        segment = cohort.roles.segment
+        if segment and "segment" not in customers.columns:
+            wanted.append(segment)
         extra = [c for c in dict.fromkeys(wanted) if c not in customers.columns]
         for column in extra:
             if column not in cohort.frame.columns:
                 raise InputError("column not found in the cohort", file=cohort_path,
                                  column=column)
+        id_col = cohort.roles.id
         joined = cohort.frame[[id_col, *extra]].rename(columns={id_col: "customer_id"})
+        if segment and segment in extra and segment != "segment":
+            joined = joined.rename(columns={segment: "segment"})
         customers = customers.merge(joined, on="customer_id", how="left", validate="one_to_one")
         missing = customers[chosen].isna()
         if missing.any():
             row = int(np.flatnonzero(missing.to_numpy())[0])
             raise InputError(f"customer {customers['customer_id'].iloc[row]!r} is not in the "
                              "cohort", file=customers_path, column="customer_id", row=row)
+    if not need_covariates:
+        covariates = []
     if covariates is None:
         covariates = list(cohort.roles.covariates) if cohort is not None else []
     for column in covariates:
         if column not in customers.columns:
             raise InputError("covariate column not found", file=customers_path, column=column)
     return AnalysisResults(path=path, summary=summary, customers=customers.reset_index(drop=True),
-                           outcome=chosen, covariates=list(covariates), cohort_path=cohort_path)
+                           outcome=chosen, covariates=list(covariates), cohort_path=cohort_path,
+                           written_columns=written_columns)

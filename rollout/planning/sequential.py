@@ -214,9 +214,15 @@ def crossing_probabilities(fractions: Sequence[float], lower: Sequence[float],
     return below, above
 
 
-def _futility_for_drift(t: np.ndarray, efficacy: np.ndarray, harm: np.ndarray, beta: float,
+def futility_boundaries(t: np.ndarray, efficacy: np.ndarray, harm: np.ndarray, beta: float,
                         spending: str, drift: float) -> tuple[np.ndarray, float]:
-    """Beta-spending futility boundaries for a drift; returns them and the total beta spent."""
+    """Beta-spending futility boundaries for a drift; returns them and the total beta spent.
+
+    At each look but the last, the boundary ``f_k`` spends ``beta(t_k) - beta(t_{k-1})`` under
+    the alternative (drift), given the trial continued between ``max(f, harm)`` and the
+    efficacy boundary; the last is the efficacy boundary. The total returned is the chance,
+    under the drift, of ending below efficacy: the design solves the drift that makes it beta.
+    """
     spent = spending_function(spending, beta, t)
     increments = np.diff(np.concatenate([[0.0], spent]))
     recursion = _Recursion(t, drift)
@@ -235,6 +241,9 @@ def _futility_for_drift(t: np.ndarray, efficacy: np.ndarray, harm: np.ndarray, b
         if k < t.size - 1:
             recursion.advance(floor, efficacy[k])
     return futility, total_lower
+
+
+_futility_for_drift = futility_boundaries  # the earlier name, kept for its callers
 
 
 @dataclass(frozen=True)
@@ -320,9 +329,9 @@ def sequential_design(fractions: Sequence[float], alpha: float = 0.05, power: fl
         futility_z = [None] * t.size
     else:
         def gap(drift: float) -> float:
-            return _futility_for_drift(t, efficacy, harm, beta, spending, drift)[1] - beta
+            return futility_boundaries(t, efficacy, harm, beta, spending, drift)[1] - beta
         drift = float(optimize.brentq(gap, 0.5 * fixed_drift, 3 * fixed_drift, xtol=1e-10))
-        bounds, _ = _futility_for_drift(t, efficacy, harm, beta, spending, drift)
+        bounds, _ = futility_boundaries(t, efficacy, harm, beta, spending, drift)
         futility_z = [float(b) for b in bounds]
 
     floors = np.array([harm[k] if f is None else max(f, harm[k])
