@@ -115,3 +115,17 @@ def test_allocation_parsing() -> None:
 def test_bad_inputs_raise(kwargs: dict, match: str) -> None:
     with pytest.raises(InputError, match=match):
         solve_fixed(**kwargs)
+
+
+def test_dunnett_unequal_allocation_by_multivariate_normal() -> None:
+    # Independent check: P(max |Z_i| < c) = 1 - alpha under the many-to-one correlation
+    # rho = r / (1 + r), computed with scipy's multivariate normal CDF.
+    import numpy as np
+
+    arms, ratio = 3, 0.5
+    c = dunnett_critical_value(arms, 0.05, sided=2, treatment_to_control=ratio)
+    rho = ratio / (1 + ratio)
+    cov = np.full((arms, arms), rho) + (1 - rho) * np.eye(arms)
+    mvn = stats.multivariate_normal(np.zeros(arms), cov, abseps=1e-8, releps=1e-8)
+    assert mvn.cdf(np.full(arms, c), lower_limit=np.full(arms, -c)) == pytest.approx(0.95,
+                                                                                     abs=1e-5)
