@@ -47,6 +47,16 @@ from rollout.planning.strata import (
 from rollout.planning.variance_reduction import cross_validated_r2
 
 MDE_FROM = ("breakeven", "overlap", "predicted")
+CATE_VALIDATION = {
+    "ate": "estimates the average effect in the enrolled population; it does not test the "
+           "CATE model's ranking (use --test heterogeneity, which enrols customers across the "
+           "whole range of predicted CATE)",
+    "policy": "tests whether targeting by the CATE policy beats current practice in profit; a "
+              "validation of the policy, not of the CATE values",
+    "heterogeneity": "validates the CATE model: enrols customers across the whole range of "
+                     "predicted CATE, not only the targeted ones, and is sized for the arm x "
+                     "predicted-responder interaction",
+}
 DEFAULT_POWER = 0.8
 
 
@@ -324,6 +334,7 @@ def plan_design(request: DesignRequest) -> Design:
                              "--responder-share or a results folder", option="--responder-share")
         estimand = heterogeneity_estimand(sd, share, r2 or 0.0)
     details["estimand"] = estimand.to_dict()
+    details["cate_validation"] = CATE_VALIDATION[request.test]
 
     mde, mde_source = request.mde, "given" if request.mde is not None else ""
     if (mde is None and request.n is None) or request.mde_from is not None:
