@@ -64,6 +64,8 @@ def _render(design: Any) -> None:
     if estimand:
         console.stdout.print(f"[bold]randomization:[/bold] {estimand.get('randomization')}")
         console.stdout.print(f"[bold]variance:[/bold] {estimand.get('variance')}")
+    if d.get("cate_validation"):
+        console.stdout.print(f"[bold]what it validates:[/bold] {d['cate_validation']}")
     console.show_table(
         [{"look": look["look"], "fraction": look["information_fraction"],
           "n per arm": _fmt(look["n_per_arm"]), "efficacy z": look["efficacy_z"],
