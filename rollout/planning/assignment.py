@@ -9,8 +9,9 @@ phase 0). Every random draw is a keyed hash of the salt and the customer id
 Who enters the test. Customers outside the pilot (and flagged by the test phase's column, when it
 names one) are eligible. With ``complete`` assignment the design's ``n_total`` is split across
 strata in proportion to their eligible counts (largest remainder, ties by the stratum's hash), and
-in each stratum the customers with the smallest entry hash (``salt:entry``) enter. With ``hash``
-assignment a customer enters when their entry uniform is below ``n_total / eligible``, so a list
+in each stratum the customers with the smallest entry draw (``y``, the second half of the keyed
+digest) enter. With ``hash`` assignment a customer enters when their entry uniform is below
+``n_total / eligible``, so a list
 that grows only ever drops earlier entrants, never adds them back under another arm. When the
 design asks for more customers than are eligible, all of them enter and a warning says so.
 
@@ -39,7 +40,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from rollout.errors import InputError
 from rollout.io import read_table, write_csv, write_json, write_parquet
@@ -53,6 +53,7 @@ from rollout.planning.dependent_rounding import dependent_round
 from rollout.planning.keyed_hash import (
     canonical_id_text,
     keyed_integer,
+    keyed_integer_pairs,
     keyed_integers,
     keyed_uniform,
     uniform_from_integers,
@@ -69,9 +70,11 @@ CUSTOMERS_IN_RESULTS = "customers.parquet"
 
 HASH_RULE = (
     "x(key, id) = first 16 hex digits of SHA-256(key + ':' + id as text) as an unsigned 64-bit "
-    "integer; u = floor(x / 2^11) / 2^53. Arms use key = arm_salt (order within a stratum for "
-    "'complete', u against the cumulative allocation for 'hash'); test entry uses key = "
-    "salt + ':entry'; ties between strata for entrant quotas use x(salt + ':stratum', label); "
+    "integer, y(key, id) = hex digits 17 to 32; u = floor(x / 2^11) / 2^53. Arms use "
+    "x(arm_salt, id) (order within a stratum for 'complete', u against the cumulative "
+    "allocation for 'hash'); test entry uses y(salt, id) (order within a stratum for 'complete', "
+    "its uniform below n_total / eligible for 'hash'); ties between strata for entrant quotas "
+    "use x(salt + ':stratum', label); "
     "the k-th coin of the dependent rounding of per-stratum arm counts is "
     "u(arm_salt + ':rounding', k)."
 )
@@ -359,12 +362,23 @@ def stratum_labels(frame: pd.DataFrame, strata: Sequence[str]) -> tuple[np.ndarr
 
 
 def _ranks_within(codes: np.ndarray, keys: np.ndarray, n_groups: int) -> np.ndarray:
-    """Rank of each key within its group (0 = smallest); ties keep input order."""
-    order = np.lexsort((keys, codes))
+    """Rank of each key within its group (0 = smallest); ties keep input order.
+
+    Rows are grouped by a stable counting sort on the small group codes, then each group's keys
+    are sorted on their own: a loop over strata, never over customers.
+
+    >>> _ranks_within(np.array([1, 0, 1, 0]), np.array([5, 9, 2, 3], dtype=np.uint64), 2).tolist()
+    [1, 1, 0, 0]
+    """
+    code_type = np.int16 if n_groups < 2**15 else np.int64
+    by_group = np.argsort(codes.astype(code_type), kind="stable")
     sizes = np.bincount(codes, minlength=n_groups)
-    starts = np.cumsum(sizes) - sizes
+    ends = np.cumsum(sizes)
     ranks = np.empty(len(codes), dtype=np.int64)
-    ranks[order] = np.arange(len(codes)) - starts[codes[order]]
+    for group in range(n_groups):
+        rows = by_group[ends[group] - sizes[group]:ends[group]]
+        order = np.argsort(keys[rows], kind="stable")
+        ranks[rows[order]] = np.arange(len(rows))
     return ranks
 
 
@@ -507,20 +521,23 @@ def assign_customers(
     if n_eligible == 0:
         warnings.append("no customer is eligible for the A/B test")
 
+    step("hashing customer ids")
+    arm_integers, entry_integers = keyed_integer_pairs(id_text, salt)
     step("drawing test entrants")
     stratum_hash = [keyed_integer(f"{salt}:stratum", label) for label in labels]
     entered = np.zeros(n, dtype=bool)
     eligible_rows = np.flatnonzero(eligible)
     if n_eligible:
-        entry_integers = keyed_integers(id_text.take(pa.array(eligible_rows)), f"{salt}:entry")
+        eligible_entry = entry_integers[eligible_rows]
         if method == "complete":
             quota = proportional_counts(eligible_per_stratum, min(plan.n_total, n_eligible),
                                         stratum_hash)
-            ranks = _ranks_within(codes[eligible_rows], entry_integers, n_strata)
+            ranks = _ranks_within(codes[eligible_rows], eligible_entry, n_strata)
             entered[eligible_rows] = ranks < quota[codes[eligible_rows]]
         else:
             rate = min(1.0, plan.n_total / n_eligible)
-            entered[eligible_rows] = uniform_from_integers(entry_integers) < rate
+            entered[eligible_rows] = uniform_from_integers(eligible_entry) < rate
+    del entry_integers
     entrant_rows = np.flatnonzero(entered)
     entrant_codes = codes[entrant_rows]
     entrants_per_stratum = np.bincount(entrant_codes, minlength=n_strata)
@@ -542,7 +559,7 @@ def assign_customers(
     worst_by_candidate: list[float | None] = []
     for k, arm_salt in enumerate(candidate_salts):
         step(f"drawing arms ({k + 1}/{len(candidate_salts)})")
-        u_integers = keyed_integers(id_text, arm_salt)
+        u_integers = arm_integers if k == 0 else keyed_integers(id_text, arm_salt)
         arm_of_entrant = _draw_arms(method, plan, u_integers[entrant_rows], entrant_codes,
                                     entrants_per_stratum, labels, arm_salt)
         smd = standardized_mean_differences(covariates, covariate_names, arm_of_entrant,

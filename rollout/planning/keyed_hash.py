@@ -6,15 +6,16 @@ alone, so the rule is spelled out here and nowhere depends on this package's int
 1. ``text = key + ":" + id_text`` where ``id_text`` is the id as text: the decimal digits for an
    integer id (``-12``, ``40017``), the string itself for a text id;
 2. ``h = SHA-256(text encoded as UTF-8)``, written as 64 lowercase hex digits;
-3. ``x`` = the first 16 hex digits of ``h`` read as an unsigned 64-bit integer;
+3. ``x`` = the first 16 hex digits of ``h`` read as an unsigned 64-bit integer, and ``y`` the
+   next 16 (digits 17 to 32): two independent draws from one digest;
 4. ``u = floor(x / 2**11) / 2**53``: ``x / 2**64`` truncated to the 53 bits a double holds, so
-   ``u`` is exact in every language and always below 1.
+   ``u`` is exact in every language and always below 1 (likewise for ``y``).
 
-``key`` is the salt for a customer's arm and the salt followed by a purpose (``salt:entry``,
-``salt:stratum``) for the other draws, so the draws are independent of one another. Orderings use
-``x`` itself. The columnar implementation runs in DuckDB (``sha256()``, a few seconds for ten
-million ids); :func:`keyed_integer` is the same rule in plain Python with :mod:`hashlib`, used for
-the handful of stratum labels and as the independent reference the tests compare against.
+``key`` is the salt for the customer draws (``x`` for the arm, ``y`` for entry into the test) and
+the salt followed by a purpose (``salt:stratum``, ``salt:rounding``) for the few other draws.
+Orderings use the integers themselves. The columnar implementation runs in DuckDB (``sha256()``,
+a few seconds for ten million ids); :func:`keyed_integer` is the same rule in plain Python with
+:mod:`hashlib`, used for short lists and as the independent reference the tests compare against.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from rollout.errors import InputError
 _TWO_POW_53 = float(2**53)
 SMALL_LIST = 2048
 _HASH_SQL = (
-    "SELECT ('0x' || substr(sha256($key || ':' || id_text), 1, 16))::UBIGINT AS x FROM ids"
+    "SELECT ('0x' || substr(h, 1, 16))::UBIGINT AS x, ('0x' || substr(h, 17, 16))::UBIGINT AS y "
+    "FROM (SELECT sha256($key || ':' || id_text) AS h FROM ids)"
 )
 
 
@@ -52,13 +54,22 @@ def _database() -> duckdb.DuckDBPyConnection:
 
 
 def keyed_integer(key: str, value: str) -> int:
-    """The unsigned 64-bit integer of ``value`` under ``key`` (the rule above, in plain Python).
+    """The unsigned 64-bit integer ``x`` of ``value`` under ``key`` (plain Python).
 
     >>> keyed_integer("s", "1")
     1956237396230559035
     """
+    return keyed_integer_pair(key, value)[0]
+
+
+def keyed_integer_pair(key: str, value: str) -> tuple[int, int]:
+    """Both draws ``(x, y)`` of ``value`` under ``key``: hex digits 1-16 and 17-32 (plain Python).
+
+    >>> keyed_integer_pair("s", "1")[0] == keyed_integer("s", "1")
+    True
+    """
     digest = hashlib.sha256(f"{key}:{value}".encode()).hexdigest()
-    return int(digest[:16], 16)
+    return int(digest[:16], 16), int(digest[16:32], 16)
 
 
 def keyed_uniform(key: str, value: str) -> float:
@@ -123,33 +134,43 @@ def canonical_id_text(ids: pd.Series, source: str | None = None, column: str = "
 
 
 def keyed_integers(id_text: pa.Array, key: str) -> np.ndarray:
-    """The keyed 64-bit integer of every id, computed column-wise in DuckDB.
-
-    ``id_text`` comes from :func:`canonical_id_text`; the result is in the same order.
-
-    Short lists are hashed with :mod:`hashlib` (opening a DuckDB cursor costs more than hashing
-    a few thousand ids); both paths follow the same rule and the tests hold them equal.
+    """The keyed integer ``x`` of every id, in the order given (see :func:`keyed_integer_pairs`).
 
     >>> keyed_integers(pa.array(["1"]), "s").tolist() == [keyed_integer("s", "1")]
     True
     """
+    return keyed_integer_pairs(id_text, key)[0]
+
+
+def keyed_integer_pairs(id_text: pa.Array, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Both keyed integers ``(x, y)`` of every id, computed column-wise; one digest per id.
+
+    ``id_text`` comes from :func:`canonical_id_text`; the results are in the same order. Short
+    lists are hashed with :mod:`hashlib` (opening a DuckDB cursor costs more than hashing a few
+    thousand ids); both paths follow the same rule and the tests hold them equal.
+
+    >>> x, y = keyed_integer_pairs(pa.array(["1"]), "s")
+    >>> (int(x[0]), int(y[0])) == keyed_integer_pair("s", "1")
+    True
+    """
     if len(id_text) <= SMALL_LIST:
-        return np.array([keyed_integer(key, value) for value in id_text.to_pylist()],
-                        dtype=np.uint64)
-    return keyed_integers_duckdb(id_text, key)
+        pairs = [keyed_integer_pair(key, value) for value in id_text.to_pylist()]
+        both = np.array(pairs, dtype=np.uint64).reshape(len(pairs), 2)
+        return both[:, 0].copy(), both[:, 1].copy()
+    return keyed_integer_pairs_duckdb(id_text, key)
 
 
-def keyed_integers_duckdb(id_text: pa.Array, key: str) -> np.ndarray:
-    """The columnar path of :func:`keyed_integers`, whatever the length (DuckDB ``sha256()``)."""
+def keyed_integer_pairs_duckdb(id_text: pa.Array, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """The columnar path of :func:`keyed_integer_pairs`, whatever the length (DuckDB)."""
     connection = _database().cursor()
     try:
         connection.execute("SET enable_progress_bar = false")
         connection.execute("SET preserve_insertion_order = true")
         connection.register("ids", pa.table({"id_text": id_text}))
-        result = connection.execute(_HASH_SQL, {"key": key}).fetchnumpy()["x"]
+        result = connection.execute(_HASH_SQL, {"key": key}).fetchnumpy()
     finally:
         connection.close()
-    return np.asarray(result, dtype=np.uint64)
+    return np.asarray(result["x"], dtype=np.uint64), np.asarray(result["y"], dtype=np.uint64)
 
 
 def keyed_uniforms(id_text: pa.Array, key: str) -> np.ndarray:

@@ -65,9 +65,10 @@ def customer_lists(draw: st.DrawFn, min_size: int = 1, max_size: int = 80) -> pd
                          "spend": rng.gamma(2.0, 50.0, n)})
 
 
-def reference_uniform(key: str, id_value: Any) -> float:
+def reference_uniform(key: str, id_value: Any, digits: slice = slice(0, 16)) -> float:
+    """The documented keyed uniform: hex digits 1-16 (arm) or 17-32 (entry) of the SHA-256."""
     digest = hashlib.sha256(f"{key}:{id_value}".encode()).hexdigest()
-    return (int(digest[:16], 16) // 2**11) / 2**53
+    return (int(digest[digits], 16) // 2**11) / 2**53
 
 
 def small_strata(frame: pd.DataFrame, strata: list[str], eligible: pd.Series, n_arms: int) -> bool:
@@ -128,7 +129,8 @@ def test_every_customer_gets_exactly_one_role(customers: pd.DataFrame, allocatio
         if n_total >= eligible:
             assert entered == eligible
         rate = min(1.0, n_total / eligible) if eligible else 0.0
-        entry = np.array([reference_uniform("11:entry", i) for i in customers["customer_id"]])
+        entry = np.array([reference_uniform("11", i, slice(16, 32))
+                          for i in customers["customer_id"]])
         assert in_test.tolist() == ((entry < rate) & ~pilot.to_numpy()).tolist()
         cumulative = np.cumsum([allocation[a] for a in arms])
         expected_arm = [arms[min(int(np.searchsorted(cumulative, u, side="right")),
