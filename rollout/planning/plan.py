@@ -415,8 +415,10 @@ def plan_design(request: DesignRequest) -> Design:
         achieved = float(crossing_probabilities(fractions, lower, sequential.efficacy_z,
                                                 drift)[1].sum())
         sizing = replace(fixed, power=achieved, solved_for="power")
-        inflation = 1.0
-        sequential = replace(sequential, power=achieved)
+        inflation = sequential.max_inflation  # reported; the given n is the maximum
+        sequential = replace(sequential, power=achieved, drift=drift,
+                             power_if_futility_ignored=achieved,
+                             power_if_futility_followed=achieved)
         warnings.append("power solved with the efficacy and harm boundaries only (no futility "
                         "boundary: beta spending needs a target power)")
     mde = sizing.mde

@@ -126,3 +126,13 @@ def test_noise_covariates_do_not_buy_r2() -> None:
     rng = np.random.default_rng(8)
     y = rng.normal(size=300)
     assert cross_validated_r2(y, rng.normal(size=(300, 40))).r2 == 0.0
+
+
+def test_sequential_power_solved_from_n_and_mde_agrees_with_the_sized_design() -> None:
+    sized = plan_design(DesignRequest(sd=180, mde=34, looks=3))
+    solved = plan_design(DesignRequest(sd=180, mde=34, looks=3,
+                                       n=sized.n_per_arm["control"]))
+    assert solved.n_per_arm == sized.n_per_arm
+    # same boundaries and n: power with futility ignored is the sized design's (n rounded up)
+    assert solved.power == pytest.approx(sized.spending["power_if_futility_ignored"], abs=0.003)
+    assert solved.spending["futility"] == "none"
