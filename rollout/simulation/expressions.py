@@ -79,6 +79,9 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int | None]] = {
 CONSTANTS: dict[str, float] = {"pi": float(np.pi), "e": float(np.e)}
 """Named constants available in every expression."""
 
+MAX_LENGTH = 10_000
+"""Longest formula accepted (a guard against pathological input, far above any real one)."""
+
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -125,8 +128,12 @@ class Expression:
         :class:`InputError` naming the field and the first row at fault.
         """
         self.check_names(set(env))
-        with np.errstate(all="ignore"):
-            value = self._evaluate(env)
+        try:
+            with np.errstate(all="ignore"):
+                value = self._evaluate(env)
+        except RecursionError as exc:
+            raise InputError(f"field {self.field!r}: formula nested too deeply",
+                             file=self.file) from exc
         out = np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
         bad = ~np.isfinite(out)
         if bad.any():
@@ -160,14 +167,19 @@ def parse_expression(
             file=src,
         )
     if not isinstance(text, str):
-        value = float(text)
+        value = np.float64(text)
         return Expression(str(text), field, frozenset(), lambda env: value, src)
+    if len(text) > MAX_LENGTH:
+        raise InputError(f"field {field!r}: formula longer than {MAX_LENGTH} characters",
+                         file=src)
     try:
         tree = ast.parse(text.strip(), mode="eval")
+        compiler = _Compiler(text, field, src)
+        evaluator = compiler.compile(tree.body)
     except SyntaxError as exc:
         raise InputError(f"field {field!r}: cannot parse {text!r}: {exc.msg}", file=src) from exc
-    compiler = _Compiler(text, field, src)
-    evaluator = compiler.compile(tree.body)
+    except RecursionError as exc:
+        raise InputError(f"field {field!r}: formula nested too deeply", file=src) from exc
     return Expression(text, field, frozenset(compiler.names), evaluator, src)
 
 
@@ -189,13 +201,13 @@ class _Compiler:
                 flag = node.value
                 return lambda env: flag
             if isinstance(node.value, (int, float)):
-                number = float(node.value)
+                number = np.float64(node.value)  # numpy semantics: overflow gives inf, not an error
                 return lambda env: number
             raise self.fail(f"unsupported constant {node.value!r} (only numbers)")
         if isinstance(node, ast.Name):
             name = node.id
             if name in CONSTANTS:
-                constant = CONSTANTS[name]
+                constant = np.float64(CONSTANTS[name])
                 return lambda env: constant
             if name in FUNCTIONS:
                 raise self.fail(f"function {name!r} used without calling it")

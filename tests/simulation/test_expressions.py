@@ -120,3 +120,17 @@ def test_every_function_in_the_table_is_reachable() -> None:
         args = ", ".join(["y"] * low)
         result = parse_expression(f"{name}({args})", field="f").evaluate(ENV, n=5)
         assert result.shape == (5,)
+
+
+@pytest.mark.parametrize("text", ["(" * 5000 + "x" + ")" * 5000, "-" * 3000 + "x",
+                                  "x" + " + x" * 3000])
+def test_pathological_formulas_are_input_errors(text: str) -> None:
+    with pytest.raises(InputError, match=r"too deeply|longer than"):
+        parse_expression(text, field="f").evaluate(ENV, n=5)
+
+
+def test_overflow_is_not_finite_rather_than_a_crash() -> None:
+    with pytest.raises(InputError, match="not finite"):
+        evaluate("10 ** 10 ** 10")
+    with pytest.raises(InputError, match="not finite"):
+        evaluate("exp(1000 * y)")
