@@ -53,6 +53,9 @@ EXPECTED_QUANTITIES = (
 )
 """Quantities an ``[expect]`` table may promise (see :meth:`World.summary`)."""
 
+MAX_CUSTOMERS = 20_000_000
+"""Largest world drawn in one go (about 3 GB of columns); draw bigger ones in parts."""
+
 RESERVED_NAMES = frozenset({"customer_id", "treatment", "mu0", "mu1", "true_cate", "propensity",
                             "arm", "segment"})
 
@@ -357,6 +360,8 @@ def parse_scenario(doc: Mapping[str, Any], path: Path | None = None,
     name = top.text("name")
     description = top.text("description", required=False, default="")
     n = top.integer("n", low=10)
+    if n > MAX_CUSTOMERS:
+        raise top.fail("n", f"must be <= {MAX_CUSTOMERS:,}, got {n:,}")
 
     covariates = _parse_covariates(top.table("covariates"), path, cohort)
     available = set(covariates.latent) | {n for c in covariates.columns for n in c.names}

@@ -32,7 +32,7 @@ from rollout.simulation.draws import (
     require_nonnegative,
     stream,
 )
-from rollout.simulation.scenario import OutcomeSpec, Scenario, load_scenario
+from rollout.simulation.scenario import MAX_CUSTOMERS, OutcomeSpec, Scenario, load_scenario
 from rollout.simulation.truth import TruthSummary, summarize_truth
 
 Array = np.ndarray
@@ -164,8 +164,9 @@ def simulate_world(scenario: Scenario | str | Path, seed: int = 0, n: int | None
     """
     scenario = load_scenario(scenario, cohort=cohort)
     n = scenario.n if n is None else n
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 10:
-        raise InputError(f"n must be an integer of at least 10, got {n!r}")
+    if (isinstance(n, bool) or not isinstance(n, (int, np.integer))
+            or not 10 <= n <= MAX_CUSTOMERS):
+        raise InputError(f"n must be an integer from 10 to {MAX_CUSTOMERS:,}, got {n!r}")
     n = int(n)
     covariates = draw_covariates(scenario, seed, n)
     env = {c: covariates[c].to_numpy() for c in covariates.columns}

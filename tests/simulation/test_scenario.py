@@ -20,6 +20,7 @@ BAD_FIELDS = [
     ("n = 200", 'n = "many"', ["'n'", "expected an integer"]),
     ("n = 200", "n = 2.5", ["'n'", "expected an integer"]),
     ("n = 200", "n = 3", ["'n'", ">= 10"]),
+    ("n = 200", "n = 1_000_000_000", ["'n'", "<= 20,000,000"]),
     ('score = "log(spend)"', 'score = "log(spending)"', ["targeting.score", "'spending'"]),
     ('score = "log(spend)"', 'score = "logg(spend)"', ["targeting.score", "unknown function"]),
     ('score = "log(spend)"', 'score = "spend.mean()"', ["targeting.score", "named functions"]),
@@ -211,3 +212,9 @@ scale = 10.0
     missing = write_world(text.replace('"share_fresh"]', '"share_fish"]'), name="m.toml")
     with pytest.raises(InputError, match="share_fish"):
         load_scenario(missing)
+
+
+@pytest.mark.parametrize("n", [5, 10**9, 2.5, True])
+def test_bad_n_argument(n: object) -> None:
+    with pytest.raises(InputError, match="n must be an integer"):
+        simulate_world("homogeneous", seed=0, n=n)  # type: ignore[arg-type]
