@@ -78,6 +78,7 @@ class CompleteJourneySource(HistorySource):
         self.name = "completejourney" if data_dir is None else str(self.data_dir)
 
     def _file(self, con: duckdb.DuckDBPyConnection, table: str) -> str:
+        """Check one parquet file's columns and types; returns its path as a SQL literal."""
         path = self.data_dir / f"{table}.parquet"
         if not path.is_file():
             raise InputError("file not found", file=path)
@@ -92,29 +93,44 @@ class CompleteJourneySource(HistorySource):
             if words and not any(w in types[column] for w in words):
                 raise InputError(f"must be {kind}, has type {types[column]}", file=path,
                                  column=column)
-        return f"read_parquet({sql_string(str(path))})"
+        return sql_string(str(path))
 
     def stage(self, con: duckdb.DuckDBPyConnection) -> dict[str, StagedFile]:
-        src = {table: self._file(con, table) for table in EXPECTED_COLUMNS}
-        local_date = (f"CAST(timezone('{STORE_TIMEZONE}', timezone('UTC', "
-                      "transaction_timestamp)) AS DATE)")
-        origin = con.execute(f"SELECT MIN({local_date}) FROM {src['transactions']}").fetchone()[0]
-        if origin is None:
+        paths = {table: self._file(con, table) for table in EXPECTED_COLUMNS}
+        src = {table: f"read_parquet({path})" for table, path in paths.items()}
+        def local_date(timestamp: str) -> str:
+            return (f"CAST(timezone('{STORE_TIMEZONE}', timezone('UTC', {timestamp})) AS DATE)")
+
+        # The local date of a timestamp is that of its hour (Eastern offsets from UTC are whole
+        # hours), so the time-zone conversion runs once per distinct hour, not once per line.
+        first = con.execute(
+            f"SELECT {local_date('MIN(transaction_timestamp)')} FROM {src['transactions']}"
+        ).fetchone()[0]
+        if first is None:
             raise InputError("no transactions", file=self.data_dir / "transactions.parquet")
-        origin_sql = f"DATE '{origin.isoformat()}'"
+        origin_sql = f"DATE '{first.isoformat()}'"
 
         def day_of(date_sql: str) -> str:
             return f"CAST(date_diff('day', {origin_sql}, {date_sql}) + 1 AS INTEGER)"
 
+        numbered = f"read_parquet({paths['transactions']}, file_row_number = true)"
         con.execute(f"""
             CREATE TABLE transactions AS
+            WITH lines AS (
+                SELECT *, date_trunc('hour', transaction_timestamp) AS ts_hour FROM {numbered}
+            ),
+            hours AS (
+                SELECT ts_hour, {local_date('ts_hour')} AS local_date
+                FROM (SELECT DISTINCT ts_hour FROM lines)
+            )
             SELECT household_id AS customer_id, basket_id, product_id, store_id, quantity,
                    CAST(sales_value AS DOUBLE) AS sales_value,
                    CAST(retail_disc AS DOUBLE) AS retail_disc,
                    CAST(coupon_disc AS DOUBLE) AS coupon_disc,
                    CAST(coupon_match_disc AS DOUBLE) AS coupon_match_disc,
-                   {day_of(local_date)} AS day_no, CAST(week AS INTEGER) AS week_no
-            FROM {src['transactions']}""")
+                   {day_of('hours.local_date')} AS day_no, CAST(week AS INTEGER) AS week_no
+            FROM lines JOIN hours ON lines.ts_hour = hours.ts_hour
+            ORDER BY lines.file_row_number""")
         con.execute(f"""
             CREATE VIEW promotions AS
             SELECT product_id, store_id, CAST(week AS INTEGER) AS week_no,

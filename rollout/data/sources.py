@@ -1,7 +1,8 @@
 """Choosing a source of campaign history by name or folder.
 
-``"completejourney"`` is the embedded default (:mod:`rollout.data.completejourney`); a folder is
-read as the Dunnhumby CSV layout (:mod:`rollout.data.dunnhumby`); a
+``"completejourney"`` is the embedded default (:mod:`rollout.data.completejourney`); a folder (a
+:class:`~pathlib.Path`, or the text of an existing folder's path) is read as the Dunnhumby CSV
+layout (:mod:`rollout.data.dunnhumby`); a
 :class:`~rollout.data.history.HistorySource` is used as it is.
 """
 
@@ -32,5 +33,7 @@ def resolve_source(source: str | Path | HistorySource) -> HistorySource:
         return CompleteJourneySource()
     if isinstance(source, Path):
         return DunnhumbySource(source)
+    if isinstance(source, str) and Path(source).is_dir():
+        return DunnhumbySource(Path(source))
     raise InputError(f"unknown source {source!r}: use {EMBEDDED!r} or a folder of Dunnhumby "
                      "CSV files (a Path)")

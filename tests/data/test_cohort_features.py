@@ -31,7 +31,7 @@ def _sql_features(history: dict[str, pd.DataFrame], index: pd.DataFrame,
         con.close()
 
 
-@pytest.mark.parametrize("seed", [7, 11, 23])
+@pytest.mark.parametrize("seed", [7, 23])
 def test_sql_matches_independent_pandas_reference(seed: int) -> None:
     history = make_history(seed=seed)
     index, campaigns = make_index(history, seed=seed)

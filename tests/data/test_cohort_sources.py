@@ -61,17 +61,16 @@ def test_both_sources_give_identical_cohorts(slice_dirs: tuple[Path, Path],
     assert a.cohort.roles == b.cohort.roles
 
 
-def test_same_inputs_give_byte_identical_files(slice_dirs: tuple[Path, Path],
-                                               tmp_path: Path) -> None:
-    first = build_cohort(slice_dirs[1]).save(tmp_path / "one.parquet")
+def test_same_inputs_give_byte_identical_files_and_the_salt_moves_only_controls(
+        slice_dirs: tuple[Path, Path], tmp_path: Path) -> None:
+    first_build = build_cohort(str(slice_dirs[1]))  # a folder given as text works too
+    first = first_build.save(tmp_path / "one.parquet")
     second = build_cohort(slice_dirs[1]).save(tmp_path / "two.parquet")
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes()
 
-
-def test_salt_changes_only_the_control_draw(slice_dirs: tuple[Path, Path]) -> None:
-    a = build_cohort(slice_dirs[1], salt="one").cohort.frame.set_index("customer_id")
-    b = build_cohort(slice_dirs[1], salt="two").cohort.frame.set_index("customer_id")
+    a = first_build.cohort.frame.set_index("customer_id")
+    b = build_cohort(slice_dirs[1], salt="another").cohort.frame.set_index("customer_id")
     treated = a.index[a["treatment"] == 1].intersection(b.index)
     pd.testing.assert_series_equal(a.loc[treated, "index_week"], b.loc[treated, "index_week"])
     controls = a.index[a["treatment"] == 0].intersection(b.index)
