@@ -132,7 +132,8 @@ def _render(design: Any) -> None:
 @click.option("--strata", default=None,
               help="Comma-separated stratum columns (default with RESULTS: segment,ps_region).")
 @click.option("--per-segment", is_flag=True, help="Also size a separate test per segment.")
-@click.option("--looks", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--looks", type=click.IntRange(1, 50), default=1, show_default=True,
+              help="Analyses, the last at full information (1: a fixed design).")
 @click.option("--information-fractions", default=None,
               help="Comma-separated, increasing, ending at 1 (default: equal spacing).")
 @click.option("--spending", type=click.Choice(["obf", "pocock"]), default="obf",

@@ -58,6 +58,7 @@ CATE_VALIDATION = {
                      "predicted-responder interaction",
 }
 DEFAULT_POWER = 0.8
+MAX_POWER = 1 - 1e-9  # design.json keeps power inside (0, 1)
 
 
 @dataclass
@@ -410,7 +411,7 @@ def plan_design(request: DesignRequest) -> Design:
         fixed = solve_fixed(sd=sizing_sd, mde=mde, n=request.n, power=None,
                             **{**common, "distribution": "z"})
         drift = float(stats.norm.isf(request.alpha / request.sided)
-                      + stats.norm.ppf(fixed.power))
+                      + stats.norm.ppf(min(fixed.power, MAX_POWER)))
         lower = sequential.harm_z
         achieved = float(crossing_probabilities(fractions, lower, sequential.efficacy_z,
                                                 drift)[1].sum())
@@ -423,6 +424,10 @@ def plan_design(request: DesignRequest) -> Design:
                         "boundary: beta spending needs a target power)")
     mde = sizing.mde
     power = sizing.power
+    if power > MAX_POWER:
+        warnings.append(f"power is {power:.10f}: n is far more than this MDE needs; recorded as "
+                        f"{MAX_POWER}")
+        power = MAX_POWER
     if request.mde_from is None and request.mde is None and request.n is not None:
         mde_source = "solved for (n and power given)"
 

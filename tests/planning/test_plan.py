@@ -136,3 +136,10 @@ def test_sequential_power_solved_from_n_and_mde_agrees_with_the_sized_design() -
     # same boundaries and n: power with futility ignored is the sized design's (n rounded up)
     assert solved.power == pytest.approx(sized.spending["power_if_futility_ignored"], abs=0.003)
     assert solved.spending["futility"] == "none"
+
+
+@pytest.mark.parametrize("looks", [1, 2])
+def test_power_of_an_oversized_test_stays_a_valid_probability(looks: int) -> None:
+    design = plan_design(DesignRequest(sd=1, mde=10, n=1000, looks=looks))
+    assert 0.999 < design.power < 1
+    assert any("far more than this MDE needs" in w for w in design.details["warnings"])
