@@ -49,3 +49,30 @@ def test_harm_boundary_stops_a_harmful_campaign() -> None:
     harmful = simulate_operating_characteristics(design, -34.0, REPLICATIONS, seed=303)
     assert harmful.reject_ignoring_futility == 0.0
     assert harmful.stopped_for_harm > 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("effect_contrast", [0.0, 34.0])
+def test_heterogeneity_design_power_and_size(effect_contrast: float) -> None:
+    import numpy as np
+
+    share = 0.3
+    design = plan_design(DesignRequest(sd=180, mde=34, test="heterogeneity",
+                                       responder_share=share, distribution="z"))
+    n_arm = design.n_per_arm["control"]
+    rng = np.random.default_rng(404)
+    n1 = round(n_arm * share)          # stratified: the same responder share in both arms
+    n0 = n_arm - n1
+    cells = {}
+    for arm, lift in (("t", 1.0), ("c", 0.0)):
+        for group, size, effect in (("1", n1, 10.0 + effect_contrast), ("0", n0, 10.0)):
+            y = rng.normal(lift * effect, 180.0, size=(REPLICATIONS, size))
+            cells[arm + group] = (y.mean(axis=1), y.var(axis=1, ddof=1) / size)
+    estimate = (cells["t1"][0] - cells["c1"][0]) - (cells["t0"][0] - cells["c0"][0])
+    se = np.sqrt(sum(v for _, v in cells.values()))
+    reject = np.abs(estimate / se) >= design.looks[-1]["efficacy_z"]
+    rate = reject.mean()
+    if effect_contrast == 0:
+        assert rate <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / REPLICATIONS)
+    else:
+        assert abs(rate - 0.8) <= 3 * np.sqrt(0.8 * 0.2 / REPLICATIONS)
