@@ -76,3 +76,36 @@ def test_heterogeneity_design_power_and_size(effect_contrast: float) -> None:
         assert rate <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / REPLICATIONS)
     else:
         assert abs(rate - 0.8) <= 3 * np.sqrt(0.8 * 0.2 / REPLICATIONS)
+
+
+@pytest.mark.slow
+def test_policy_design_power_at_the_predicted_difference(tmp_path) -> None:
+    import numpy as np
+
+    from .conftest import make_results
+
+    results = make_results(tmp_path, n=3000)
+    design = plan_design(DesignRequest(results=results, test="policy",
+                                       variance_reduction=False, distribution="z"))
+    import pandas as pd
+
+    customers = pd.read_parquet(results / "customers.parquet")
+    cate = customers["cate"].to_numpy()
+    margin, cost = design.margin, design.cost
+    rng = np.random.default_rng(505)
+
+    def mean_profit(rule: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean profit per customer of an arm and its squared standard error, per trial."""
+        pick = rng.integers(0, len(customers), size=(REPLICATIONS, size))
+        d = rule[pick]
+        y = rng.normal(0.0, design.sd, size=pick.shape) + d * cate[pick]
+        profit = margin * y - cost * d
+        return profit.mean(axis=1), profit.var(axis=1, ddof=1) / size
+
+    policy = customers["target_breakeven"].to_numpy(dtype=float)
+    current = customers["treatment"].to_numpy(dtype=float)
+    n_a, n_b = design.n_per_arm["treatment"], design.n_per_arm["control"]
+    (mean_a, var_a), (mean_b, var_b) = mean_profit(policy, n_a), mean_profit(current, n_b)
+    difference, se = mean_a - mean_b, np.sqrt(var_a + var_b)
+    rate = (np.abs(difference / se) >= design.looks[-1]["efficacy_z"]).mean()
+    assert abs(rate - 0.8) <= 3 * np.sqrt(0.8 * 0.2 / REPLICATIONS)
