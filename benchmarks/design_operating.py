@@ -34,9 +34,9 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=10_000)
     args = parser.parse_args()
     reps = args.replications
-    print(f"| setting | n/arm | inflation | design s | power, futility ignored (nominal) "
-          f"| power, futility followed | power lost | type I ignored | type I followed "
-          f"| E[n]/n_max under H0, followed | sim s |")
+    print("| setting | n/arm | inflation | design s | power, futility ignored (nominal) "
+          "| power, futility followed | power lost | type I ignored | type I followed "
+          "| E[n]/n_max under H0, followed | sim s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for i, (name, options) in enumerate(SETTINGS.items()):
         start = time.perf_counter()
