@@ -51,7 +51,7 @@ from rollout.planning.balance_report import (
 )
 from rollout.planning.dependent_rounding import dependent_round
 from rollout.planning.keyed_hash import (
-    canonical_id_text,
+    canonical_ids,
     keyed_integer,
     keyed_integer_pairs,
     keyed_integers,
@@ -243,9 +243,13 @@ class Assignment:
     warnings: tuple[str, ...] = field(default=())
 
     def role_list(self, role: str) -> pd.DataFrame:
-        """The customers with one role, as a campaign system loads them (input order)."""
+        """The customers with one role, as a campaign system loads them (input order).
+
+        Id, arm and phase only: the stratum and the audit uniform are in the parquet table, and
+        leaving them out keeps a ten-million-row list small.
+        """
         rows = self.table[self.table["arm"] == role]
-        return rows[[ID_COLUMN, "arm", "phase", "stratum"]].reset_index(drop=True)
+        return rows[[ID_COLUMN, "arm", "phase"]].reset_index(drop=True)
 
 
 def read_customers(path: str | Path) -> tuple[pd.DataFrame, Path]:
@@ -330,7 +334,8 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def stratum_labels(frame: pd.DataFrame, strata: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+def stratum_labels(frame: pd.DataFrame, strata: Sequence[str], source: str | None = None,
+                   ) -> tuple[np.ndarray, list[str]]:
     """Each customer's stratum as a code into a sorted list of readable labels.
 
     >>> codes, labels = stratum_labels(pd.DataFrame({"segment": ["B", "A", "B"],
@@ -343,11 +348,24 @@ def stratum_labels(frame: pd.DataFrame, strata: Sequence[str]) -> tuple[np.ndarr
         return np.zeros(n, dtype=np.int64), ["all"]
     combined = np.zeros(n, dtype=np.int64)
     uniques_per_column = []
+    n_possible = 1
     for column in strata:
         codes, uniques = pd.factorize(frame[column], sort=False)
+        n_possible *= max(len(uniques), 1)
+        if n_possible > 2**62:
+            raise InputError(f"the strata columns {list(strata)} have more value combinations "
+                             "than customers could fill; stratify on coarser columns",
+                             file=source, column=column)
         combined = combined * len(uniques) + codes
         uniques_per_column.append([_value_text(v) for v in uniques])
-    present, inverse = np.unique(combined, return_inverse=True)
+    n_combinations = n_possible
+    if n_combinations <= max(4 * n, 2**20):  # a counting pass: linear in the customers
+        present = np.flatnonzero(np.bincount(combined, minlength=n_combinations))
+        lookup = np.zeros(n_combinations, dtype=np.int64)
+        lookup[present] = np.arange(len(present))
+        inverse = lookup[combined]
+    else:
+        present, inverse = np.unique(combined, return_inverse=True)
     labels = []
     for key in present.tolist():
         parts = []
@@ -377,7 +395,11 @@ def _ranks_within(codes: np.ndarray, keys: np.ndarray, n_groups: int) -> np.ndar
     ranks = np.empty(len(codes), dtype=np.int64)
     for group in range(n_groups):
         rows = by_group[ends[group] - sizes[group]:ends[group]]
-        order = np.argsort(keys[rows], kind="stable")
+        group_keys = keys[rows]
+        order = np.argsort(group_keys)  # introsort; ties (all but impossible) re-sorted stably
+        ordered = group_keys[order]
+        if len(ordered) > 1 and (ordered[1:] == ordered[:-1]).any():
+            order = np.argsort(group_keys, kind="stable")
         ranks[rows[order]] = np.arange(len(rows))
     return ranks
 
@@ -490,8 +512,8 @@ def assign_customers(
 
     warnings: list[str] = []
     n = len(customers)
-    id_text = canonical_id_text(customers[ID_COLUMN], source=src)
-    codes, labels = stratum_labels(customers, plan.strata)
+    ids = canonical_ids(customers[ID_COLUMN], source=src)
+    codes, labels = stratum_labels(customers, plan.strata, src)
     n_strata = len(labels)
     pilot = (_flag(customers, plan.pilot_column, src) if plan.pilot_column
              else np.zeros(n, dtype=bool))
@@ -522,7 +544,7 @@ def assign_customers(
         warnings.append("no customer is eligible for the A/B test")
 
     step("hashing customer ids")
-    arm_integers, entry_integers = keyed_integer_pairs(id_text, salt)
+    arm_integers, entry_integers = keyed_integer_pairs(ids, salt)
     step("drawing test entrants")
     stratum_hash = [keyed_integer(f"{salt}:stratum", label) for label in labels]
     entered = np.zeros(n, dtype=bool)
@@ -559,7 +581,7 @@ def assign_customers(
     worst_by_candidate: list[float | None] = []
     for k, arm_salt in enumerate(candidate_salts):
         step(f"drawing arms ({k + 1}/{len(candidate_salts)})")
-        u_integers = arm_integers if k == 0 else keyed_integers(id_text, arm_salt)
+        u_integers = arm_integers if k == 0 else keyed_integers(ids, arm_salt)
         arm_of_entrant = _draw_arms(method, plan, u_integers[entrant_rows], entrant_codes,
                                     entrants_per_stratum, labels, arm_salt)
         smd = standardized_mean_differences(covariates, covariate_names, arm_of_entrant,

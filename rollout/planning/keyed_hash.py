@@ -34,7 +34,7 @@ _TWO_POW_53 = float(2**53)
 SMALL_LIST = 2048
 _HASH_SQL = (
     "SELECT ('0x' || substr(h, 1, 16))::UBIGINT AS x, ('0x' || substr(h, 17, 16))::UBIGINT AS y "
-    "FROM (SELECT sha256($key || ':' || id_text) AS h FROM ids)"
+    "FROM (SELECT sha256($key || ':' || CAST(id AS VARCHAR)) AS h FROM ids)"
 )
 
 
@@ -90,25 +90,27 @@ def uniform_from_integers(integers: np.ndarray) -> np.ndarray:
     return (np.asarray(integers, dtype=np.uint64) >> np.uint64(11)).astype(np.float64) / _TWO_POW_53
 
 
-def canonical_id_text(ids: pd.Series, source: str | None = None, column: str = "customer_id",
-                      ) -> pa.Array:
-    """The text form of each id that the hash reads: decimal digits for integers, else the string.
+def canonical_ids(ids: pd.Series, source: str | None = None, column: str = "customer_id",
+                  ) -> pa.Array:
+    """The ids as the hash reads them: 64-bit integers (hashed as decimal text) or text.
 
     Floating-point ids are accepted only when every value is a whole number (a CSV column of
     integers with a gap is read as floats); they are hashed as the integer, so the same customer
     gets the same arm whether the list came as parquet or CSV. Anything else is an
     :class:`InputError`, because its text form would depend on the tool that printed it.
+    Integers stay integers here (the decimal text is made inside the hash, which saves memory on
+    long lists); :func:`id_text` gives the text itself.
 
-    >>> canonical_id_text(pd.Series([7, 12])).to_pylist()
-    ['7', '12']
-    >>> canonical_id_text(pd.Series([7.0, 12.0])).to_pylist()
-    ['7', '12']
+    >>> canonical_ids(pd.Series([7.0, 12.0])).to_pylist()
+    [7, 12]
+    >>> id_text(canonical_ids(pd.Series(["a7", "b"])))
+    ['a7', 'b']
     """
     if pd.api.types.is_bool_dtype(ids):
         raise InputError("customer ids must be integers or text, not true/false", file=source,
                          column=column)
     if pd.api.types.is_integer_dtype(ids):
-        return pa.array(ids.to_numpy(dtype=np.int64), type=pa.int64()).cast(pa.string())
+        return pa.array(ids.to_numpy(dtype=np.int64), type=pa.int64())
     if pd.api.types.is_float_dtype(ids):
         values = ids.to_numpy(dtype=np.float64)
         whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2**53)
@@ -116,7 +118,7 @@ def canonical_id_text(ids: pd.Series, source: str | None = None, column: str = "
             row = int(np.flatnonzero(~whole)[0])
             raise InputError(f"customer id {float(values[row])!r} is not a whole number",
                              file=source, column=column, row=row)
-        return pa.array(values.astype(np.int64), type=pa.int64()).cast(pa.string())
+        return pa.array(values.astype(np.int64), type=pa.int64())
     if pd.api.types.is_string_dtype(ids) or pd.api.types.is_object_dtype(ids):
         try:
             array = pa.array(ids, from_pandas=True)
@@ -124,28 +126,37 @@ def canonical_id_text(ids: pd.Series, source: str | None = None, column: str = "
             raise InputError(f"customer ids must be integers or text: {exc}", file=source,
                              column=column) from exc
         if pa.types.is_integer(array.type):
-            return array.cast(pa.int64()).cast(pa.string())
+            return array.cast(pa.int64())
         if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
             raise InputError(f"customer ids must be integers or text, got {array.type}",
                              file=source, column=column)
-        return array.cast(pa.string())
+        return array
     raise InputError(f"customer ids must be integers or text, got {ids.dtype}", file=source,
                      column=column)
 
 
-def keyed_integers(id_text: pa.Array, key: str) -> np.ndarray:
+def id_text(ids: pa.Array) -> list[str]:
+    """The text each id is hashed as (decimal digits for integers).
+
+    >>> id_text(pa.array([-12, 40017]))
+    ['-12', '40017']
+    """
+    return [str(value) for value in ids.to_pylist()]
+
+
+def keyed_integers(ids: pa.Array, key: str) -> np.ndarray:
     """The keyed integer ``x`` of every id, in the order given (see :func:`keyed_integer_pairs`).
 
     >>> keyed_integers(pa.array(["1"]), "s").tolist() == [keyed_integer("s", "1")]
     True
     """
-    return keyed_integer_pairs(id_text, key)[0]
+    return keyed_integer_pairs(ids, key)[0]
 
 
-def keyed_integer_pairs(id_text: pa.Array, key: str) -> tuple[np.ndarray, np.ndarray]:
+def keyed_integer_pairs(ids: pa.Array, key: str) -> tuple[np.ndarray, np.ndarray]:
     """Both keyed integers ``(x, y)`` of every id, computed column-wise; one digest per id.
 
-    ``id_text`` comes from :func:`canonical_id_text`; the results are in the same order. Short
+    ``ids`` come from :func:`canonical_ids`; the results are in the same order. Short
     lists are hashed with :mod:`hashlib` (opening a DuckDB cursor costs more than hashing a few
     thousand ids); both paths follow the same rule and the tests hold them equal.
 
@@ -153,30 +164,30 @@ def keyed_integer_pairs(id_text: pa.Array, key: str) -> tuple[np.ndarray, np.nda
     >>> (int(x[0]), int(y[0])) == keyed_integer_pair("s", "1")
     True
     """
-    if len(id_text) <= SMALL_LIST:
-        pairs = [keyed_integer_pair(key, value) for value in id_text.to_pylist()]
+    if len(ids) <= SMALL_LIST:
+        pairs = [keyed_integer_pair(key, text) for text in id_text(ids)]
         both = np.array(pairs, dtype=np.uint64).reshape(len(pairs), 2)
         return both[:, 0].copy(), both[:, 1].copy()
-    return keyed_integer_pairs_duckdb(id_text, key)
+    return keyed_integer_pairs_duckdb(ids, key)
 
 
-def keyed_integer_pairs_duckdb(id_text: pa.Array, key: str) -> tuple[np.ndarray, np.ndarray]:
+def keyed_integer_pairs_duckdb(ids: pa.Array, key: str) -> tuple[np.ndarray, np.ndarray]:
     """The columnar path of :func:`keyed_integer_pairs`, whatever the length (DuckDB)."""
     connection = _database().cursor()
     try:
         connection.execute("SET enable_progress_bar = false")
         connection.execute("SET preserve_insertion_order = true")
-        connection.register("ids", pa.table({"id_text": id_text}))
+        connection.register("ids", pa.table({"id": ids}))
         result = connection.execute(_HASH_SQL, {"key": key}).fetchnumpy()
     finally:
         connection.close()
     return np.asarray(result["x"], dtype=np.uint64), np.asarray(result["y"], dtype=np.uint64)
 
 
-def keyed_uniforms(id_text: pa.Array, key: str) -> np.ndarray:
+def keyed_uniforms(ids: pa.Array, key: str) -> np.ndarray:
     """The keyed uniform in [0, 1) of every id (see the module docstring for the rule).
 
     >>> keyed_uniforms(pa.array(["1"]), "s").tolist() == [keyed_uniform("s", "1")]
     True
     """
-    return uniform_from_integers(keyed_integers(id_text, key))
+    return uniform_from_integers(keyed_integers(ids, key))
