@@ -571,8 +571,9 @@ def assign_customers(
         warnings.append("re-randomization asked for, but the customer table has no numeric "
                         "covariate to balance; the base salt is used")
     if rerandomize > 1 and method == "hash":
-        warnings.append("re-randomization with hash assignment: a grown list may pick another "
-                        "salt; to keep arms fixed, re-run with --salt set to the chosen arm salt")
+        warnings.append("re-randomization with hash assignment: re-run on a grown list, it may "
+                        "pick another salt and move customers; keep it for lists that will not "
+                        "grow")
     candidate_salts = [salt] + [f"{salt}#{k}" for k in range(1, rerandomize)]
     if not covariate_names:
         candidate_salts = candidate_salts[:1]
