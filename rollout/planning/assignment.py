@@ -565,7 +565,8 @@ def assign_customers(
     entrants_per_stratum = np.bincount(entrant_codes, minlength=n_strata)
 
     covariate_names = _numeric_covariates(customers, plan)
-    covariates = (customers[covariate_names].iloc[entrant_rows].to_numpy(dtype=np.float64)
+    covariates = (customers[covariate_names].iloc[entrant_rows]
+                  .to_numpy(dtype=np.float64, na_value=np.nan)
                   if covariate_names else np.empty((len(entrant_rows), 0)))
     if rerandomize > 1 and not covariate_names:
         warnings.append("re-randomization asked for, but the customer table has no numeric "
@@ -593,7 +594,7 @@ def assign_customers(
             chosen = draw  # only the best draw is kept: each holds a uniform per customer
     assert chosen is not None
 
-    step("writing the table")
+    step("building the table")
     role_codes = np.full(n, len(plan.arms) + 1, dtype=np.int64)  # not_in_test
     role_codes[pilot] = 0
     role_codes[entrant_rows] = chosen.arm_of_entrant + 1

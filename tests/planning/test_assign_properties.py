@@ -283,3 +283,15 @@ def test_rerandomization_keeps_the_best_of_its_candidate_salts() -> None:
     assert "condition on this acceptance rule" in rerand["caveat"]
     assert result.report["arm_salt"] == rerand["chosen_salt"]
     assert math.isclose(result.table["u"].iloc[0], reference_uniform(rerand["chosen_salt"], 0))
+
+
+def test_covariates_with_gaps_and_nullable_types_are_balanced_where_known() -> None:
+    customers = pd.DataFrame({
+        "customer_id": np.arange(40),
+        "visits": pd.array([1, None, 3, 4] * 10, dtype="Int64"),
+        "spend": [10.0, np.nan, 30.0, 12.0] * 10,
+    })
+    result = assign_customers(customers, make_design(ALLOCATIONS[0], 40, []))
+    smd = {row["covariate"]: row["smd"] for row in result.report["balance"]["smd"]}
+    assert set(smd) == {"visits", "spend"}
+    assert all(value is not None and np.isfinite(value) for value in smd.values())
