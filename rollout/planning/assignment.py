@@ -256,6 +256,11 @@ def read_customers(path: str | Path) -> tuple[pd.DataFrame, Path]:
     """Read a customer table (parquet or CSV), or ``customers.parquet`` in a results folder.
 
     Returns the frame and the file it came from (for error messages).
+
+    >>> read_customers("no-such-list.csv")
+    Traceback (most recent call last):
+    ...
+    rollout.errors.InputError: no-such-list.csv: file does not exist
     """
     path = Path(path)
     if path.is_dir():
@@ -729,6 +734,14 @@ def write_assignment(assignment: Assignment, output: str | Path,
     """Write the table (parquet), the report (JSON beside it) and one CSV per role.
 
     Each file is written atomically and byte-reproducibly; returns the paths written.
+
+    >>> import tempfile
+    >>> design = {"arms": ["treatment", "control"], "n_total": 4, "seed": 1,
+    ...           "allocation": {"treatment": 0.5, "control": 0.5}}
+    >>> result = assign_customers(pd.DataFrame({"customer_id": [1, 2, 3, 4]}), design)
+    >>> paths = write_assignment(result, Path(tempfile.mkdtemp()) / "assignment.parquet")
+    >>> pd.read_csv(paths["treatment"])["arm"].tolist()
+    ['treatment', 'treatment']
     """
     output = Path(output)
     if output.suffix.lower() not in {".parquet", ".pq"}:
