@@ -43,10 +43,14 @@ def _frame(X: np.ndarray, t: np.ndarray, y: np.ndarray) -> pd.DataFrame:
 
 
 def heterogeneous_world(seed: int, n: int = 1000, k: int = 4, noise: float = 2.0) -> World:
-    """Moderate overlap; the effect grows with x0, which also drives treatment (ATO != ATE)."""
+    """Moderate overlap; the effect grows with x0, which also drives treatment.
+
+    The score is centred off 0.5 so that overlap weights e(1-e) favour high x0: in the population
+    ATE = 2 and ATO ≈ 2.26, far enough apart to tell which one an estimator targets.
+    """
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, k))
-    e = 1 / (1 + np.exp(-(0.8 * X[:, 0] - 0.5 * X[:, 1] + 0.3 * X[:, 2])))
+    e = 1 / (1 + np.exp(-(-1.0 + 1.0 * X[:, 0] - 0.5 * X[:, 1] + 0.3 * X[:, 2])))
     t = rng.binomial(1, e)
     tau = 2.0 + 1.0 * X[:, 0]
     mu0 = 1.0 + 1.5 * X[:, 0] + 1.0 * X[:, 1] + 0.5 * np.sin(2 * X[:, 2])
