@@ -101,8 +101,8 @@ def validate_assignment(
     if unknown.any():
         row = int(np.flatnonzero(unknown.to_numpy())[0])
         raise InputError(
-            f"customer id {ids.iloc[row]!r} is not in the simulated world "
-            f"(ids 1..{len(known_ids)}; use the same scenario, --seed and --n as for the cohort)",
+            f"customer id {ids.iloc[row]!r} is not in the simulated world of "
+            f"{len(known_ids)} customers (use the same scenario, --seed and --n as for the cohort)",
             file=src, column="customer_id", row=row,
         )
     arms = assignment["arm"]

@@ -79,6 +79,8 @@ class CovariatesSpec:
     columns: tuple[CovariateSpec, ...]
     cohort_path: Path | None = None
     cohort_columns: tuple[str, ...] | None = None
+    sampling: str = "bootstrap"
+    cohort_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -359,11 +361,16 @@ def parse_scenario(doc: Mapping[str, Any], path: Path | None = None,
         raise top.fail("kind", f"expected 'world' for a simulated world, got {kind!r}")
     name = top.text("name")
     description = top.text("description", required=False, default="")
-    n = top.integer("n", low=10)
+    covariates = _parse_covariates(top.table("covariates"), path, cohort)
+    every_row = covariates.sampling == "all"
+    n = top.integer("n", required=not every_row, low=10)
+    if every_row:
+        if n is not None and n != covariates.cohort_size:
+            raise top.fail("n", f"with sampling = 'all' the world has the cohort's "
+                                f"{covariates.cohort_size} customers; omit n (got {n})")
+        n = covariates.cohort_size
     if n > MAX_CUSTOMERS:
         raise top.fail("n", f"must be <= {MAX_CUSTOMERS:,}, got {n:,}")
-
-    covariates = _parse_covariates(top.table("covariates"), path, cohort)
     available = set(covariates.latent) | {n for c in covariates.columns for n in c.names}
     if covariates.source == "cohort":
         available |= set(covariates.cohort_columns or ())
@@ -412,6 +419,8 @@ def _parse_covariates(table: _Table, path: Path | None, cohort: str | Path | Non
     latent = table.names("latent", required=False) or ()
     cohort_path = None
     cohort_columns = None
+    cohort_size = None
+    sampling = "bootstrap"
     if source == "cohort":
         given = table.text("cohort", required=cohort is None)
         if cohort is not None:
@@ -420,10 +429,14 @@ def _parse_covariates(table: _Table, path: Path | None, cohort: str | Path | Non
             cohort_path = Path(given)
             if not cohort_path.is_absolute() and path is not None:
                 cohort_path = path.parent / cohort_path
-        cohort_columns = _cohort_covariates(cohort_path, table.names("resample", required=False))
-    elif table.has("cohort") or table.has("resample"):
-        key = "cohort" if table.has("cohort") else "resample"
-        raise table.fail(key, "only allowed with source = 'cohort'")
+        sampling = table.text("sampling", required=False, default="bootstrap",
+                              choices=("bootstrap", "all"))
+        cohort_columns, cohort_size = _cohort_covariates(
+            cohort_path, table.names("resample", required=False))
+    else:
+        for key in ("cohort", "resample", "sampling"):
+            if table.has(key):
+                raise table.fail(key, "only allowed with source = 'cohort'")
     available = set(latent) | set(cohort_columns or ())
     specs = []
     for column in table.tables("columns", required=source == "generated" and not latent):
@@ -432,21 +445,23 @@ def _parse_covariates(table: _Table, path: Path | None, cohort: str | Path | Non
         specs.append(spec)
     table.done()
     return CovariatesSpec(source=source, latent=latent, columns=tuple(specs),
-                          cohort_path=cohort_path, cohort_columns=cohort_columns)
+                          cohort_path=cohort_path, cohort_columns=cohort_columns,
+                          sampling=sampling, cohort_size=cohort_size)
 
 
-def _cohort_covariates(path: Path, columns: tuple[str, ...] | None) -> tuple[str, ...]:
-    """The covariate columns to resample: those named, or the cohort's own covariates."""
+def _cohort_covariates(path: Path, columns: tuple[str, ...] | None
+                       ) -> tuple[tuple[str, ...], int]:
+    """The covariate columns to resample (those named, or the cohort's own) and its size."""
     from rollout.data.contract import load_cohort
 
     cohort = load_cohort(path)
     if columns is None:
-        return tuple(cohort.roles.covariates)
+        return tuple(cohort.roles.covariates), cohort.n
     for col in columns:
         if col not in cohort.frame.columns:
             raise InputError("covariate column not found in the cohort to resample",
                              file=path, column=col)
-    return columns
+    return columns, cohort.n
 
 
 def _parse_covariate(table: _Table, available: set[str]) -> CovariateSpec:

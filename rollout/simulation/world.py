@@ -77,28 +77,54 @@ def truth_columns(spec: OutcomeSpec, primary: bool) -> tuple[str, str, str]:
     return f"true_cate_{spec.name}", f"mu0_{spec.name}", f"mu1_{spec.name}"
 
 
-def draw_covariates(scenario: Scenario, seed: int, n: int) -> pd.DataFrame:
-    """Every covariate column (latent, resampled, generated, hidden or not) for ``n`` customers."""
+@dataclass(frozen=True)
+class Customers:
+    """The drawn customers: every covariate column, their ids, and a segment from the source."""
+
+    covariates: pd.DataFrame
+    ids: np.ndarray
+    source_segment: np.ndarray | None = None
+
+
+def draw_customers(scenario: Scenario, seed: int, n: int) -> Customers:
+    """Every covariate column (latent, resampled, generated, hidden or not) for ``n`` customers.
+
+    Generated worlds number customers 1..n. A resampled cohort is bootstrapped (new ids 1..n),
+    or with ``sampling = "all"`` taken whole, in order, keeping its customer ids; its segment
+    column comes along when it has one.
+    """
     spec = scenario.covariates
     rng = stream(seed, "covariates")
     env: dict[str, Array] = {}
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    source_segment = None
     if spec.source == "cohort":
         assert spec.cohort_path is not None and spec.cohort_columns is not None
-        source = load_cohort(spec.cohort_path).frame
-        rows = rng.integers(0, len(source), size=n)
+        cohort = load_cohort(spec.cohort_path)
+        source = cohort.frame
+        if spec.sampling == "all":
+            if n != len(source):
+                raise InputError(f"sampling = 'all' draws the cohort's {len(source)} customers; "
+                                 f"n cannot be {n}", file=scenario.path)
+            rows = np.arange(len(source))
+            ids = source[cohort.roles.id].to_numpy()
+        else:
+            rows = rng.integers(0, len(source), size=n)
         for col in spec.cohort_columns:
             values = source[col].to_numpy()
             if not np.issubdtype(values.dtype, np.number):
                 raise InputError("covariates to resample must be numeric", file=spec.cohort_path,
                                  column=col)
             env[col] = values[rows].astype(float)
+        if cohort.roles.segment:
+            source_segment = source[cohort.roles.segment].to_numpy()[rows]
     if spec.latent:
         draws = rng.standard_normal((n, len(spec.latent)))
         for i, name in enumerate(spec.latent):
             env[name] = draws[:, i]
     for column in spec.columns:
         env.update(draw_covariate(column, env, n, rng))
-    return pd.DataFrame(env)
+    return Customers(pd.DataFrame(env), ids, source_segment)
 
 
 def assign_segments(scenario: Scenario, env: dict[str, Array], n: int) -> Array | None:
@@ -164,11 +190,15 @@ def simulate_world(scenario: Scenario | str | Path, seed: int = 0, n: int | None
     """
     scenario = load_scenario(scenario, cohort=cohort)
     n = scenario.n if n is None else n
+    if scenario.covariates.sampling == "all" and n != scenario.n:
+        raise InputError(f"sampling = 'all' draws the cohort's {scenario.n} customers; "
+                         f"n cannot be {n}", file=scenario.path)
     if (isinstance(n, bool) or not isinstance(n, (int, np.integer))
             or not 10 <= n <= MAX_CUSTOMERS):
         raise InputError(f"n must be an integer from 10 to {MAX_CUSTOMERS:,}, got {n!r}")
     n = int(n)
-    covariates = draw_covariates(scenario, seed, n)
+    customers = draw_customers(scenario, seed, n)
+    covariates = customers.covariates
     env = {c: covariates[c].to_numpy() for c in covariates.columns}
 
     propensity = propensity_from_targeting(scenario.targeting, env, n)
@@ -182,12 +212,14 @@ def simulate_world(scenario: Scenario | str | Path, seed: int = 0, n: int | None
 
     mu = {spec.name: potential_means(spec, env, n) for spec in scenario.outcomes}
     outcomes = draw_outcomes(scenario, env, mu, treatment, stream(seed, "outcomes"))
-    customer_id = np.arange(1, n + 1, dtype=np.int64)
+    customer_id = customers.ids
 
     frame = pd.DataFrame({"customer_id": customer_id, "treatment": treatment})
     for name, values in outcomes.items():
         frame[name] = values
     segments = assign_segments(scenario, env, n)
+    if segments is None:
+        segments = customers.source_segment
     if segments is not None:
         frame["segment"] = segments
     visible = scenario.visible_covariates

@@ -103,3 +103,42 @@ def test_difference_in_means_is_unbiased_and_covers_on_returns() -> None:
     assert abs(errors.mean()) < 4 * errors.std(ddof=1) / math.sqrt(len(errors))
     coverage = float((np.abs(errors) <= 1.96 * ses).mean())
     assert coverage >= 0.95 - 3 * math.sqrt(0.95 * 0.05 / len(errors))
+
+
+def test_returns_for_customers_of_a_real_cohort(tmp_path: Path) -> None:
+    """A world drawn on every row of a cohort answers an assignment made on that cohort."""
+    from rollout.data.contract import save_cohort
+
+    source = simulate_world("good_overlap", seed=1, n=120)
+    frame = source.cohort.frame.copy()
+    frame["customer_id"] = frame["customer_id"] + 5000
+    save_cohort(tmp_path / "real.parquet",
+                type(source.cohort).from_frame(frame, roles=source.cohort.roles))
+    scenario = tmp_path / "as_is.toml"
+    scenario.write_text('''
+kind = "world"
+name = "as_is"
+
+[covariates]
+source = "cohort"
+cohort = "real.parquet"
+sampling = "all"
+
+[targeting]
+propensity = "0.5"
+
+[[outcomes]]
+name = "purchase_amount"
+mu0 = "5 * monetary_sales"
+cate = "20 * share_fresh"
+scale = 10.0
+''')
+    assignment = pd.DataFrame({"customer_id": frame["customer_id"],
+                               "arm": ["treatment", "control", "not_in_test"] * 40})
+    returns = simulate_returns(scenario, assignment, seed=0)
+    assert returns.summary()["n"] == 80
+    expected = 20 * frame.set_index("customer_id").loc[returns.data["customer_id"], "share_fresh"]
+    np.testing.assert_allclose(returns.truth["true_cate"], expected.to_numpy())
+    wrong = assignment.assign(customer_id=assignment["customer_id"] - 5000)
+    with pytest.raises(InputError, match="not in the simulated world"):
+        simulate_returns(scenario, wrong, seed=0)

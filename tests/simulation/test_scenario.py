@@ -218,3 +218,46 @@ scale = 10.0
 def test_bad_n_argument(n: object) -> None:
     with pytest.raises(InputError, match="n must be an integer"):
         simulate_world("homogeneous", seed=0, n=n)  # type: ignore[arg-type]
+
+
+def test_every_row_of_a_cohort_keeps_its_ids_and_segment(write_world, tmp_path: Path) -> None:
+    source = simulate_world("overlap_violation", seed=3, n=250)
+    frame = source.cohort.frame.copy()
+    frame["customer_id"] = frame["customer_id"] * 10 + 7  # ids that are not 1..n
+    cohort_path = tmp_path / "real.parquet"
+    save_cohort(cohort_path, type(source.cohort).from_frame(frame, roles=source.cohort.roles))
+    text = '''
+kind = "world"
+name = "as_is"
+
+[covariates]
+source = "cohort"
+cohort = "real.parquet"
+sampling = "all"
+
+[targeting]
+score = "log(monetary_sales)"
+strength = 1.0
+treated_share = 0.5
+
+[[outcomes]]
+name = "purchase_amount"
+mu0 = "5 * monetary_sales"
+cate = "10"
+scale = 10.0
+'''
+    scenario = load_scenario(write_world(text))
+    assert scenario.n == 250
+    world = simulate_world(scenario, seed=0)
+    assert list(world.cohort.frame["customer_id"]) == list(frame["customer_id"])
+    assert list(world.truth["customer_id"]) == list(frame["customer_id"])
+    np.testing.assert_array_equal(world.cohort.frame["share_fresh"], frame["share_fresh"])
+    assert list(world.cohort.frame["segment"]) == list(frame["segment"])
+    with pytest.raises(InputError, match="n cannot be 100"):
+        simulate_world(scenario, seed=0, n=100)
+    with pytest.raises(InputError, match="omit n"):
+        load_scenario(write_world(text.replace('name = "as_is"', 'name = "as_is"\nn = 99'),
+                                  name="n.toml"))
+    with pytest.raises(InputError, match="only allowed with source = 'cohort'"):
+        load_scenario(write_world(text.replace('source = "cohort"', 'source = "generated"'),
+                                  name="g.toml"))
