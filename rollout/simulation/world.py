@@ -59,14 +59,24 @@ class World:
         """Name of the primary outcome."""
         return self.scenario.primary.name
 
-    def summary(self) -> TruthSummary:
-        """True ATE/ATT/ATO, propensity AUC, share with a positive effect, oracle policy value."""
+    def summary(self, outcome: str | None = None) -> TruthSummary:
+        """True ATE/ATT/ATO, propensity AUC, share with a positive effect, oracle policy value.
+
+        ``outcome`` picks another outcome than the primary one; the campaign economics (and so
+        the policy values) refer to the primary outcome only.
+        """
+        names = [o.name for o in self.scenario.outcomes]
+        outcome = outcome or names[0]
+        if outcome not in names:
+            raise InputError(f"unknown outcome {outcome!r}; this world has {names}")
+        primary = outcome == names[0]
+        cate_column = truth_columns(self.scenario.outcomes[names.index(outcome)], primary)[0]
         return summarize_truth(
-            self.truth["true_cate"].to_numpy(),
+            self.truth[cate_column].to_numpy(),
             self.truth["propensity"].to_numpy(),
             self.cohort.treatment,
-            cost=self.scenario.cost,
-            margin=self.scenario.margin,
+            cost=self.scenario.cost if primary else None,
+            margin=self.scenario.margin if primary else None,
         )
 
 

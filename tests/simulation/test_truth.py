@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from rollout.errors import InputError
 from rollout.simulation import auc, check_expectations, simulate_world, summarize_truth
 from rollout.simulation.scenario import Expectation
 
@@ -60,3 +61,13 @@ def test_check_expectations_reports_misses() -> None:
     assert check_expectations(s, {"ate": Expectation(2.0, 0.0)}) == []
     problems = check_expectations(s, {"ate": Expectation(2.5, 0.1)})
     assert len(problems) == 1 and problems[0].startswith("ate = 2")
+
+
+def test_summary_of_a_second_outcome() -> None:
+    world = simulate_world("overlap_violation", seed=0, n=300)
+    counts = world.summary("purchase_count")
+    assert counts.ate == pytest.approx(world.truth["true_cate_purchase_count"].mean())
+    assert np.isnan(counts.oracle_policy_value)
+    assert world.summary("purchase_amount") == world.summary()
+    with pytest.raises(InputError, match="unknown outcome"):
+        world.summary("visits")
