@@ -64,3 +64,10 @@ def test_cohort_follows_the_contract(name: str) -> None:
     truth = world.truth
     np.testing.assert_allclose(truth["mu1"] - truth["mu0"], truth["true_cate"])
     assert truth["propensity"].between(0, 1).all()
+
+
+@pytest.mark.parametrize("name", WORLDS)
+def test_every_world_promises_the_core_truth(name: str) -> None:
+    scenario = load_scenario(name)
+    assert {"ate", "ps_auc", "share_positive"} <= set(scenario.expect)
+    assert scenario.description
