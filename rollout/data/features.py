@@ -55,7 +55,10 @@ coupon discounts, including the retailer's match of manufacturer coupons) and
 ``window_campaign_coupon_disc`` (the part of those paid with coupons of the household's index
 campaign: lines of a product the coupon covers, on a day the household redeemed that campaign's
 coupon; for a control household the campaigns of the type starting in its index week, which
-it was not sent, so usually 0).
+it was not sent, so usually 0). This is a lower bound: on the embedded data only about half of
+the treated households' redemptions of their index campaign in the window have a discounted
+line of a covered product that day; the others record the discount on another line (often a
+product-less coupon line of zero sales value, which cannot be tied to one coupon) or not at all.
 """
 
 from __future__ import annotations
