@@ -223,7 +223,9 @@ def load_scenario(path_or_name: str | Path | Scenario,
     Raises :class:`InputError` naming the file and field at the first problem.
     """
     if isinstance(path_or_name, Scenario):
-        return path_or_name
+        if cohort is None:
+            return path_or_name
+        return parse_scenario(path_or_name.raw, path=path_or_name.path, cohort=cohort)
     path = resolve_scenario_path(path_or_name)
     doc = _read_toml(path)
     return parse_scenario(doc, path=path, cohort=cohort)

@@ -206,9 +206,11 @@ scale = 10.0
     assert world.cohort.n == 500
     assert world.cohort.roles.covariates == ("monetary_sales", "share_fresh", "spend_per_visit")
     assert set(frame["monetary_sales"]) <= set(source.cohort.frame["monetary_sales"])
-    # the cohort file can be overridden, and a bad one is named
+    # the cohort file can be overridden, also for a loaded scenario, and a bad one is named
     with pytest.raises(InputError, match="does not exist"):
         simulate_world(load_scenario(write_world(text), cohort=tmp_path / "none.parquet"))
+    with pytest.raises(InputError, match="does not exist"):
+        simulate_world(load_scenario(write_world(text)), cohort=tmp_path / "none.parquet")
     missing = write_world(text.replace('"share_fresh"]', '"share_fish"]'), name="m.toml")
     with pytest.raises(InputError, match="share_fish"):
         load_scenario(missing)
