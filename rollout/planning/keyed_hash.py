@@ -109,6 +109,8 @@ def canonical_ids(ids: pd.Series, source: str | None = None, column: str = "cust
     if pd.api.types.is_bool_dtype(ids):
         raise InputError("customer ids must be integers or text, not true/false", file=source,
                          column=column)
+    if pd.api.types.is_unsigned_integer_dtype(ids):
+        return pa.array(ids.to_numpy(dtype=np.uint64), type=pa.uint64())
     if pd.api.types.is_integer_dtype(ids):
         return pa.array(ids.to_numpy(dtype=np.int64), type=pa.int64())
     if pd.api.types.is_float_dtype(ids):

@@ -57,6 +57,15 @@ def test_integer_ids_hash_as_their_decimal_text() -> None:
     assert keyed_uniform("salt", "7") == reference_uniform("salt", "7")
 
 
+def test_unsigned_ids_beyond_the_signed_range_keep_their_digits() -> None:
+    ids = canonical_ids(pd.Series(np.array([2**64 - 1, 5, *range(3000)],
+                                           dtype=np.uint64)))
+    assert id_text(ids)[:2] == ["18446744073709551615", "5"]
+    x = keyed_integers(ids, "k")  # more than SMALL_LIST ids: the DuckDB path
+    assert uniform_from_integers(x[:2]).tolist() == [
+        reference_uniform("k", "18446744073709551615"), reference_uniform("k", "5")]
+
+
 def test_whole_float_ids_hash_like_integers_so_csv_and_parquet_agree() -> None:
     as_int = canonical_ids(pd.Series([3, 15, 99]))
     as_float = canonical_ids(pd.Series([3.0, 15.0, 99.0]))
