@@ -35,8 +35,8 @@ class WeekCalendar:
     >>> calendar = WeekCalendar(phase=6)   # day 1 is the last day of week 1
     >>> calendar.week_of_day(1), calendar.week_of_day(2), calendar.week_of_day(8)
     (1, 2, 2)
-    >>> calendar.first_day_of_week(2), calendar.week_of_day(-5)
-    (2, 0)
+    >>> calendar.first_day_of_week(2), calendar.week_of_day(-5), calendar.week_of_day(-6)
+    (2, 1, 0)
     """
 
     phase: int = 0
