@@ -193,12 +193,26 @@ def draw_count_outcome(spec: OutcomeSpec, mean: Array, pre_mean: Array | None,
     return draw(mean), (None if pre_mean is None else draw(pre_mean))
 
 
-def require_nonnegative(values: Array, what: str, spec: OutcomeSpec) -> None:
-    """Count means must be >= 0: a negative mean count is a scenario error."""
-    if (values < 0).any():
-        row = int(np.flatnonzero(values < 0)[0])
+def draw_binary_outcome(mean: Array, pre_mean: Array | None, rng: np.random.Generator
+                        ) -> tuple[Array, Array | None]:
+    """Draw a 0/1 outcome with the given probabilities, and its pre-period value."""
+
+    def draw(p: Array) -> Array:
+        return (rng.random(len(p)) < p).astype(float)
+
+    return draw(mean), (None if pre_mean is None else draw(pre_mean))
+
+
+def require_valid_mean(values: Array, what: str, spec: OutcomeSpec) -> None:
+    """Count means must be >= 0 and binary ones probabilities: anything else is a scenario error."""
+    bad = values < 0
+    if spec.type == "binary":
+        bad |= values > 1
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        need = "in [0, 1]" if spec.type == "binary" else ">= 0"
         raise InputError(
-            f"outcome {spec.name!r}: {what} is negative ({values[row]:g}) at row {row}; a count "
-            "outcome needs mu0 >= 0 and mu0 + cate >= 0",
+            f"outcome {spec.name!r}: {what} is {values[row]:g} at row {row}; a {spec.type} "
+            f"outcome needs mu0 and mu0 + cate {need}",
             file=spec.mu0.file,
         )

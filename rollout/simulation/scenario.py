@@ -99,7 +99,7 @@ class OutcomeSpec:
     """An outcome: its baseline ``mu0``, its true effect ``cate`` and how it is drawn."""
 
     name: str
-    type: str  # "amount" or "count"
+    type: str  # "amount", "count" or "binary"
     mu0: Expression
     cate: Expression
     noise: str
@@ -531,7 +531,8 @@ def _parse_targeting(table: _Table, available: set[str]) -> TargetingSpec:
 def _parse_outcome(table: _Table, available: set[str]) -> OutcomeSpec:
     name = table.text("name")
     _check_identifier(name, table.path("name"), table.file)
-    kind = table.text("type", required=False, default="amount", choices=("amount", "count"))
+    kind = table.text("type", required=False, default="amount",
+                      choices=("amount", "count", "binary"))
     mu0 = table.formula("mu0")
     mu0.check_names(available)
     cate = table.formula("cate")
@@ -544,6 +545,8 @@ def _parse_outcome(table: _Table, available: set[str]) -> OutcomeSpec:
                           low_open=True)
         if noise != "student_t" and table.has("df"):
             raise table.fail("df", "only used with noise = 'student_t'")
+    elif kind == "binary":
+        noise, scale, df = "bernoulli", 0.0, float("inf")
     else:
         noise = table.text("distribution", required=False, default="poisson",
                            choices=COUNT_DISTRIBUTIONS)

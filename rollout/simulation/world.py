@@ -26,10 +26,11 @@ from rollout.data.contract import Cohort, CohortRoles, load_cohort
 from rollout.errors import InputError
 from rollout.simulation.draws import (
     draw_amount_outcome,
+    draw_binary_outcome,
     draw_count_outcome,
     draw_covariate,
     propensity_from_targeting,
-    require_nonnegative,
+    require_valid_mean,
     stream,
 )
 from rollout.simulation.scenario import MAX_CUSTOMERS, OutcomeSpec, Scenario, load_scenario
@@ -155,9 +156,9 @@ def potential_means(spec: OutcomeSpec, env: dict[str, Array], n: int) -> tuple[A
     mu0 = spec.mu0.evaluate(env, n)
     cate = spec.cate.evaluate({**env, "mu0": mu0}, n)
     mu1 = mu0 + cate
-    if spec.type == "count":
-        require_nonnegative(mu0, "mu0", spec)
-        require_nonnegative(mu1, "mu0 + cate", spec)
+    if spec.type != "amount":
+        require_valid_mean(mu0, "mu0", spec)
+        require_valid_mean(mu1, "mu0 + cate", spec)
     return mu0, mu1
 
 
@@ -177,10 +178,12 @@ def draw_outcomes(
         pre_mean = None
         if spec.pre_mean is not None:
             pre_mean = spec.pre_mean.evaluate({**env, "mu0": mu0}, n)
-            if spec.type == "count":
-                require_nonnegative(pre_mean, "pre_mean", spec)
+            if spec.type != "amount":
+                require_valid_mean(pre_mean, "pre_mean", spec)
         if spec.type == "count":
             outcome, pre = draw_count_outcome(spec, mean, pre_mean, rng)
+        elif spec.type == "binary":
+            outcome, pre = draw_binary_outcome(mean, pre_mean, rng)
         else:
             outcome, pre = draw_amount_outcome(spec, mean, pre_mean, rng,
                                                field=f"outcomes.{spec.name}")

@@ -152,8 +152,31 @@ mu0 = "visits"
 cate = "-visits - 1"
 
 [economics]''')
-    with pytest.raises(InputError, match=r"purchase_count.*negative"):
+    with pytest.raises(InputError, match=r"purchase_count.*count outcome needs .* >= 0"):
         simulate_world(write_world(text), seed=0)
+
+
+def test_binary_outcome(write_world, small_world_text: str) -> None:
+    text = small_world_text.replace("[economics]", '''[[outcomes]]
+name = "bought_fresh"
+type = "binary"
+mu0 = "share_fresh"
+cate = "0.1 * (1 - share_fresh)"
+pre_period = "pre_bought_fresh"
+
+[economics]''')
+    world = simulate_world(write_world(text), seed=0, n=20_000)
+    frame, truth = world.cohort.frame, world.truth
+    assert set(frame["bought_fresh"].unique()) <= {0.0, 1.0}
+    mean = np.where(frame["treatment"] == 1, truth["mu1_bought_fresh"], truth["mu0_bought_fresh"])
+    # the realized rate matches the mean probability within 5 binomial standard errors
+    se = np.sqrt((mean * (1 - mean)).sum()) / len(mean)
+    assert abs(frame["bought_fresh"].mean() - mean.mean()) < 5 * se
+    assert "pre_bought_fresh" in frame.columns
+    bad = write_world(text.replace('cate = "0.1 * (1 - share_fresh)"', 'cate = "1"'),
+                      name="bad.toml")
+    with pytest.raises(InputError, match=r"bought_fresh.*in \[0, 1\]"):
+        simulate_world(bad, seed=0)
 
 
 def test_dirichlet_shares_sum_to_one(write_world) -> None:
