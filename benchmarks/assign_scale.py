@@ -3,7 +3,8 @@
 Writes a synthetic customer table (segment x ps_region = 20 strata, two covariates, a pilot flag
 and a policy flag) and a design from `rollout design` with those strata and phases, then runs
 `rollout assign` in a child process for each method, measuring wall time, the child's CPU time
-(user + system, over both cores) and its peak resident memory (``wait4`` rusage). The target: under 60 s and under 4 GB on 2 cores.
+(user + system, over both cores) and its peak resident memory (``wait4`` rusage). The target:
+under 60 s and under 4 GB on 2 cores.
 
     python benchmarks/assign_scale.py                 # 10 million, both methods
     python benchmarks/assign_scale.py --n 1000000 --methods complete --repeat 2
