@@ -463,7 +463,6 @@ def split_by_allocation(totals: Sequence[int], shares: Sequence[float], arm_salt
 @dataclass
 class _Draw:
     salt: str
-    u_integers: np.ndarray
     arm_of_entrant: np.ndarray
     smd: list[dict[str, Any]]
     worst: float | None
@@ -586,18 +585,24 @@ def assign_customers(
 
     chosen: _Draw | None = None
     worst_by_candidate: list[float | None] = []
+    entrant_ids = ids.take(entrant_rows) if len(candidate_salts) > 1 else ids
     for k, arm_salt in enumerate(candidate_salts):
         step(f"drawing arms ({k + 1}/{len(candidate_salts)})")
-        u_integers = arm_integers if k == 0 else keyed_integers(ids, arm_salt)
-        arm_of_entrant = _draw_arms(method, plan, u_integers[entrant_rows], entrant_codes,
+        # Candidates after the first hash only the entrants; the chosen one is completed below.
+        entrant_integers = (arm_integers[entrant_rows] if k == 0
+                            else keyed_integers(entrant_ids, arm_salt))
+        arm_of_entrant = _draw_arms(method, plan, entrant_integers, entrant_codes,
                                     entrants_per_stratum, labels, arm_salt)
         smd = standardized_mean_differences(covariates, covariate_names, arm_of_entrant,
                                             plan.arms, plan.reference_arm)
-        draw = _Draw(arm_salt, u_integers, arm_of_entrant, smd, worst_abs_smd(smd))
+        draw = _Draw(arm_salt, arm_of_entrant, smd, worst_abs_smd(smd))
         worst_by_candidate.append(draw.worst)
         if chosen is None or _draw_score(draw) < _draw_score(chosen):
-            chosen = draw  # only the best draw is kept: each holds a uniform per customer
-    assert chosen is not None
+            chosen = draw
+    if chosen is None:  # pragma: no cover - there is always at least the base salt
+        raise RuntimeError("no candidate draw")
+    if chosen.salt != salt:
+        arm_integers = keyed_integers(ids, chosen.salt)  # u, for audit, under the chosen salt
 
     step("building the table")
     role_codes = np.full(n, len(plan.arms) + 1, dtype=np.int64)  # not_in_test
@@ -612,7 +617,7 @@ def assign_customers(
         "stratum": pd.Categorical.from_codes(codes, categories=labels),
         "arm": pd.Categorical.from_codes(role_codes, categories=list(plan.roles)),
         "phase": phase,
-        "u": uniform_from_integers(chosen.u_integers),
+        "u": uniform_from_integers(arm_integers),
     })
 
     step("checking balance")
