@@ -1,0 +1,89 @@
+"""Policy figures: profit and ROI curves, segment effects with intervals, the breakeven grid."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from rollout.analysis import AnalysisResult
+
+
+def _new(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def profit_curves(result: AnalysisResult) -> Figure:
+    """Predicted and honest profit per customer (left) and ROI (right) against share targeted."""
+    curve = result.tables["profit_curve"]
+    fig = _new(10, 4)
+    left, right = fig.subplots(1, 2)
+    share = curve["share"]
+    left.plot(share, curve["predicted_profit"], marker="o", label="model-predicted")
+    left.plot(share, curve["value"], marker="s", label="honest (doubly robust, held-out)")
+    left.fill_between(share, curve["value_ci_low"], curve["value_ci_high"], alpha=0.2)
+    for column, style in (("predicted_optimum", "C0"), ("honest_optimum", "C1")):
+        best = curve.loc[curve[column], "share"].iloc[0]
+        left.axvline(best, color=style, linestyle="--", linewidth=1)
+    left.axhline(0, color="black", linewidth=0.8)
+    left.set_xlabel("share of customers targeted (by predicted CATE)")
+    left.set_ylabel("profit per customer vs targeting nobody")
+    left.legend()
+    right.plot(share, curve["predicted_roi"], marker="o", label="model-predicted")
+    right.plot(share, curve["value_roi"], marker="s", label="honest")
+    right.axhline(0, color="black", linewidth=0.8)
+    right.set_xlabel("share of customers targeted")
+    right.set_ylabel("ROI (profit / campaign cost)")
+    right.legend()
+    return fig
+
+
+def segment_effects(result: AnalysisResult) -> Figure:
+    """Doubly robust mean CATE per segment with 95% intervals, zero and breakeven marked."""
+    table = result.tables["segments"].sort_values("mean_cate")
+    fig = _new(7, max(3.0, 0.45 * len(table) + 1.2))
+    ax = fig.add_subplot()
+    pos = np.arange(len(table))
+    ax.errorbar(table["mean_cate"], pos,
+                xerr=[table["mean_cate"] - table["ci_low"], table["ci_high"] - table["mean_cate"]],
+                fmt="o", capsize=3)
+    ax.axvline(0, color="black", linewidth=0.8)
+    be = (result.sections.get("breakeven") or {}).get("breakeven_cate")
+    if be is not None:
+        ax.axvline(be, color="C3", linestyle="--", label=f"breakeven {be:.3g}")
+        ax.legend()
+    ax.set_yticks(pos, [f"{s} ({a})" for s, a in zip(table["segment"], table["action"],
+                                                       strict=True)])
+    ax.set_xlabel("mean CATE (doubly robust), 95% interval")
+    return fig
+
+
+def breakeven_grid(result: AnalysisResult) -> Figure:
+    """Honest value of the breakeven policy per cost/margin scenario, with 95% intervals."""
+    grid = result.tables["breakeven_grid"]
+    fig = _new(7, 4)
+    ax = fig.add_subplot()
+    pos = np.arange(len(grid))
+    ax.errorbar(pos, grid["value"], yerr=[grid["value"] - grid["value_ci_low"],
+                                         grid["value_ci_high"] - grid["value"]],
+                fmt="s", capsize=3, label="honest value")
+    ax.plot(pos, grid["predicted_profit"], "o", label="model-predicted")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(pos, [f"{s}\nBE {b:.3g}" for s, b in zip(grid["scenario"], grid["breakeven"],
+                                                           strict=True)], fontsize=8)
+    ax.set_ylabel("profit per customer of CATE > breakeven")
+    ax.legend()
+    return fig
+
+
+def policy_figures() -> dict[str, Callable[[AnalysisResult], Any]]:
+    """The figure makers the policy step adds (file name -> maker)."""
+    return {"policy_profit_curves.png": profit_curves,
+            "segment_cate.png": segment_effects,
+            "breakeven_grid.png": breakeven_grid}

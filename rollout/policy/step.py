@@ -1,0 +1,377 @@
+"""The policy step of ``rollout analyze``: breakeven, policies, differences, curves, grid, segments.
+
+Runs after the CATE step and reads what it leaves in ``customer_columns``: ``cate``,
+``cate_lower``, ``cate_upper`` (the selected model refitted on every customer: what is deployed)
+and, when present, ``cate_split`` with ``cate_<model>`` (the selected model fitted on the training
+split: out-of-sample on the ``test`` customers). Honest values are computed on the held-out test
+customers from those out-of-sample predictions, so no customer's own outcome helps choose the
+targeting it is judged on; without a split they are cross-fitted over the analysis' folds.
+The conservative and risk-adjusted rules need a lower bound: the out-of-sample lower bound is the
+out-of-sample point minus the deployed model's own half-width below its point.
+
+Everything is computed for the primary (first) outcome. Without a cost (no ``--cost`` and no
+discount column to estimate it from) the profit parts are skipped with a warning and only the
+segments are reported, with an action rule against zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from rollout.errors import InputError
+from rollout.policy.cost import (
+    CAMPAIGN_COUPON_COLUMN,
+    COUPON_COLUMN,
+    DEFAULT_MARGIN,
+    CostEstimate,
+    campaign_coupon_cost,
+    effect_on_discounts_cost,
+    given_cost,
+    validate_economics,
+)
+from rollout.policy.curves import profit_curve
+from rollout.policy.policies import (
+    LAMBDA_GRID,
+    HoldoutPlan,
+    PolicyInputs,
+    PolicyResult,
+    policies_frame,
+    risk_adjusted_cate,
+    standard_policies,
+)
+from rollout.policy.segments import (
+    ACTION_RULE,
+    ACTION_RULE_NO_COST,
+    fisher_correlation,
+    name_segments,
+    segment_customers,
+    segment_table,
+    validate_segment_column,
+)
+from rollout.policy.sensitivity import breakeven_sensitivity
+from rollout.policy.value import (
+    aipw_scores,
+    policy_difference,
+    policy_value,
+    predicted_profit,
+    profit_scores,
+)
+
+if TYPE_CHECKING:
+    from rollout.analysis import AnalysisResult
+
+STEP_NAME = "policy"
+DEFAULT_COST_METHOD = "campaign_coupons"
+TREES = ("policy_tree", "dr_policy_tree", "rule_tree")
+BASELINES = ("everyone", "current_practice")
+HONEST_VALUE_NOTE = (
+    "value: doubly robust profit per customer against targeting nobody, mean of pi(x) x "
+    "(margin x AIPW score - cost) over held-out customers, 95% influence-function interval; "
+    "predicted_profit: the CATE model's own prediction, mean of pi(x) x (margin x CATE - cost) "
+    "over all customers (circular: the model grading itself)")
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """The economics and choices of the policy step (``--cost/--cost-method/--margin/--segments``).
+
+    ``cost`` given wins over ``cost_method``; ``segments`` fixes the number of behavioural
+    segments (chosen by silhouette otherwise); ``trees`` lists the tree learners to fit.
+    """
+
+    cost: float | None = None
+    cost_method: str = DEFAULT_COST_METHOD
+    margin: float = DEFAULT_MARGIN
+    segments: int | None = None
+    grid: str | Path = "breakeven"
+    trees: tuple[str, ...] = TREES
+
+    def validate(self) -> None:
+        validate_economics(self.cost, self.margin, self.cost_method)
+        if self.segments is not None and self.segments < 2:
+            raise InputError(f"must be at least 2, got {self.segments}", option="--segments")
+        unknown = set(self.trees) - set(TREES)
+        if unknown:
+            raise InputError(f"unknown tree learner {sorted(unknown)[0]!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cost": self.cost, "cost_method": self.cost_method, "margin": self.margin,
+                "segments": self.segments, "grid": str(self.grid), "trees": list(self.trees)}
+
+
+def estimate_cost(result: AnalysisResult, settings: PolicySettings) -> CostEstimate | None:
+    """The cost per targeted customer, or None when the cohort gives no way to estimate it."""
+    if settings.cost is not None:
+        return given_cost(settings.cost)
+    frame, cohort = result.cohort.frame, result.cohort
+    if settings.cost_method == "campaign_coupons":
+        if CAMPAIGN_COUPON_COLUMN not in frame.columns:
+            return None
+        return campaign_coupon_cost(frame[CAMPAIGN_COUPON_COLUMN].to_numpy(dtype=float),
+                                    cohort.treatment, source=cohort.source)
+    if COUPON_COLUMN not in frame.columns:
+        return None
+    return effect_on_discounts_cost(
+        cohort.X, cohort.treatment, frame[COUPON_COLUMN].to_numpy(dtype=float),
+        result.nuisances.folds, result.nuisances.e_hat, result.options.seed,
+        result.options.clip, source=cohort.source, n_jobs=result.options.n_jobs)
+
+
+def _finite(values: Any, n: int) -> np.ndarray | None:
+    if values is None:
+        return None
+    array = np.asarray(values, dtype=float)
+    return array if array.shape == (n,) and np.isfinite(array).all() else None
+
+
+@dataclass(frozen=True)
+class CateView:
+    """The CATE columns the policies read, and how honest evaluation is arranged."""
+
+    cate: np.ndarray
+    lower: np.ndarray | None
+    honest_cate: np.ndarray | None
+    honest_lower: np.ndarray | None
+    plan: HoldoutPlan
+    source: str
+
+
+def read_cate(result: AnalysisResult) -> CateView | None:
+    """The deployed and out-of-sample CATE left by the CATE step (None when absent)."""
+    n = result.cohort.n
+    columns = result.customer_columns
+    cate = _finite(columns.get("cate"), n)
+    if cate is None:
+        return None
+    lower = _finite(columns.get("cate_lower"), n)
+    model = (result.sections.get("cate_model") or {}).get("model")
+    split = columns.get("cate_split")
+    honest = _finite(columns.get(f"cate_{model}"), n) if model else None
+    if split is not None and honest is not None:
+        is_test = np.asarray(split).astype(str) == "test"
+        plan = HoldoutPlan.from_split(is_test)
+        honest_lower = honest - (cate - lower) if lower is not None else None
+        source = (f"cate ({model} refitted on all customers) for the deployed lists; "
+                  f"cate_{model} (fitted on the training split) for the honest values on the "
+                  f"{int(is_test.sum())} held-out customers")
+        return CateView(cate, lower, honest, honest_lower, plan, source)
+    plan = HoldoutPlan.from_folds(result.nuisances.folds)
+    return CateView(cate, lower, None, None, plan,
+                    "cate for both; no held-out split was recorded, so the honest values are "
+                    "cross-fitted over the analysis' folds and assume cate is out-of-fold")
+
+
+def _segments(result: AnalysisResult, settings: PolicySettings) -> tuple[np.ndarray, dict]:
+    cohort = result.cohort
+    column = cohort.roles.segment
+    if column:
+        validate_segment_column(cohort.frame, column, cohort.source)
+        labels = cohort.frame[column].astype(str).to_numpy()
+        return labels, {"method": f"the cohort's own column {column!r}", "k": len(set(labels)),
+                        "silhouette": {}}
+    seg = segment_customers(cohort.frame, cohort.roles.covariates, k=settings.segments,
+                            seed=result.options.seed)
+    names = name_segments(cohort.frame, cohort.roles.covariates, seg.labels)
+    labels = np.array([names[int(label)] for label in seg.labels], dtype=object)
+    return labels, {"method": seg.method, "k": seg.k,
+                    "silhouette": {str(k): v for k, v in seg.silhouette.items()}}
+
+
+def _pre_spend(result: AnalysisResult) -> tuple[np.ndarray, str] | None:
+    cohort = result.cohort
+    outcome = result.outcomes[0]
+    pre = cohort.roles.pre_outcomes.get(outcome)
+    if pre and pre in cohort.frame.columns:
+        return cohort.frame[pre].to_numpy(dtype=float), pre
+    if "monetary_sales" in cohort.roles.covariates:
+        return cohort.frame["monetary_sales"].to_numpy(dtype=float), "monetary_sales"
+    return None
+
+
+def _differences(results: list[PolicyResult], profit: np.ndarray,
+                 mask: np.ndarray) -> list[dict[str, Any]]:
+    by_name = {r.name: r for r in results}
+    candidates = [r for r in results if r.name not in BASELINES]
+    best = max(candidates, key=lambda r: r.value.value)
+    pairs = []
+    for a in dict.fromkeys(["breakeven", best.name]):
+        for b in BASELINES:
+            pairs.append((a, b))
+    rows = []
+    for a, b in pairs:
+        diff = policy_difference(by_name[a].honest_targets, by_name[b].honest_targets, profit,
+                                 mask)
+        rows.append({"policy": a, "versus": b, "best": a == best.name, **diff.to_dict(),
+                     "note": "paired: mean of (pi_a - pi_b) x profit score over the held-out "
+                             "customers" + ("; 'best' is the highest honest value on these same "
+                                            "customers, so its lead is optimistic"
+                                            if a == best.name else "")})
+    return rows
+
+
+def _risk_table(view: CateView, inputs: PolicyInputs, profit: np.ndarray,
+                segments: np.ndarray) -> pd.DataFrame:
+    assert view.lower is not None
+    rows = []
+    be = inputs.breakeven
+    for lam in LAMBDA_GRID:
+        targets = (risk_adjusted_cate(view.cate, view.lower, lam) > be).astype(np.int64)
+        honest_lower = inputs.lower_for(True)
+        assert honest_lower is not None
+        honest = (risk_adjusted_cate(inputs.cate_for(True), honest_lower, lam) > be)
+        value = policy_value(honest.astype(np.int64), profit, view.plan.eval_mask)
+        per_customer, _, roi = predicted_profit(targets, view.cate, inputs.margin,
+                                                    inputs.cost)
+        shares = pd.Series(targets).groupby(segments).mean()
+        rows.append({"lambda": lam, "n_targeted": int(targets.sum()),
+                     "share_targeted": float(targets.mean()), "predicted_profit": per_customer,
+                     "predicted_roi": roi, "value": value.value, "value_ci_low": value.ci_low,
+                     "value_ci_high": value.ci_high,
+                     "segments_targeted": "; ".join(str(s) for s, v in shares.items()
+                                                     if v >= 0.5)})
+    return pd.DataFrame(rows)
+
+
+def run_policy(result: AnalysisResult, settings: PolicySettings | None = None,
+               progress: Callable[[str], None] | None = None) -> None:
+    """Add breakeven, policies, differences, curves, grid and segments to ``result``."""
+    settings = settings or PolicySettings()
+    settings.validate()
+    tick = progress or (lambda message: None)
+    cohort, nuisances = result.cohort, result.nuisances
+    outcome = result.outcomes[0]
+    y, t = cohort.outcome(outcome), cohort.treatment
+    fitted = nuisances.outcomes[outcome]
+    gamma = aipw_scores(y, t, nuisances.e_hat, fitted.mu0, fitted.mu1, clip=result.options.clip)
+
+    tick("policies: segments")
+    segments, segmentation = _segments(result, settings)
+    result.customer_columns["segment"] = segments
+
+    cost = estimate_cost(result, settings)
+    view = read_cate(result)
+    breakeven = None
+    if cost is None:
+        result.warnings.append(
+            "no campaign cost: give --cost, or a cohort with discount columns "
+            f"({CAMPAIGN_COUPON_COLUMN} or {COUPON_COLUMN}); the breakeven, policies, profit "
+            "curves and breakeven grid were skipped, segments use an action rule against zero")
+        result.skipped.append({"step": "policy profit", "reason": "no campaign cost"})
+    else:
+        breakeven = cost.cost / settings.margin
+        result.sections["breakeven"] = {
+            "cost": cost.cost, "cost_method": cost.method, "cost_explanation": cost.explanation,
+            "cost_se": cost.se, "cost_ci": [cost.ci_low, cost.ci_high]
+            if cost.ci_low is not None else None,
+            "margin": settings.margin, "breakeven_cate": breakeven, "outcome": outcome,
+            "rule": "target a customer when margin x CATE > cost, i.e. CATE > cost / margin"}
+        if cost.method == "given" and settings.cost_method != DEFAULT_COST_METHOD:
+            result.warnings.append(f"--cost given: it is used, --cost-method "
+                                   f"{settings.cost_method} is ignored")
+
+    table = segment_table(segments, gamma, t, view.cate if view else None, breakeven)
+    result.sections["segments"] = table.to_dict(orient="records")
+    result.tables["segments"] = table
+    seg_doc: dict[str, Any] = {**segmentation,
+                               "action_rule": ACTION_RULE if breakeven is not None
+                               else ACTION_RULE_NO_COST,
+                               "mean_cate": "doubly robust mean of the AIPW scores over the "
+                                            "segment, 95% interval from their SD"}
+    pre = _pre_spend(result)
+    if view is not None and pre is not None:
+        seg_doc["ceiling_correlation"] = {"with": pre[1], "cate": "cate",
+                                          "interval": "Fisher z, 95%",
+                                          **fisher_correlation(view.cate, pre[0])}
+    result.sections["segmentation"] = seg_doc
+
+    if view is None:
+        result.warnings.append("no usable CATE column (cate missing or not finite: no CATE "
+                               "model was selected): the targeting policies were skipped")
+        result.skipped.append({"step": "policies", "reason": "no CATE predictions"})
+        return
+    if cost is None or breakeven is None:
+        return
+    if view.lower is None:
+        result.warnings.append("the selected CATE model gives no intervals: the conservative "
+                               "and risk-adjusted policies were skipped")
+
+    profit = profit_scores(gamma, settings.margin, cost.cost)
+    inputs = PolicyInputs(X=cohort.X, covariate_names=tuple(cohort.roles.covariates),
+                          cate=view.cate, cate_lower=view.lower, treatment=t, y=y,
+                          profit=profit, margin=settings.margin, cost=cost.cost,
+                          seed=result.options.seed, honest_cate=view.honest_cate,
+                          honest_lower=view.honest_lower)
+    tick("policies: rules and values")
+    results = standard_policies(inputs, view.plan, trees=settings.trees, progress=tick)
+    frame = policies_frame(results, inputs)
+    records = [r.record(inputs) for r in results]
+    for r in results:
+        result.customer_columns[f"target_{r.name}"] = r.targets.astype(np.int64)
+        if r.learned and r.record(inputs)["trivial"]:
+            share = float(r.targets.mean())
+            result.warnings.append(
+                f"policy {r.name} collapsed to a trivial rule (targets {share:.1%} of "
+                "customers): it learned no targeting; do not deploy it, prefer the breakeven "
+                "or top-k lists and confirm with a randomized test")
+    mask = view.plan.eval_mask
+    differences = _differences(results, profit, mask)
+    curve = profit_curve(view.cate, profit, mask, settings.margin, cost.cost,
+                         honest_cate=view.honest_cate)
+    grid = breakeven_sensitivity(view.cate, gamma, mask, cost.cost, settings.margin,
+                                 grid=settings.grid, honest_cate=view.honest_cate)
+    rules = [r.rules for r in results if r.rules is not None]
+    result.sections.update({
+        "policies": records,
+        "policy_evaluation": {"holdout": view.plan.description, "cate": view.source,
+                              "n_evaluated": int(mask.sum()), "note": HONEST_VALUE_NOTE,
+                              "settings": settings.to_dict()},
+        "policy_differences": differences,
+        "profit_curve": {
+            "predicted_optimum_share": float(curve.loc[curve["predicted_optimum"],
+                                                       "share"].iloc[0]),
+            "honest_optimum_share": float(curve.loc[curve["honest_optimum"], "share"].iloc[0]),
+            "points": curve.to_dict(orient="records")},
+        "breakeven_grid": grid.to_dict(orient="records"),
+        "policy_rules": rules,
+    })
+    result.tables.update({"policies": frame, "policy_differences": pd.DataFrame(differences),
+                          "profit_curve": curve, "breakeven_grid": grid})
+    if view.lower is not None:
+        risk = _risk_table(view, inputs, profit, segments)
+        result.sections["risk_adjusted"] = risk.to_dict(orient="records")
+        result.tables["risk_adjusted"] = risk
+    if grid["sign_flip"].any():
+        flipped = ", ".join(grid.loc[grid["sign_flip"], "scenario"])
+        result.warnings.append(f"the breakeven policy's honest value changes sign under "
+                               f"scenario(s) {flipped}: its profit depends on the cost and "
+                               "margin assumed; pin them down before deploying")
+    best = max((r for r in records if r["policy"] not in BASELINES),
+               key=lambda r: r["value"])
+    if best["value_ci_low"] <= 0:
+        result.warnings.append(
+            f"no policy's honest value is clearly positive (best: {best['policy']}, "
+            f"{best['value']:.3g} per customer, 95% CI [{best['value_ci_low']:.3g}, "
+            f"{best['value_ci_high']:.3g}]): the model-predicted profits are not confirmed on "
+            "held-out customers; run a randomized test (rollout design) before acting")
+    from rollout.policy.figures import policy_figures
+
+    result.figures.update(policy_figures())
+
+
+def policy_step(settings: PolicySettings | None = None) -> Any:
+    """The analyze :class:`~rollout.analysis.Step` that runs :func:`run_policy`."""
+    from rollout.analysis import Step
+
+    opts = settings or PolicySettings()
+    return Step(name=STEP_NAME, run=lambda result: run_policy(result, opts))
+
+
+def with_policy_settings(steps: list[Any], settings: PolicySettings) -> list[Any]:
+    """The registered steps with the policy step replaced by one using ``settings``."""
+    return [policy_step(settings) if s.name == STEP_NAME else s for s in steps]
