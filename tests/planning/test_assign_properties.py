@@ -294,3 +294,18 @@ def test_covariates_with_gaps_and_nullable_types_are_balanced_where_known() -> N
     smd = {row["covariate"]: row["smd"] for row in result.report["balance"]["smd"]}
     assert set(smd) == {"visits", "spend"}
     assert all(value is not None and np.isfinite(value) for value in smd.values())
+
+
+def test_rerandomization_on_a_long_list_records_u_under_the_chosen_salt() -> None:
+    rng = np.random.default_rng(3)
+    n = 3000  # beyond the short-list path: hashed in DuckDB
+    customers = pd.DataFrame({"customer_id": np.arange(n) * 11, "x": rng.normal(size=n),
+                              "segment": rng.choice(list("AB"), n)})
+    result = assign_customers(customers, make_design(ALLOCATIONS[0], 2000, ["segment"]),
+                              salt="long", rerandomize=4)
+    record = result.report["rerandomization"]
+    assert result.report["balance"]["worst_abs_smd"] == min(record["worst_abs_smd_by_candidate"])
+    salt = record["chosen_salt"]
+    assert result.table["u"].tolist() == [reference_uniform(salt, i)
+                                          for i in customers["customer_id"]]
+    assert int(result.table["arm"].isin(["treatment", "control"]).sum()) == 2000
