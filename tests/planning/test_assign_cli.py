@@ -291,3 +291,32 @@ def test_design_fields_are_checked_without_the_loader(changes: dict, fragment: s
     design.update(changes)
     with pytest.raises(InputError, match=fragment):
         AssignmentPlan.from_design(design, source="design.json")
+
+
+def test_csv_dir_that_is_a_file_and_rerandomize_zero(base_design: dict, tmp_path: Path) -> None:
+    design = write_design(tmp_path, base_design, **stratified(base_design))
+    customers().to_parquet(tmp_path / "customers.parquet")
+    (tmp_path / "lists").write_text("not a folder")
+    out = tmp_path / "out"
+    result = run(str(design), str(tmp_path / "customers.parquet"), "-o",
+                 str(out / "assignment.parquet"), "--csv-dir", str(tmp_path / "lists"))
+    assert_rejected(result, out, "lists", "not a folder")
+    result = run(str(design), str(tmp_path / "customers.parquet"), "-o",
+                 str(out / "assignment.parquet"), "--rerandomize", "0")
+    assert result.exit_code == 2
+    assert not out.exists()
+
+
+def test_pilot_size_differing_from_the_design_is_a_warning(base_design: dict,
+                                                           tmp_path: Path) -> None:
+    changes = stratified(base_design)
+    changes["phases"][0]["n"] = 3
+    design = write_design(tmp_path, base_design, **changes)
+    frame = customers()
+    frame.to_parquet(tmp_path / "customers.parquet")
+    result = run(str(design), str(tmp_path / "customers.parquet"), "-o",
+                 str(tmp_path / "out" / "assignment.parquet"), "--json")
+    assert result.exit_code == 0, result.output
+    flagged = int(frame["target_pilot"].sum())
+    assert f"expected 3 pilot customers; column 'target_pilot' flags {flagged}" in result.stderr
+    assert json.loads(result.stdout)["roles"]["pilot_target"] == flagged
