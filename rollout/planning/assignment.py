@@ -753,14 +753,21 @@ def write_assignment(assignment: Assignment, output: str | Path,
         raise InputError("the output must be a .parquet file", file=output)
     if output.is_dir():
         raise InputError("the output is a folder; give a file name", file=output)
-    if csv_dir is not None and Path(csv_dir).exists() and not Path(csv_dir).is_dir():
-        raise InputError("the CSV folder exists and is not a folder", file=csv_dir)
     paths = output_paths(output, csv_dir, assignment.roles)
-    write_parquet(paths["table"], assignment.table,
-                  metadata={"schema": ASSIGNMENT_SCHEMA, "method": assignment.report["method"],
-                            "salt": assignment.report["salt"],
-                            "arm_salt": assignment.report["arm_salt"]})
-    for role in assignment.roles:
-        write_csv(paths[role], assignment.role_list(role))
-    write_json(paths["report"], assignment.report)
+    for folder in {paths["table"].parent, paths[assignment.roles[0]].parent}:
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise InputError("cannot write here: this path is a file, not a folder",
+                             file=existing)
+    try:
+        write_parquet(paths["table"], assignment.table,
+                      metadata={"schema": ASSIGNMENT_SCHEMA,
+                                "method": assignment.report["method"],
+                                "salt": assignment.report["salt"],
+                                "arm_salt": assignment.report["arm_salt"]})
+        for role in assignment.roles:
+            write_csv(paths[role], assignment.role_list(role))
+        write_json(paths["report"], assignment.report)
+    except OSError as exc:
+        raise InputError(f"cannot write the assignment: {exc}", file=output) from exc
     return paths

@@ -302,6 +302,9 @@ def test_csv_dir_that_is_a_file_and_rerandomize_zero(base_design: dict, tmp_path
                  str(out / "assignment.parquet"), "--csv-dir", str(tmp_path / "lists"))
     assert_rejected(result, out, "lists", "not a folder")
     result = run(str(design), str(tmp_path / "customers.parquet"), "-o",
+                 str(tmp_path / "lists" / "assignment.parquet"))
+    assert_rejected(result, out, "lists", "not a folder")
+    result = run(str(design), str(tmp_path / "customers.parquet"), "-o",
                  str(out / "assignment.parquet"), "--rerandomize", "0")
     assert result.exit_code == 2
     assert not out.exists()
