@@ -30,6 +30,14 @@ def small_frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
+@pytest.fixture(scope="module", autouse=True)
+def core_steps_only():
+    """These tests cover the estimation core; registered extra steps have their own tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("rollout.analysis.EXTRA_STEPS", [])
+        yield
+
+
 @pytest.fixture(scope="module")
 def cohort_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("cohort") / "cohort.parquet"
