@@ -1,0 +1,130 @@
+"""The policy step inside ``analyze``: what lands in summary.json, tables and customers.parquet."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rollout.analysis import AnalysisResult, Step, analyze, write_results
+from rollout.data.contract import Cohort
+from rollout.policy.step import PolicySettings, policy_step
+from rollout.simulation import simulate_world
+
+FAST = ("policy_tree", "rule_tree")
+
+
+def oracle_cate_step(truth: np.ndarray, noise: float = 6.0) -> Step:
+    """A stand-in for the CATE step: truth plus noise, an interval, an 80/20 split."""
+
+    def run(result: AnalysisResult) -> None:
+        rng = np.random.default_rng(11)
+        n = len(truth)
+        honest = truth + rng.normal(0, noise, n)
+        deployed = honest + rng.normal(0, 1, n)
+        split = np.where(rng.random(n) < 0.2, "test", "train").astype(object)
+        result.customer_columns.update({
+            "cate": deployed, "cate_lower": deployed - 12, "cate_upper": deployed + 12,
+            "cate_fake": honest, "cate_split": split})
+        result.sections["cate_model"] = {"model": "fake"}
+
+    return Step("cate", run)
+
+
+@pytest.fixture(scope="module")
+def world():
+    return simulate_world("good_overlap", seed=2, n=700)
+
+
+@pytest.fixture(scope="module")
+def result(world) -> AnalysisResult:
+    steps = [oracle_cate_step(world.truth["true_cate"].to_numpy()),
+             policy_step(PolicySettings(cost=10.0, margin=0.25, trees=FAST))]
+    return analyze(world.cohort, seed=0, folds=3, steps=steps)
+
+
+def test_summary_sections(result: AnalysisResult) -> None:
+    doc = result.summary()
+    be = doc["breakeven"]
+    assert be["cost"] == 10.0 and be["margin"] == 0.25 and be["breakeven_cate"] == 40.0
+    assert be["cost_method"] == "given" and be["cost_explanation"]
+    names = [p["policy"] for p in doc["policies"]]
+    assert {"breakeven", "conservative", "top_k", "risk_adjusted", "cate_positive",
+            "current_practice", "everyone", "policy_tree", "rule_tree"} <= set(names)
+    for record in doc["policies"]:
+        for key in ("n_targeted", "share_targeted", "predicted_profit", "predicted_roi", "value",
+                    "value_ci_low", "value_ci_high", "trivial"):
+            assert key in record
+        assert np.isfinite(record["value_ci_low"]) and np.isfinite(record["value_ci_high"])
+    # honest values are computed on the held-out split only
+    n_test = int((result.customer_columns["cate_split"] == "test").sum())
+    assert all(p["value_n"] == n_test for p in doc["policies"])
+    assert len(doc["breakeven_grid"]) == 7 and doc["breakeven_grid"][0]["scenario"] == "base"
+    assert {d["versus"] for d in doc["policy_differences"]} == {"everyone", "current_practice"}
+    assert {r["policy"] for r in doc["policy_rules"]} == set(FAST)
+    for record in doc["segments"]:
+        assert set(record) >= {"segment", "n", "current_targeting_rate", "mean_cate", "ci_low",
+                               "ci_high", "action"}
+    assert "ceiling_correlation" in doc["segmentation"]
+    assert doc["profit_curve"]["points"][0]["share"] == 0.0
+
+
+def test_customer_columns(result: AnalysisResult) -> None:
+    customers = result.customers()
+    for column in ("segment", "target_breakeven", "target_conservative", "target_top_k",
+                   "target_risk_adjusted", "target_policy_tree", "target_rule_tree"):
+        assert column in customers.columns
+    cate = customers["cate"].to_numpy()
+    assert customers["target_breakeven"].tolist() == (cate > 40.0).astype(int).tolist()
+    assert set(customers["segment"]) == set(result.cohort.frame["segment"])
+
+
+def test_same_seed_same_bytes(world, result, tmp_path) -> None:
+    steps = [oracle_cate_step(world.truth["true_cate"].to_numpy()),
+             policy_step(PolicySettings(cost=10.0, margin=0.25, trees=FAST))]
+    again = analyze(world.cohort, seed=0, folds=3, steps=steps)
+    a = write_results(result, tmp_path / "a", figures=True)
+    b = write_results(again, tmp_path / "b", figures=True)
+    for path in sorted(p for p in a.rglob("*") if p.is_file()):
+        twin = b / path.relative_to(a)
+        assert path.read_bytes() == twin.read_bytes(), path.name
+    assert (a / "figures" / "policy_profit_curves.png").exists()
+    assert (a / "tables" / "breakeven_grid.parquet").exists()
+
+
+def test_no_cost_skips_profit_parts(world) -> None:
+    cohort = Cohort(frame=world.cohort.frame.drop(columns=["segment"]),
+                    roles=replace(world.cohort.roles, segment=None), source="c.parquet")
+    steps = [oracle_cate_step(world.truth["true_cate"].to_numpy()),
+             policy_step(PolicySettings(segments=3, trees=()))]
+    result = analyze(cohort, seed=0, folds=3, steps=steps)
+    assert "policies" not in result.sections and "breakeven" not in result.sections
+    assert any("no campaign cost" in w for w in result.warnings)
+    assert len(result.sections["segments"]) == 3
+    assert "target_breakeven" not in result.customer_columns
+
+
+def test_cost_from_campaign_coupons(world) -> None:
+    frame = world.cohort.frame.copy()
+    t = frame["treatment"].to_numpy()
+    frame["window_campaign_coupon_disc"] = np.where(t == 1, 4.0 + (np.arange(len(t)) % 3), 0.0)
+    cohort = Cohort(frame=frame, roles=replace(world.cohort.roles,
+                                               carried=("window_campaign_coupon_disc",)))
+    steps = [oracle_cate_step(world.truth["true_cate"].to_numpy()),
+             policy_step(PolicySettings(margin=0.3, trees=()))]
+    result = analyze(cohort, seed=0, folds=3, steps=steps)
+    be = result.sections["breakeven"]
+    expected = frame.loc[t == 1, "window_campaign_coupon_disc"].mean()
+    assert be["cost_method"] == "campaign_coupons"
+    assert be["cost"] == pytest.approx(expected)
+    assert be["breakeven_cate"] == pytest.approx(expected / 0.3)
+
+
+def test_no_cate_skips_policies(world) -> None:
+    steps = [policy_step(PolicySettings(cost=10.0, trees=()))]
+    result = analyze(world.cohort, seed=0, folds=3, steps=steps)
+    assert "policies" not in result.sections and "segments" in result.sections
+    assert any("no usable CATE" in w for w in result.warnings)
+    assert isinstance(result.tables["segments"], pd.DataFrame)
