@@ -30,6 +30,21 @@ from rollout.errors import InputError
 ROLES_METADATA_KEY = b"rollout.roles"
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _publish_mode(path: Path, directory: bool = False) -> None:
+    """Give a temporary file or folder the permissions a normal one would have.
+
+    ``mkstemp``/``mkdtemp`` create private (0600/0700) entries; results are meant to be opened
+    by anyone the user's umask allows, like any file the user writes.
+    """
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 def _jsonable(value: Any) -> Any:
     """Convert numpy/pandas scalars and containers into plain JSON types (NaN becomes null)."""
     if isinstance(value, Mapping):
@@ -73,6 +88,7 @@ def _temporary_sibling(path: Path, suffix: str = "") -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _publish_mode(tmp_path)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
@@ -174,6 +190,7 @@ def atomic_directory(path: str | Path, overwrite: bool = True) -> Iterator[Path]
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
+        _publish_mode(tmp, directory=True)
         if path.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
             backup.rmdir()

@@ -62,3 +62,18 @@ def test_read_table_errors_name_the_file(tmp_path) -> None:
     bad.write_text("")
     with pytest.raises(InputError, match="unknown file type"):
         read_table(bad)
+
+
+def test_outputs_get_ordinary_permissions(tmp_path) -> None:
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        path = write_json(tmp_path / "x.json", {"a": 1})
+        with atomic_directory(tmp_path / "folder") as tmp:
+            (tmp / "f.txt").write_text("x")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "folder").stat().st_mode) == 0o755

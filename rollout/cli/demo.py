@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
-from rollout.cli import cli, handles_input_errors, not_built
+import click
+
+from rollout import console
+from rollout.cli import cli, handles_input_errors, json_option, seed_option
+from rollout.demo import run_demo
+from rollout.demo.run import STAGES
 
 
 @cli.command()
+@click.option("-o", "--output", default="rollout-demo", show_default=True, type=click.Path(),
+              help="Folder to write every stage's files and report.html into (replaced whole).")
+@seed_option
+@json_option
 @handles_input_errors
-def demo() -> None:
-    """Run the whole loop on the embedded Complete Journey data."""
-    not_built("demo")
+def demo(output: str, seed: int, as_json: bool) -> None:
+    """Run the whole loop on the embedded Complete Journey data and a simulated A/B return."""
+    with console.progress() as bar:
+        task = bar.add_task("demo", total=len(STAGES))
+
+        def tick(stage: str) -> None:
+            bar.update(task, description=stage, completed=STAGES.index(stage))
+
+        result = run_demo(output, seed=seed, progress=tick)
+    if as_json:
+        console.emit_json(result.headline | {"folder": str(result.folder)})
+        return
+    h = result.headline
+    ev = h["evaluation"]
+    console.show_table([
+        {"stage": "cohort", "result": f"{h['cohort']['n']:,} customers "
+                                      f"({h['cohort']['n_treated']:,} treated)"},
+        {"stage": "analyze", "result": h["analysis"]["verdict"]},
+        {"stage": "design", "result": f"{h['design']['n_per_arm']} per arm, MDE "
+                                      f"{h['design']['mde']:.1f} ({h['design']['mde_source']})"},
+        {"stage": "assign", "result": ", ".join(f"{k} {v:,}" for k, v in h["assignment"].items())},
+        {"stage": "interim (look 1)", "result": h["interim"]["decision"]},
+        {"stage": "evaluate", "result": f"{ev['adjusted_estimate']:.1f} [{ev['ci_low']:.1f}, "
+                                        f"{ev['ci_high']:.1f}] vs true "
+                                        f"{h['truth']['true_ate_tested']:.1f}"},
+    ], title="rollout demo")
+    console.stdout.print(f"Open {result.folder}/report.html")

@@ -1,0 +1,131 @@
+"""``report.html`` of the demo: every stage's own files, read back and laid out for a person."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rollout.report import Report, Section
+
+
+def _json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _records(value: Any) -> pd.DataFrame | None:
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return pd.DataFrame(value)
+    return None
+
+
+def _figures(section: Section, folder: Path) -> None:
+    if folder.is_dir():
+        for png in sorted(folder.glob("*.png")):
+            section.figure(png, caption=png.stem.replace("_", " "))
+
+
+def _pick(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return frame[[c for c in columns if c in frame.columns]]
+
+
+def build_report(folder: Path, headline: dict[str, Any]) -> Report:
+    """Assemble the report from the files the demo wrote into ``folder``."""
+    results = _json(folder / "results" / "summary.json")
+    design = _json(folder / "design.json")
+    interim = _json(folder / "interim_look1.json")
+    evaluation = _json(folder / "evaluation" / "summary.json")
+    report = Report(
+        "rollout demo: from campaign history to a validated, staged rollout",
+        subtitle="The embedded Complete Journey data (campaign type A), and an A/B test whose "
+                 "return is simulated on the same customers from a world with a known effect.")
+
+    top = report.section("Summary")
+    ev = headline.get("evaluation", {})
+    top.verdict(
+        f"Observational analysis: {headline.get('analysis', {}).get('verdict', '?')}. "
+        f"The A/B test: {design.get('n_per_arm', {})} per arm at most, "
+        f"{len(design.get('looks', []))} looks. First look: {interim.get('decision', '?')}. "
+        f"Completed test, adjusted effect {ev.get('adjusted_estimate', float('nan')):.1f} "
+        f"[{ev.get('ci_low', float('nan')):.1f}, {ev.get('ci_high', float('nan')):.1f}] against "
+        f"a true {headline.get('truth', {}).get('true_ate_tested', float('nan')):.1f} in the "
+        f"tested customers.")
+    top.text("Each number below comes from the files in this folder: cohort.parquet, results/, "
+             "design.json, assignment.parquet, returns.parquet, interim_look1.json and "
+             "evaluation/. Every estimate carries its standard error and a 95% interval.")
+
+    sec = report.section("1. The study cohort")
+    attrition = pd.read_parquet(folder / "cohort.attrition.parquet") \
+        if (folder / "cohort.attrition.parquet").exists() else None
+    if attrition is not None:
+        sec.table(attrition, caption="Attrition: customers at each step of the design, by arm.")
+
+    sec = report.section("2. Positivity and the average effect (observational)")
+    positivity = results.get("positivity", {})
+    if positivity:
+        sec.text(f"Propensity-score AUC {positivity.get('ps_auc', float('nan')):.3f}; share of "
+                 f"customers with a propensity in [0.1, 0.9]: "
+                 f"{positivity.get('overlap_share', {}).get('0.1-0.9', float('nan')):.1%}.")
+    for key, caption in (("ate", "Average effects by method, each with its estimand."),
+                         ("trimming", "Trimming sensitivity: each window is its own estimand.")):
+        frame = _records(results.get(key))
+        if frame is not None:
+            sec.table(_pick(frame, ["outcome", "method", "trim", "estimand", "estimate", "se",
+                                    "ci_low", "ci_high", "n"]), caption=caption)
+    for warning in results.get("warnings", [])[:8]:
+        sec.warning(str(warning))
+    _figures(sec, folder / "results" / "figures")
+
+    for key, title in (("cate_models", "3. Heterogeneous effects (CATE models)"),
+                       ("policies", "4. Targeting policies: predicted and honest value"),
+                       ("segments", "5. Segments")):
+        frame = _records(results.get(key))
+        if frame is not None:
+            report.section(title).table(frame.round(4) if hasattr(frame, "round") else frame)
+
+    sec = report.section("6. The A/B design")
+    if design:
+        sec.text(f"Test '{design.get('test')}' on {design.get('outcome')}: n per arm "
+                 f"{design.get('n_per_arm')}, MDE {design.get('mde', float('nan')):.2f} "
+                 f"({design.get('mde_source')}), SD {design.get('sd', float('nan')):.1f}, "
+                 f"R^2 from pre-period covariates {design.get('r2')}, alpha "
+                 f"{design.get('alpha')}, power {design.get('power')}.")
+        looks = _records(design.get("looks"))
+        if looks is not None:
+            sec.table(looks, caption="Looks and boundaries (z scale and effect scale).")
+        phases = _records(design.get("phases"))
+        if phases is not None:
+            sec.table(phases.astype(str), caption="The staged rollout plan.")
+
+    sec = report.section("7. Assignment")
+    counts = pd.Series(headline.get("assignment", {}), name="customers").rename_axis("role")
+    sec.table(counts.reset_index(), caption="Every customer has exactly one role.")
+
+    sec = report.section("8. Interim look 1")
+    if interim:
+        sec.verdict(f"{interim['decision']}: {interim['reason']}")
+        sec.table(pd.DataFrame([{k: interim[k] for k in (
+            "z", "estimate", "se", "information_fraction", "efficacy_z", "futility_z", "harm_z")}]))
+
+    sec = report.section("9. Evaluation of the completed test")
+    frame = _records(evaluation.get("effect"))
+    if frame is not None:
+        sec.table(_pick(frame, ["method", "estimand", "estimate", "se", "ci_low", "ci_high", "n",
+                                "se_type"]))
+    srm = evaluation.get("srm", {})
+    if srm:
+        sec.text(srm.get("message", ""))
+    calibration = evaluation.get("calibration")
+    if calibration:
+        sec.verdict(f"Calibration of the observational CATE: {calibration['verdict']} — "
+                    f"{calibration['reason']}")
+    re = evaluation.get("reestimation", {})
+    if re:
+        sec.text(f"Re-estimated on the test ({re.get('method')}): {re.get('n_targeted')} of "
+                 f"{re.get('n_scored')} customers targeted by the rule {re.get('rule')}.")
+    for warning in evaluation.get("warnings", []):
+        sec.warning(str(warning))
+    _figures(sec, folder / "evaluation" / "figures")
+    return report

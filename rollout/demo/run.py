@@ -1,0 +1,126 @@
+"""The demo pipeline: each stage calls the same API its command calls and writes its files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rollout.analysis import analyze, write_results
+from rollout.data import build_cohort
+from rollout.evaluation.evaluate import evaluate, write_evaluation
+from rollout.evaluation.interim import interim_decision
+from rollout.evaluation.returned import load_returned
+from rollout.io import atomic_directory, read_table, write_json, write_parquet
+from rollout.planning.assignment import assign_customers, write_assignment
+from rollout.planning.design import save_design
+from rollout.planning.plan import DesignRequest, plan_design
+from rollout.simulation import load_scenario, simulate_returns, simulate_world
+
+#: The demo's test: three looks, O'Brien-Fleming efficacy, non-binding futility.
+DEMO_LOOKS = 3
+STAGES = ("cohort", "analyze", "design", "assign", "simulate", "interim", "evaluate", "report")
+
+
+@dataclass
+class DemoResult:
+    """Where the demo wrote its files and the headline of each stage."""
+
+    folder: Path
+    headline: dict[str, Any]
+
+
+def world_file() -> Path:
+    """The bundled scenario of the demo's A/B return."""
+    return Path(str(resources.files("rollout.demo").joinpath("ab_world.toml")))
+
+
+def _first_look_sample(returns: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
+    """The customers whose outcomes are in at the first look: a random share of each arm."""
+    rng = np.random.default_rng([seed, 1])
+    keep = np.zeros(len(returns), dtype=bool)
+    for _, idx in returns.groupby("arm", sort=True).indices.items():
+        chosen = rng.choice(idx, size=round(len(idx) * fraction), replace=False)
+        keep[chosen] = True
+    return returns[keep].reset_index(drop=True)
+
+
+def run_demo(output: str | Path, seed: int = 0,
+             progress: Callable[[str], None] | None = None) -> DemoResult:
+    """Run every stage into ``output`` (replaced atomically) and return the headline numbers."""
+    from rollout.demo.report import build_report
+
+    tick = progress or (lambda stage: None)
+    output = Path(output)
+    headline: dict[str, Any] = {"seed": seed}
+    with atomic_directory(output) as tmp:
+        tick("cohort")
+        build = build_cohort("completejourney")
+        build.save(tmp / "cohort.parquet")
+        cohort = build.cohort
+        cohort.source = "cohort.parquet"  # recorded relative: the folder is moved into place
+        headline["cohort"] = {"n": cohort.n, "n_treated": cohort.n_treated,
+                              "n_control": cohort.n_control}
+
+        tick("analyze")
+        result = analyze(cohort, seed=seed)
+        write_results(result, tmp / "results")
+        headline["analysis"] = {"verdict": result.verdict}
+
+        tick("design")
+        design = plan_design(DesignRequest(results=tmp / "results", looks=DEMO_LOOKS, seed=seed))
+        save_design(tmp / "design.json", design)
+        headline["design"] = {"n_per_arm": design.n_per_arm, "mde": design.mde,
+                              "mde_source": design.mde_source}
+
+        tick("assign")
+        customers = read_table(tmp / "results" / "customers.parquet")
+        assignment = assign_customers(customers, design, salt=f"demo-{seed}",
+                                      source=tmp / "results" / "customers.parquet")
+        write_assignment(assignment, tmp / "assignment.parquet", csv_dir=tmp / "lists")
+        headline["assignment"] = assignment.table["arm"].value_counts().sort_index().to_dict()
+
+        tick("simulate")
+        scenario = load_scenario(world_file(), cohort=tmp / "cohort.parquet")
+        world = simulate_world(scenario, seed=seed)
+        returns = simulate_returns(scenario, assignment.table[["customer_id", "arm"]],
+                                   seed=seed, world=world)
+        write_parquet(tmp / "returns.parquet", returns.data, metadata=returns.metadata())
+        write_parquet(tmp / "returns_truth.parquet", returns.truth)
+        truth = returns.summary()
+        headline["truth"] = {"true_ate_tested": truth["true_ate"]}
+
+        tick("interim")
+        first = float(design.looks[0]["information_fraction"])
+        look_data = _first_look_sample(returns.data, first, seed)
+        write_parquet(tmp / "returns_look1.parquet", look_data, metadata=returns.metadata())
+        data_look1 = load_returned(tmp / "returns_look1.parquet", design,
+                                   join=[tmp / "assignment.parquet"])
+        decision = interim_decision(design, data_look1, look=1)
+        write_json(tmp / "interim_look1.json", decision.to_dict())
+        headline["interim"] = {"decision": decision.decision, "z": decision.z,
+                               "information_fraction": decision.information_fraction}
+
+        tick("evaluate")
+        data = load_returned(tmp / "returns.parquet", design, join=[tmp / "assignment.parquet"])
+        has_cate = "cate" in customers.columns
+        evaluation = evaluate(design, data, results=tmp / "results" if has_cate else None,
+                              seed=seed)
+        write_evaluation(evaluation, tmp / "evaluation")
+        primary = next(e for e in evaluation.effects if e.method == "adjusted")
+        headline["evaluation"] = {
+            "adjusted_estimate": primary.estimate, "ci_low": primary.ci_low,
+            "ci_high": primary.ci_high,
+            "covers_truth": primary.ci_low <= truth["true_ate"] <= primary.ci_high,
+            "calibration": (evaluation.calibration or {}).get("verdict"),
+        }
+
+        tick("report")
+        build_report(tmp, headline).write(tmp / "report.html")
+        write_json(tmp / "demo.json", headline)
+    return DemoResult(folder=output, headline=headline)

@@ -1,0 +1,66 @@
+"""`rollout demo` runs the whole loop on the embedded data and writes a readable folder."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from rollout.cli import cli
+
+
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo") / "out"
+    result = CliRunner().invoke(cli, ["demo", "-o", str(folder), "--json"])
+    assert result.exit_code == 0, result.output
+    return folder, json.loads(result.stdout)
+
+
+def test_every_stage_wrote_its_files(demo_folder) -> None:
+    folder, _ = demo_folder
+    for rel in ("cohort.parquet", "results/summary.json", "results/customers.parquet",
+                "design.json", "assignment.parquet", "returns.parquet", "interim_look1.json",
+                "evaluation/summary.json", "evaluation/targets.parquet", "report.html"):
+        assert (folder / rel).exists(), rel
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_headline_is_consistent_with_the_files(demo_folder) -> None:
+    folder, headline = demo_folder
+    cohort = pd.read_parquet(folder / "cohort.parquet")
+    assert headline["cohort"]["n"] == len(cohort)
+    assignment = pd.read_parquet(folder / "assignment.parquet")
+    assert set(assignment["customer_id"]) == set(cohort["customer_id"])
+    design = json.loads((folder / "design.json").read_text())
+    for arm, n in design["n_per_arm"].items():
+        assert (assignment["arm"] == arm).sum() == n
+    returns = pd.read_parquet(folder / "returns.parquet")
+    assert len(returns) == design["n_total"]
+    assert headline["interim"]["decision"] in {"continue", "stop_efficacy", "stop_harm",
+                                               "stop_futility"}
+    ev = headline["evaluation"]
+    assert ev["ci_low"] < ev["adjusted_estimate"] < ev["ci_high"]
+
+
+def test_report_is_self_contained(demo_folder) -> None:
+    folder, _ = demo_folder
+    html = (folder / "report.html").read_text()
+    for title in ("The study cohort", "Positivity", "The A/B design", "Interim look 1",
+                  "Evaluation of the completed test"):
+        assert title in html
+    assert "data:image/png;base64," in html
+    assert "http://" not in html and "https://" not in html
+
+
+@pytest.mark.slow
+def test_demo_is_byte_reproducible(demo_folder, tmp_path) -> None:
+    folder, _ = demo_folder
+    again = tmp_path / "again"
+    assert CliRunner().invoke(cli, ["demo", "-o", str(again)]).exit_code == 0
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            rel = path.relative_to(folder)
+            assert (again / rel).read_bytes() == path.read_bytes(), rel
