@@ -132,6 +132,9 @@ class AnalysisResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     customer_columns: dict[str, np.ndarray] = field(default_factory=dict)
     figures: dict[str, Callable[[AnalysisResult], Any]] = field(default_factory=dict)
+    #: Extra files written beside summary.json by name (e.g. a fitted model); a step that adds
+    #: one records its checksum in ``sections`` so a reader can verify it before using it.
+    artifacts: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def outcomes(self) -> tuple[str, ...]:
@@ -489,12 +492,21 @@ def write_results(result: AnalysisResult, folder: str | Path, figures: bool = Tr
             from rollout.estimation.figures import write_figures
 
             figure_names = write_figures(result, tmp / "figures")
+        for name, data in sorted(result.artifacts.items()):
+            (tmp / name).write_bytes(data)
         summary = result.summary()
         summary["files"] = {
             "summary": "summary.json",
             "customers": "customers.parquet",
             "tables": {name: f"tables/{name}.parquet" for name in sorted(tables)},
             "figures": [f"figures/{name}" for name in figure_names],
+            "artifacts": sorted(result.artifacts),
         }
         write_json(tmp / "summary.json", summary)
     return folder
+
+
+# Extra steps shipped with the package, registered in the order they run.
+from rollout.estimation.cate.step import cate_step  # noqa: E402  (needs Step, defined above)
+
+register_step(cate_step())

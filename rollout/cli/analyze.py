@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,11 +68,24 @@ def parse_outcome_bounds(values: Sequence[str], outcomes: Sequence[str]) -> dict
 @click.option("--outcome-bounds", "outcome_bounds", multiple=True, metavar="[NAME=]LOW,HIGH",
               help="Declared outcome range for the Manski bounds (default: the 1st and 99th "
                    "percentiles of the outcome).")
+@click.option("--models", "models", multiple=True, metavar="NAMES",
+              help="CATE models to fit; repeat or separate by commas (default: all six: "
+                   "s_learner, t_learner, x_learner, linear_dml, causal_forest_dml, "
+                   "nonparam_dml).")
+@click.option("--model", "model", default=None, metavar="NAME",
+              help="Use this CATE model instead of the one the held-out R-loss selects.")
+@click.option("--validate", "validate", default="selected", show_default=True,
+              metavar="selected|all|none",
+              help="Which CATE models get the placebo and subset-stability refits.")
+@click.option("--tune", "tune", type=int, default=0, show_default=True, metavar="N",
+              help="Tune each CATE model's hyperparameters with N Optuna trials by the R-loss "
+                   "(needs the 'tune' extra); 0 never tunes.")
 @json_option
 @handles_input_errors
 def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
             covariates: tuple[str, ...], seed: int, folds: int, clip: float,
-            outcome_bounds: tuple[str, ...], as_json: bool) -> None:
+            outcome_bounds: tuple[str, ...], models: tuple[str, ...], model: str | None,
+            validate: str, tune: int, as_json: bool) -> None:
     """Estimation core: positivity, average effects by six methods, trimming, bounds, verdict.
 
     Reads COHORT (parquet or CSV: customer_id, treatment 0/1, outcomes, numeric covariates) and
@@ -81,7 +95,14 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
     # imported here so that `rollout --help` does not pay for loading the model libraries
     from rollout.analysis import EXTRA_STEPS, write_results
     from rollout.analysis import analyze as run_analysis
+    from rollout.estimation.cate.learners import LEARNERS
+    from rollout.estimation.cate.step import CateOptions, with_cate_options
+    from rollout.estimation.cate.tuning import require_optuna
 
+    cate_options = CateOptions(models=tuple(_names(models) or LEARNERS), model=model,
+                               validate=validate, tune=tune)
+    if tune:
+        require_optuna()
     cohort = load_cohort(cohort_path, outcomes=_names(outcome), covariates=_names(covariates))
     bounds = parse_outcome_bounds(outcome_bounds, cohort.roles.outcomes)
     n_ticks = 4 + 2 * len(cohort.roles.outcomes) + len(EXTRA_STEPS)
@@ -91,8 +112,12 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
         def tick(message: str) -> None:
             bar.update(task, advance=1, description=message)
 
+        def cate_tick(message: str) -> None:
+            bar.update(task, description=message)
+
+        steps = with_cate_options(EXTRA_STEPS, replace(cate_options, progress=cate_tick))
         result = run_analysis(cohort, seed=seed, folds=folds, clip=clip, outcome_bounds=bounds,
-                              progress=tick)
+                              steps=steps, progress=tick)
         bar.update(task, description="writing results")
         write_results(result, output)
     for message in result.warnings:
@@ -126,3 +151,7 @@ def _render(result: AnalysisResult) -> None:
     console.show_table(result.assumptions.table, title="Assumptions",
                        columns=["assumption", "status", "evidence"])
     console.stdout.print(f"verdict: [bold]{result.verdict}[/bold] ({result.assumptions.rule})")
+    if "cate_models" in result.sections:
+        from rollout.estimation.cate.report import render_cate
+
+        render_cate(result.sections)

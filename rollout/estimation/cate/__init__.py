@@ -1,0 +1,25 @@
+"""Heterogeneous effects (CATE): six models, held-out validation, an explained selection.
+
+See :mod:`rollout.estimation.cate.step` for what ``rollout analyze`` does with them, and the
+modules for each idea: ``learners`` (one interface over the six models), ``validation`` (DR
+scores, BLP, AUUC/Qini, R-loss), ``selection`` (instability guard and R-loss rule), ``regions``
+(CATE by propensity region), ``refutation`` (placebo and subset stability), ``tuning`` (optional
+Optuna), ``persistence`` (the checksummed model file).
+"""
+
+from __future__ import annotations
+
+from rollout.estimation.cate.learners import LEARNERS, CateModel, make_learner
+from rollout.estimation.cate.persistence import load_cate_model, score_customers
+from rollout.estimation.cate.step import CateOptions, cate_step, run_cate
+
+__all__ = [
+    "LEARNERS",
+    "CateModel",
+    "CateOptions",
+    "cate_step",
+    "load_cate_model",
+    "make_learner",
+    "run_cate",
+    "score_customers",
+]

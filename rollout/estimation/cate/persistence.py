@@ -1,0 +1,80 @@
+"""The fitted CATE model as a separate file, loaded only when its checksum matches.
+
+Scoring new customers needs the fitted model, which only a pickle can hold, and loading a pickle
+runs code. So the model never lives inside the plain results: it is written beside them as
+``model.joblib``, the summary records its SHA-256, and :func:`load_cate_model` refuses any file
+whose checksum differs from the one the analysis recorded (a file the tool did not write, or one
+changed since). Structure that can be written as plain numbers (LinearDML's coefficients) is also
+in the summary, so the model can be applied without loading anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from rollout.errors import InputError
+
+MODEL_FILE = "model.joblib"
+
+
+def model_bytes(model: Any) -> bytes:
+    """The model serialized with joblib (uncompressed, so the same model gives the same bytes)."""
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer, compress=0)
+    return buffer.getvalue()
+
+
+def sha256(data: bytes) -> str:
+    """Hex SHA-256 of some bytes.
+
+    >>> sha256(b"")[:12]
+    'e3b0c44298fc'
+    """
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_cate_model(results: str | Path) -> tuple[Any, dict[str, Any]]:
+    """The fitted CATE model of a results folder and its record (model, outcome, covariates).
+
+    Reads ``summary.json`` for the file name and SHA-256 recorded by the analysis, hashes the
+    model file, and only if they match unpickles it. Raises :class:`InputError` otherwise.
+    """
+    folder = Path(results)
+    summary_path = folder / "summary.json"
+    if not summary_path.is_file():
+        raise InputError("no summary.json: not a results folder of rollout analyze", file=folder)
+    record = json.loads(summary_path.read_text(encoding="utf-8")).get("cate_model")
+    if not record or not record.get("file"):
+        raise InputError("the results record no fitted CATE model (cate_model)",
+                         file=summary_path)
+    path = folder / record["file"]
+    if path.resolve().parent != folder.resolve():
+        raise InputError("the recorded model file lies outside the results folder", file=path)
+    if not path.is_file():
+        raise InputError("model file is missing", file=path)
+    data = path.read_bytes()
+    if sha256(data) != record.get("sha256"):
+        raise InputError(
+            "SHA-256 of the model file does not match the one recorded in summary.json; "
+            "refusing to load it (unpickling runs code). Re-run rollout analyze to rebuild it",
+            file=path)
+    return joblib.load(io.BytesIO(data)), record
+
+
+def score_customers(results: str | Path, frame: pd.DataFrame) -> np.ndarray:
+    """Predicted CATE for new customers (a frame with the analysis's covariate columns)."""
+    model, record = load_cate_model(results)
+    covariates = list(record["covariates"])
+    missing = [c for c in covariates if c not in frame.columns]
+    if missing:
+        raise InputError("covariate missing from the customers to score", column=missing[0])
+    X = frame[covariates].to_numpy(dtype=float)
+    return np.asarray(model.effect(X), dtype=float)

@@ -1,0 +1,345 @@
+"""The CATE step of ``rollout analyze``: for whom does the campaign work?
+
+For every outcome (the first is primary) the step fits the chosen CATE models on a seeded 80/20
+split, validates each on the held-out customers with doubly robust scores (BLP, AUUC, Qini, all
+with standard errors), flags unstable models, and selects one by the held-out R-loss
+(:mod:`rollout.estimation.cate.selection`). For the primary outcome it then
+
+- refits the selected model on all customers (on the analysis's cross-fitting folds): its
+  predictions are the ``cate`` column of ``customers.parquet``, with ``cate_lower``/``cate_upper``
+  where the model has intervals (LinearDML, CausalForestDML; NaN otherwise). Those predictions use
+  each customer's own outcome in the fit (a full-data refit, as for the scoring model kept in
+  ``model.joblib``); the out-of-sample figures are the held-out ones in ``cate_models``;
+- keeps that fitted model as ``model.joblib`` with its SHA-256 in the summary, and LinearDML's
+  coefficients as plain JSON;
+- runs the refutation tests (placebo treatment, subset stability) on the selected model (every
+  unflagged model with ``validate="all"``, none with ``validate="none"``);
+- tabulates CATE by propensity-score region beside each region's own AIPW estimate.
+
+``cate_<model>`` columns hold each model's predictions from its training-split fit (in-sample for
+the training customers, out-of-sample for the held-out ones, marked by ``cate_split``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from rollout.errors import InputError
+from rollout.estimation.cate.fitting import (
+    TEST_SHARE,
+    ModelFit,
+    OutcomeData,
+    Split,
+    fit_all,
+    split_customers,
+    summary_record,
+)
+from rollout.estimation.cate.learners import (
+    FOREST_TREES,
+    LEARNERS,
+    LearnerFactory,
+    check_model_names,
+    folds_to_cv,
+    make_learner,
+)
+from rollout.estimation.cate.persistence import MODEL_FILE, model_bytes, sha256
+from rollout.estimation.cate.refutation import placebo_test, subset_stability
+from rollout.estimation.cate.regions import cate_by_region
+from rollout.estimation.cate.selection import Selection, select_model
+from rollout.estimation.cate.validation import dr_scores, uplift_curve
+from rollout.estimation.propensity import ps_region
+
+if TYPE_CHECKING:
+    from rollout.analysis import AnalysisResult
+
+VALIDATE_CHOICES = ("selected", "all", "none")
+STEP_NAME = "cate"
+#: Placebo permutations and stability splits of the refutation tests (each a full refit).
+PLACEBO_PERMUTATIONS = 20
+STABILITY_SPLITS = 2
+PER_CUSTOMER_NOTE = (
+    "cate, cate_lower, cate_upper: the selected model refitted on all customers (each customer's "
+    "own outcome is in the fit); cate_<model>: each model fitted on the training split "
+    "(in-sample for cate_split == 'train', out-of-sample for 'test')"
+)
+
+
+@dataclass(frozen=True)
+class CateOptions:
+    """What the CATE step fits and validates (the ``--models/--model/--validate/--tune`` options).
+
+    ``registry`` maps model names to factories; tests add fake models through it. ``progress``
+    receives a message before each fit (the command line shows them on stderr).
+    """
+
+    models: tuple[str, ...] = tuple(LEARNERS)
+    model: str | None = None
+    validate: str = "selected"
+    tune: int = 0
+    placebo_permutations: int = PLACEBO_PERMUTATIONS
+    stability_splits: int = STABILITY_SPLITS
+    test_share: float = TEST_SHARE
+    registry: Mapping[str, LearnerFactory] | None = None
+    progress: Callable[[str], None] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        known = list(self.registry if self.registry is not None else LEARNERS)
+        object.__setattr__(self, "models",
+                           tuple(check_model_names(self.models, "--models", known)))
+        if self.model is not None:
+            check_model_names([self.model], "--model", known)
+            if self.model not in self.models:
+                raise InputError(f"--model {self.model!r} is not among --models "
+                                 f"({', '.join(self.models)})", option="--model")
+        if self.validate not in VALIDATE_CHOICES:
+            raise InputError(f"unknown value {self.validate!r}; choose one of "
+                             f"{', '.join(VALIDATE_CHOICES)}", option="--validate")
+        if self.tune < 0:
+            raise InputError(f"must be a number of trials >= 0, got {self.tune}",
+                             option="--tune")
+        if self.placebo_permutations < 1 or self.stability_splits < 1:
+            raise InputError("placebo permutations and stability splits must be at least 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"models": list(self.models), "model": self.model, "validate": self.validate,
+                "tune_trials": self.tune, "placebo_permutations": self.placebo_permutations,
+                "stability_splits": self.stability_splits, "test_share": self.test_share,
+                "forest_trees": FOREST_TREES, "per_customer": PER_CUSTOMER_NOTE}
+
+
+@dataclass
+class OutcomeCate:
+    """Everything the step computed for one outcome."""
+
+    data: OutcomeData
+    split: Split
+    fits: list[ModelFit]
+    selection: Selection
+    tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def fit_of(self, name: str | None) -> ModelFit | None:
+        return next((f for f in self.fits if f.model == name), None)
+
+
+def outcome_data(result: AnalysisResult, outcome: str) -> OutcomeData:
+    """The arrays the models of one outcome use, with DR scores from the shared nuisances."""
+    cohort, nuis = result.cohort, result.nuisances
+    fitted = nuis.outcomes[outcome]
+    y, t = cohort.outcome(outcome), cohort.treatment.astype(np.int64)
+    clip = result.options.clip
+    return OutcomeData(name=outcome, X=cohort.X, t=t, y=y, folds=nuis.folds, e=nuis.e_hat,
+                       m=fitted.m, scores=dr_scores(y, t, nuis.e_hat, fitted.mu0, fitted.mu1, clip),
+                       clip=clip)
+
+
+def _tune_models(data: OutcomeData, options: CateOptions, split: Split, seed: int,
+                 tick: Callable[[str], None]) -> dict[str, dict[str, Any]]:
+    from rollout.estimation.cate.tuning import tune_learner
+
+    tuned = {}
+    for name in options.models:
+        tick(f"tuning {data.name}: {name}")
+        tuned[name] = tune_learner(name, data, split.train, options.tune, seed,
+                                   registry=options.registry)
+    return tuned
+
+
+def fit_outcome(result: AnalysisResult, outcome: str, options: CateOptions,
+                tick: Callable[[str], None]) -> OutcomeCate:
+    """Fit, score and select the CATE models of one outcome."""
+    seed = result.options.seed
+    data = outcome_data(result, outcome)
+    split = split_customers(data.t, seed, options.test_share)
+    tuned = _tune_models(data, options, split, seed, tick) if options.tune else {}
+    fits = fit_all(data, options.models, split, seed, result.options.n_jobs, tuned,
+                   options.registry, tick)
+    losses = {f.model: f.losses for f in fits if f.losses is not None}
+    flags = {f.model: f.flag_reason for f in fits}
+    selection = select_model(outcome, losses, flags, override=options.model,
+                             order=list(options.models))
+    return OutcomeCate(data=data, split=split, fits=fits, selection=selection, tuned=tuned)
+
+
+def _criteria(fit: ModelFit | None, split: Split) -> dict[str, Any]:
+    """The original analysis's criteria of a model, shown beside the rule's choice."""
+    if fit is None:
+        return {}
+    rec = summary_record(fit, split)
+    return {k: rec[k] for k in ("r_loss", "test_mean", "test_sd", "test_share_positive",
+                                "blp_slope", "blp_p", "auuc", "qini")}
+
+
+def _maker(name: str, options: CateOptions, n_jobs: int,
+           params: Mapping[str, Any] | None) -> Callable[[int], Any]:
+    def make(seed: int) -> Any:
+        return make_learner(name, seed=seed, n_jobs=n_jobs, params=params,
+                            registry=options.registry)
+
+    return make
+
+
+def refute(data: OutcomeData, name: str, real_cate: np.ndarray, options: CateOptions,
+           seed: int, n_jobs: int, params: Mapping[str, Any] | None,
+           tick: Callable[[str], None]) -> dict[str, Any]:
+    """Placebo and subset-stability tests of one model on all customers of one outcome."""
+    make = _maker(name, options, n_jobs, params)
+    n_folds = int(data.folds.max()) + 1
+    placebo = placebo_test(make, data.X, data.t, data.y, data.folds, real_cate, seed,
+                           options.placebo_permutations,
+                           progress=lambda m: tick(f"{name} {m}"))
+    stability = subset_stability(make, data.X, data.t, data.y, n_folds, seed,
+                                 options.stability_splits, progress=lambda m: tick(f"{name} {m}"))
+    return {"outcome": data.name, "model": name, **placebo.to_dict(), **stability.to_dict(),
+            "refits": placebo.n_permutations + 2 * stability.n_splits,
+            "fit_on": "all customers"}
+
+
+def run_cate(result: AnalysisResult, options: CateOptions | None = None,
+             progress: Callable[[str], None] | None = None) -> list[OutcomeCate]:
+    """Run the CATE step on an analysis result, adding its sections, tables, columns, figures."""
+    options = options or CateOptions()
+    tick = progress or options.progress or (lambda message: None)
+    seed, n_jobs = result.options.seed, result.options.n_jobs
+    covariates = list(result.cohort.roles.covariates)
+    per_outcome = [fit_outcome(result, outcome, options, tick) for outcome in result.outcomes]
+
+    records, selections, region_tables, curves = [], [], [], []
+    for oc in per_outcome:
+        for fit in oc.fits:
+            rec = summary_record(fit, oc.split)
+            rec["selected"] = fit.model == oc.selection.selected
+            rec["tuned_params"] = oc.tuned.get(fit.model) or None
+            records.append(rec)
+            if fit.cate is not None and np.all(np.isfinite(fit.cate)):
+                curve = uplift_curve(fit.cate[oc.split.test], oc.data.scores[oc.split.test])
+                curves.append(pd.DataFrame({"outcome": oc.data.name, "model": fit.model,
+                                            **curve}))
+        sel = oc.selection.to_dict()
+        sel["selected_criteria"] = _criteria(oc.fit_of(oc.selection.selected), oc.split)
+        sel["runner_up_criteria"] = _criteria(oc.fit_of(oc.selection.runner_up), oc.split)
+        selections.append(sel)
+        if oc.selection.selected is None:
+            result.warnings.append(f"CATE {oc.data.name}: {oc.selection.reason}")
+        for fit in oc.fits:
+            if fit.flagged:
+                result.warnings.append(f"CATE {oc.data.name}: {fit.model} flagged and never "
+                                       f"selected: {fit.flag_reason}")
+
+    primary = per_outcome[0]
+    n = result.cohort.n
+    nan = np.full(n, np.nan)
+    customer = {"cate": nan.copy(), "cate_lower": nan.copy(), "cate_upper": nan.copy()}
+    refutation: list[dict[str, Any]] = []
+    model_record: dict[str, Any] | None = None
+    chosen = primary.selection.selected
+    if chosen is not None:
+        tick(f"CATE {primary.data.name}: refit {chosen} on all customers")
+        params = primary.tuned.get(chosen)
+        final = make_learner(chosen, seed=seed, n_jobs=n_jobs, params=params,
+                             registry=options.registry)
+        final.fit(primary.data.X, primary.data.t, primary.data.y, folds_to_cv(primary.data.folds))
+        customer["cate"] = np.asarray(final.effect(primary.data.X), dtype=float)
+        interval = final.effect_interval(primary.data.X)
+        if interval is not None:
+            customer["cate_lower"], customer["cate_upper"] = interval
+        blob = model_bytes(final)
+        result.artifacts[MODEL_FILE] = blob
+        structure = final.structure(covariates) if hasattr(final, "structure") else None
+        model_record = {"file": MODEL_FILE, "sha256": sha256(blob), "model": chosen,
+                        "outcome": primary.data.name, "covariates": covariates,
+                        "fit_on": "all customers", "params": params or None,
+                        "structure": structure,
+                        "loader": "rollout.estimation.cate.persistence.load_cate_model"}
+        to_refute = []
+        if options.validate == "selected":
+            to_refute = [chosen]
+        elif options.validate == "all":
+            to_refute = [f.model for f in primary.fits if not f.flagged]
+        for name in to_refute:
+            if name == chosen:
+                real = customer["cate"]
+            else:
+                tick(f"CATE {primary.data.name}: refit {name} on all customers")
+                other = make_learner(name, seed=seed, n_jobs=n_jobs,
+                                     params=primary.tuned.get(name), registry=options.registry)
+                other.fit(primary.data.X, primary.data.t, primary.data.y,
+                          folds_to_cv(primary.data.folds))
+                real = np.asarray(other.effect(primary.data.X), dtype=float)
+            refutation.append(refute(primary.data, name, real, options, seed, n_jobs,
+                                     primary.tuned.get(name), tick))
+        for rec in refutation:
+            for test, key in (("placebo", "placebo_pass"), ("subset stability", "stability_pass")):
+                if not rec[key]:
+                    result.warnings.append(
+                        f"CATE {rec['outcome']}: {rec['model']} fails the {test} test "
+                        f"(placebo ratio {rec['placebo_ratio']:.3g}, needs < "
+                        f"{rec['placebo_threshold']:g}; stability correlation "
+                        f"{rec['stability_correlation']:.3g}, needs > "
+                        f"{rec['stability_threshold']:g}): treat the per-customer effects as "
+                        "hypotheses for a randomized test, not as targeting facts")
+
+    regions = ps_region(result.nuisances.e_hat).astype(str)
+    for oc in per_outcome:
+        if oc is primary:
+            cate = customer["cate"]
+        else:
+            fit = oc.fit_of(oc.selection.selected)
+            cate = fit.cate if fit is not None and fit.cate is not None else nan
+        if oc.selection.selected is None:
+            continue
+        table = cate_by_region(cate, oc.data.scores, regions, oc.data.t)
+        table.insert(0, "model", oc.selection.selected)
+        table.insert(0, "outcome", oc.data.name)
+        region_tables.append(table)
+
+    for fit in primary.fits:
+        customer[f"cate_{fit.model}"] = fit.cate if fit.cate is not None else nan.copy()
+    split_label = np.full(n, "train", dtype=object)
+    split_label[primary.split.test] = "test"
+    customer["cate_split"] = split_label
+
+    models_table = pd.DataFrame(records)
+    models_table["tuned_params"] = models_table["tuned_params"].map(
+        lambda p: None if not p else ",".join(f"{k}={v}" for k, v in sorted(p.items())))
+    regions_table = pd.concat(region_tables, ignore_index=True) if region_tables else \
+        pd.DataFrame()
+    selection_table = pd.DataFrame([{k: v for k, v in s.items() if not k.endswith("_criteria")}
+                                    for s in selections])
+    result.sections.update({
+        "cate_settings": options.to_dict(),
+        "cate_models": records,
+        "cate_selection": selections,
+        "cate_by_region": regions_table.to_dict(orient="records"),
+        "refutation": refutation,
+        "cate_model": model_record,
+    })
+    result.tables.update({"cate_models": models_table, "cate_selection": selection_table,
+                          "cate_by_region": regions_table,
+                          "refutation": pd.DataFrame(refutation).drop(
+                              columns=["placebo_sds", "stability_correlations"], errors="ignore"),
+                          "cate_uplift_curves": pd.concat(curves, ignore_index=True)
+                          if curves else pd.DataFrame()})
+    for name, values in customer.items():
+        result.customer_columns[name] = values
+    from rollout.estimation.cate.figures import cate_figures
+
+    result.figures.update(cate_figures(per_outcome))
+    return per_outcome
+
+
+def cate_step(options: CateOptions | None = None) -> Any:
+    """The analyze :class:`~rollout.analysis.Step` that runs :func:`run_cate` with ``options``."""
+    from rollout.analysis import Step
+
+    opts = options or CateOptions()
+    return Step(name=STEP_NAME, run=lambda result: run_cate(result, opts))
+
+
+def with_cate_options(steps: Sequence[Any], options: CateOptions) -> list[Any]:
+    """The registered steps with the CATE step replaced by one using ``options``, same order."""
+    return [cate_step(options) if s.name == STEP_NAME else s for s in steps]
