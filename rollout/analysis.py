@@ -510,3 +510,7 @@ def write_results(result: AnalysisResult, folder: str | Path, figures: bool = Tr
 from rollout.estimation.cate.step import cate_step  # noqa: E402  (needs Step, defined above)
 
 register_step(cate_step())
+
+from rollout.policy.step import policy_step  # noqa: E402  (runs after the CATE step: reads cate)
+
+register_step(policy_step())
