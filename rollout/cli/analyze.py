@@ -80,12 +80,26 @@ def parse_outcome_bounds(values: Sequence[str], outcomes: Sequence[str]) -> dict
 @click.option("--tune", "tune", type=int, default=0, show_default=True, metavar="N",
               help="Tune each CATE model's hyperparameters with N Optuna trials by the R-loss "
                    "(needs the 'tune' extra); 0 never tunes.")
+@click.option("--cost", "cost", type=float, default=None,
+              help="Campaign cost per targeted customer (default: estimated from the cohort's "
+                   "discount columns by --cost-method; profit parts are skipped without one).")
+@click.option("--cost-method", "cost_method", default="campaign_coupons", show_default=True,
+              metavar="campaign_coupons|effect_on_discounts",
+              help="How to estimate the cost without --cost: the mean discount on the campaign's "
+                   "own coupons among treated, or the AIPW effect of the campaign on coupon "
+                   "discounts received.")
+@click.option("--margin", "margin", type=float, default=0.30, show_default=True,
+              help="Gross margin on incremental sales, in (0, 1]; breakeven CATE = cost / margin.")
+@click.option("--segments", "segments", type=int, default=None, metavar="K",
+              help="Number of behavioural segments when the cohort has no segment column "
+                   "(default: chosen by silhouette among 3 to 6).")
 @json_option
 @handles_input_errors
 def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
             covariates: tuple[str, ...], seed: int, folds: int, clip: float,
             outcome_bounds: tuple[str, ...], models: tuple[str, ...], model: str | None,
-            validate: str, tune: int, as_json: bool) -> None:
+            validate: str, tune: int, cost: float | None, cost_method: str, margin: float,
+            segments: int | None, as_json: bool) -> None:
     """Estimation core: positivity, average effects by six methods, trimming, bounds, verdict.
 
     Reads COHORT (parquet or CSV: customer_id, treatment 0/1, outcomes, numeric covariates) and
@@ -103,7 +117,15 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
                                validate=validate, tune=tune)
     if tune:
         require_optuna()
+    from rollout.policy.segments import validate_segment_column
+    from rollout.policy.step import PolicySettings, with_policy_settings
+
+    policy_settings = PolicySettings(cost=cost, cost_method=cost_method, margin=margin,
+                                     segments=segments)
+    policy_settings.validate()
     cohort = load_cohort(cohort_path, outcomes=_names(outcome), covariates=_names(covariates))
+    if cohort.roles.segment:
+        validate_segment_column(cohort.frame, cohort.roles.segment, cohort.source)
     bounds = parse_outcome_bounds(outcome_bounds, cohort.roles.outcomes)
     n_ticks = 4 + 2 * len(cohort.roles.outcomes) + len(EXTRA_STEPS)
     with console.progress() as bar:
@@ -116,6 +138,7 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
             bar.update(task, description=message)
 
         steps = with_cate_options(EXTRA_STEPS, replace(cate_options, progress=cate_tick))
+        steps = with_policy_settings(list(steps), policy_settings)
         result = run_analysis(cohort, seed=seed, folds=folds, clip=clip, outcome_bounds=bounds,
                               steps=steps, progress=tick)
         bar.update(task, description="writing results")
@@ -151,7 +174,27 @@ def _render(result: AnalysisResult) -> None:
     console.show_table(result.assumptions.table, title="Assumptions",
                        columns=["assumption", "status", "evidence"])
     console.stdout.print(f"verdict: [bold]{result.verdict}[/bold] ({result.assumptions.rule})")
+    _render_policy(result)
     if "cate_models" in result.sections:
         from rollout.estimation.cate.report import render_cate
 
         render_cate(result.sections)
+
+
+def _render_policy(result: AnalysisResult) -> None:
+    """Breakeven, policies (predicted beside honest) and segments, when the step produced them."""
+    sections = result.sections
+    if "breakeven" in sections:
+        be = sections["breakeven"]
+        console.stdout.print(f"breakeven CATE {be['breakeven_cate']:.4g} = cost {be['cost']:.4g} "
+                             f"/ margin {be['margin']:g} (cost: {be['cost_method']})")
+    if "policies" in result.tables:
+        console.show_table(result.tables["policies"], title="Policies: model-predicted profit "
+                           "beside the honest held-out value (per customer, 95% CI)",
+                           columns=["policy", "n_targeted", "share_targeted",
+                                    "predicted_profit", "predicted_roi", "value", "value_ci_low",
+                                    "value_ci_high", "trivial"])
+    if "segments" in result.tables:
+        console.show_table(result.tables["segments"], title="Segments (doubly robust mean CATE)",
+                           columns=["segment", "n", "current_targeting_rate", "mean_cate",
+                                    "ci_low", "ci_high", "action"])
