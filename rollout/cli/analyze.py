@@ -28,8 +28,8 @@ def _names(values: Sequence[str]) -> list[str] | None:
 def parse_outcome_bounds(values: Sequence[str], outcomes: Sequence[str]) -> dict[str, tuple]:
     """``LOW,HIGH`` (every outcome) or ``NAME=LOW,HIGH`` (one outcome), possibly repeated.
 
-    >>> parse_outcome_bounds(["0,500", "visits=0,40"], ["spend", "visits"])
-    {'spend': (0.0, 500.0), 'visits': (0.0, 40.0)}
+    >>> sorted(parse_outcome_bounds(["0,500", "visits=0,40"], ["spend", "visits"]).items())
+    [('spend', (0.0, 500.0)), ('visits', (0.0, 40.0))]
     """
     bounds: dict[str, tuple[float, float]] = {}
     general: tuple[float, float] | None = None

@@ -15,6 +15,7 @@ MODULES = [
     "rollout.estimation.propensity",
     "rollout.estimation.sensitivity",
     "rollout.estimation.trimming",
+    "rollout.cli.analyze",
 ]
 
 
