@@ -42,8 +42,9 @@ def cate_by_region(cate: np.ndarray, scores: np.ndarray, region: np.ndarray,
 
     >>> frame = cate_by_region(np.array([1.0, 2, 3, 4]), np.array([0.0, 2, 4, 6]),
     ...                        np.array(["overlap"] * 4), np.array([0, 1, 0, 1]))
-    >>> frame.loc[0, ["region", "n", "mean_cate", "aipw"]].tolist()
-    ['overlap', 4, 2.5, 3.0]
+    >>> row = frame.iloc[0]
+    >>> row["region"], int(row["n"]), float(row["mean_cate"]), float(row["aipw"])
+    ('overlap', 4, 2.5, 3.0)
     """
     cate, scores = np.asarray(cate, float), np.asarray(scores, float)
     region, t = np.asarray(region).astype(str), np.asarray(t)
