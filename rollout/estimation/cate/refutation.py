@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -59,25 +61,63 @@ class PlaceboResult:
                 "placebo_threshold": self.threshold, "placebo_pass": self.passed}
 
 
+def _placebo_sd(make: ModelMaker, X: np.ndarray, t: np.ndarray, y: np.ndarray, n_folds: int,
+                child: int) -> float:
+    """One placebo refit: shuffle the treatment, refit on fresh folds, SD of the CATE."""
+    rng = np.random.default_rng(child)
+    t_placebo = rng.permutation(np.asarray(t))
+    cv = folds_to_cv(make_folds(t_placebo, n_folds, child % (2**31)))
+    model = make(child % (2**31)).fit(X, t_placebo, y, cv)
+    return float(np.std(model.effect(X), ddof=1))
+
+
+def _half_predictions(make: ModelMaker, X: np.ndarray, t: np.ndarray, y: np.ndarray,
+                      n_folds: int, child: int, part: int) -> np.ndarray:
+    """One stability refit: the model fitted on one random half, predicting every customer."""
+    half = make_folds(t, 2, child % (2**31))
+    rows = np.flatnonzero(half == part)
+    cv = folds_to_cv(make_folds(t[rows], n_folds, child % (2**31)))
+    model = make(child % (2**31)).fit(X[rows], t[rows], y[rows], cv)
+    return np.asarray(model.effect(X), dtype=float)
+
+
+def _run(tasks: list[Callable[[], Any]], n_jobs: int, label: str,
+         progress: Progress | None) -> list[Any]:
+    """Run refits in order, in ``n_jobs`` processes; results in task order either way."""
+    if n_jobs <= 1 or len(tasks) <= 1:
+        out = []
+        for i, task in enumerate(tasks):
+            if progress:
+                progress(f"{label} {i + 1}/{len(tasks)}")
+            out.append(task())
+        return out
+    from joblib import Parallel, delayed
+
+    out = []
+    parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
+    for i, value in enumerate(parallel(delayed(task)() for task in tasks)):
+        if progress:
+            progress(f"{label} {i + 1}/{len(tasks)}")
+        out.append(value)
+    return out
+
+
 def placebo_test(make: ModelMaker, X: np.ndarray, t: np.ndarray, y: np.ndarray,
                  folds: np.ndarray, real_cate: np.ndarray, seed: int,
-                 n_permutations: int = 20, progress: Progress | None = None) -> PlaceboResult:
+                 n_permutations: int = 20, progress: Progress | None = None,
+                 n_jobs: int = 1) -> PlaceboResult:
     """Refit ``make`` on ``n_permutations`` shuffled treatments; compare CATE spreads.
 
     ``real_cate`` is the real model's prediction for the same customers ``X`` (fitted the same
-    way, on the real treatment). Each permutation re-draws its own stratified folds.
+    way, on the real treatment). Each permutation re-draws its own stratified folds. ``n_jobs``
+    processes share the refits (``make`` must then be picklable); the result does not depend
+    on it.
     """
     real_sd = float(np.std(real_cate, ddof=1))
     n_folds = int(np.max(folds)) + 1
-    sds = []
-    for i, child in enumerate(_child_seeds(seed, n_permutations)):
-        if progress:
-            progress(f"placebo {i + 1}/{n_permutations}")
-        rng = np.random.default_rng(child)
-        t_placebo = rng.permutation(np.asarray(t))
-        cv = folds_to_cv(make_folds(t_placebo, n_folds, child % (2**31)))
-        model = make(child % (2**31)).fit(X, t_placebo, y, cv)
-        sds.append(float(np.std(model.effect(X), ddof=1)))
+    tasks = [partial(_placebo_sd, make, X, t, y, n_folds, child)
+             for child in _child_seeds(seed, n_permutations)]
+    sds = _run(tasks, n_jobs, "placebo", progress)
     mean_sd = float(np.mean(sds))
     ratio = mean_sd / real_sd if real_sd > 0 else float("inf")
     return PlaceboResult(ratio=ratio, real_sd=real_sd, placebo_sd_mean=mean_sd, placebo_sds=sds,
@@ -111,24 +151,18 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 def subset_stability(make: ModelMaker, X: np.ndarray, t: np.ndarray, y: np.ndarray,
                      n_folds: int, seed: int, n_splits: int = 2,
-                     progress: Progress | None = None) -> StabilityResult:
+                     progress: Progress | None = None, n_jobs: int = 1) -> StabilityResult:
     """Refit on random halves (stratified by treatment); correlate predictions on all of ``X``.
 
     A model with a constant prediction on either half has no defined correlation (NaN, fails).
     """
     t = np.asarray(t)
-    correlations = []
-    for i, child in enumerate(_child_seeds(seed + 1, n_splits)):
-        if progress:
-            progress(f"stability {i + 1}/{n_splits}")
-        half = make_folds(t, 2, child % (2**31))
-        predictions = []
-        for part in (0, 1):
-            rows = np.flatnonzero(half == part)
-            cv = folds_to_cv(make_folds(t[rows], n_folds, child % (2**31)))
-            model = make(child % (2**31)).fit(X[rows], t[rows], y[rows], cv)
-            predictions.append(model.effect(X))
-        correlations.append(_correlation(*predictions))
+    children = _child_seeds(seed + 1, n_splits)
+    tasks = [partial(_half_predictions, make, X, t, y, n_folds, child, part)
+             for child in children for part in (0, 1)]
+    predictions = _run(tasks, n_jobs, "stability", progress)
+    correlations = [_correlation(predictions[2 * i], predictions[2 * i + 1])
+                    for i in range(n_splits)]
     finite = [c for c in correlations if np.isfinite(c)]
     mean = float(np.mean(finite)) if len(finite) == len(correlations) else float("nan")
     return StabilityResult(correlation=mean, correlations=correlations, n_splits=n_splits)
