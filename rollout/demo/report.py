@@ -92,6 +92,11 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
                  f"({design.get('mde_source')}), SD {design.get('sd', float('nan')):.1f}, "
                  f"R^2 from pre-period covariates {design.get('r2')}, alpha "
                  f"{design.get('alpha')}, power {design.get('power')}.")
+        breakeven = headline.get("design", {}).get("at_breakeven", {})
+        if "mde" in breakeven:
+            sec.text(f"Powered instead for the smallest effect that pays (the breakeven CATE, "
+                     f"{breakeven['mde']:.2f}), the same test would need "
+                     f"{breakeven['n_per_arm']} per arm.")
         looks = _records(design.get("looks"))
         if looks is not None:
             sec.table(looks, caption="Looks and boundaries (z scale and effect scale).")

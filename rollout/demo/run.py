@@ -13,6 +13,7 @@ import pandas as pd
 
 from rollout.analysis import analyze, write_results
 from rollout.data import build_cohort
+from rollout.errors import InputError
 from rollout.evaluation.evaluate import evaluate, write_evaluation
 from rollout.evaluation.interim import interim_decision
 from rollout.evaluation.returned import load_returned
@@ -73,10 +74,21 @@ def run_demo(output: str | Path, seed: int = 0,
         headline["analysis"] = {"verdict": result.verdict}
 
         tick("design")
-        design = plan_design(DesignRequest(results=tmp / "results", looks=DEMO_LOOKS, seed=seed))
+        # Powered for the effect the observational analysis found where treated and control
+        # customers overlap. The smallest effect that pays (the breakeven CATE) is also sized,
+        # to show what a test powered for it would cost.
+        design = plan_design(DesignRequest(results=tmp / "results", looks=DEMO_LOOKS, seed=seed,
+                                           mde_from="overlap"))
         save_design(tmp / "design.json", design)
         headline["design"] = {"n_per_arm": design.n_per_arm, "mde": design.mde,
                               "mde_source": design.mde_source}
+        try:
+            at_breakeven = plan_design(DesignRequest(results=tmp / "results", looks=DEMO_LOOKS,
+                                                     seed=seed, mde_from="breakeven"))
+            headline["design"]["at_breakeven"] = {"mde": at_breakeven.mde,
+                                                  "n_per_arm": at_breakeven.n_per_arm}
+        except InputError as exc:  # no cost in the results: nothing to compare with
+            headline["design"]["at_breakeven"] = {"unavailable": str(exc)}
 
         tick("assign")
         customers = read_table(tmp / "results" / "customers.parquet")
