@@ -7,7 +7,7 @@ import pytest
 
 from rollout.analysis import analyze
 from rollout.estimation.cate.learners import LEARNERS, LearnerSettings
-from rollout.estimation.cate.selection import instability_reason, select_model
+from rollout.estimation.cate.selection import instability_reason, peer_outliers, select_model
 from rollout.estimation.cate.step import CateOptions, run_cate
 from rollout.simulation import simulate_world
 
@@ -141,3 +141,10 @@ def test_selection_margin_is_paired() -> None:
     sel = select_model("y", {"a": base, "b": base + 1.0}, {"a": None, "b": None})
     assert sel.selected == "a" and sel.margin == pytest.approx(1.0)
     assert sel.margin_se == pytest.approx(0.0)  # same customers, constant difference
+
+
+def test_peer_guard_flags_a_spread_far_beyond_the_other_models() -> None:
+    flagged = peer_outliers({"a": 10.0, "b": 12.0, "c": 9.0, "t": 127.0})
+    assert list(flagged) == ["t"] and "median SD" in flagged["t"]
+    assert peer_outliers({"a": 1.0, "b": 9.0}) == {}  # too few models to call one an outlier
+    assert peer_outliers({"a": 1.0, "b": 1.0, "c": 2.9}) == {}

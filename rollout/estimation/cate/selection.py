@@ -6,7 +6,9 @@ is a rule, applied the same way every time and explained in the output:
 1. **Guard.** A model is flagged, and never selected, when its predictions are not finite, when
    their spread dwarfs the outcome's (SD of the CATE above the SD of the outcome), or when its mean
    diverges (|mean CATE| above 3 outcome SDs). A campaign cannot move every customer's spending by
-   more than the whole spread of spending; a model that says so has diverged.
+   more than the whole spread of spending; a model that says so has diverged. With three or more
+   models left, one whose CATE SD exceeds 3 times the models' median SD is flagged too (it
+   extrapolates where the R-loss cannot see: :func:`peer_outliers`).
 2. **Rule.** Among the models that pass, the lowest R-loss on the held-out split (Nie and Wager
    2021), computed with the cross-fitted m(x) = E[Y|x] and e(x). The R-loss is a causal loss:
    its expectation is the true CATE's mean squared error up to a term that does not depend on the
@@ -31,10 +33,15 @@ Z_975 = float(stats.norm.ppf(0.975))
 MAX_SD_RATIO = 1.0
 #: A model whose |mean CATE| exceeds this many outcome SDs is flagged.
 MAX_MEAN_RATIO = 3.0
+#: A model whose CATE SD exceeds this many times the median SD of the models is flagged
+#: (checked when at least :data:`MIN_PEERS` models pass the other checks).
+MAX_PEER_SD_RATIO = 3.0
+MIN_PEERS = 3
 SELECTION_RULE = (
     "lowest R-loss (Nie-Wager: mean(((y - m(x)) - (t - e(x)) cate(x))^2) with cross-fitted m and "
     "e) on the held-out split, among models that pass the instability guard (finite CATE, CATE SD "
-    f"<= {MAX_SD_RATIO:g} x outcome SD, |mean CATE| <= {MAX_MEAN_RATIO:g} x outcome SD)"
+    f"<= {MAX_SD_RATIO:g} x outcome SD, |mean CATE| <= {MAX_MEAN_RATIO:g} x outcome SD, CATE SD "
+    f"<= {MAX_PEER_SD_RATIO:g} x the median CATE SD of the models when {MIN_PEERS} or more pass)"
 )
 
 
@@ -58,6 +65,24 @@ def instability_reason(cate: np.ndarray, outcome_sd: float) -> str | None:
         return (f"CATE SD {sd:.3g} exceeds the outcome's SD {outcome_sd:.3g}: the predicted "
                 "effects vary more than the outcome itself")
     return None
+
+
+def peer_outliers(spreads: Mapping[str, float]) -> dict[str, str]:
+    """Models whose CATE SD is more than 3 times the median SD of the models given.
+
+    The R-loss weighs each customer by (t - e(x))^2, so it barely sees customers whose
+    propensity is near 0 or 1: a model that extrapolates wildly there can still have the lowest
+    R-loss. A spread far beyond what the other models find is the sign of such extrapolation.
+
+    >>> list(peer_outliers({"a": 1.0, "b": 1.2, "c": 0.9, "d": 5.0}))
+    ['d']
+    """
+    if len(spreads) < MIN_PEERS:
+        return {}
+    median = float(np.median(list(spreads.values())))
+    return {name: (f"CATE SD {sd:.3g} is more than {MAX_PEER_SD_RATIO:g} times the median SD of "
+                   f"the models ({median:.3g}): it extrapolates far beyond the others")
+            for name, sd in spreads.items() if sd > MAX_PEER_SD_RATIO * median}
 
 
 @dataclass(frozen=True)

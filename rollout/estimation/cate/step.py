@@ -51,7 +51,7 @@ from rollout.estimation.cate.learners import (
 from rollout.estimation.cate.persistence import MODEL_FILE, model_bytes, sha256
 from rollout.estimation.cate.refutation import placebo_test, subset_stability
 from rollout.estimation.cate.regions import cate_by_region
-from rollout.estimation.cate.selection import Selection, select_model
+from rollout.estimation.cate.selection import Selection, peer_outliers, select_model
 from rollout.estimation.cate.validation import dr_scores, uplift_curve
 from rollout.estimation.propensity import ps_region
 
@@ -165,6 +165,10 @@ def fit_outcome(result: AnalysisResult, outcome: str, options: CateOptions,
     tuned = _tune_models(data, options, split, seed, tick) if options.tune else {}
     fits = fit_all(data, options.models, split, seed, result.options.n_jobs, tuned,
                    options.registry, tick)
+    spreads = {f.model: float(np.std(f.cate, ddof=1)) for f in fits
+               if not f.flagged and f.cate is not None}
+    for name, reason in peer_outliers(spreads).items():
+        next(f for f in fits if f.model == name).flag_reason = reason
     losses = {f.model: f.losses for f in fits if f.losses is not None}
     flags = {f.model: f.flag_reason for f in fits}
     selection = select_model(outcome, losses, flags, override=options.model,
