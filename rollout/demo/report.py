@@ -21,10 +21,14 @@ def _records(value: Any) -> pd.DataFrame | None:
     return None
 
 
-def _figures(section: Section, folder: Path) -> None:
+def _figures(section: Section, folder: Path, prefixes: tuple[str, ...] = ("",)) -> None:
     if folder.is_dir():
         for png in sorted(folder.glob("*.png")):
-            section.figure(png, caption=png.stem.replace("_", " "))
+            if png.stem.startswith(prefixes):
+                section.figure(png, caption=png.stem.replace("_", " "))
+
+
+OBSERVATIONAL_FIGURES = ("ps_", "love", "effects", "trimming")
 
 
 def _pick(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -76,14 +80,43 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
                                     "ci_low", "ci_high", "n"]), caption=caption)
     for warning in results.get("warnings", [])[:8]:
         sec.warning(str(warning))
-    _figures(sec, folder / "results" / "figures")
+    _figures(sec, folder / "results" / "figures", OBSERVATIONAL_FIGURES)
 
-    for key, title in (("cate_models", "3. Heterogeneous effects (CATE models)"),
-                       ("policies", "4. Targeting policies: predicted and honest value"),
-                       ("segments", "5. Segments")):
-        frame = _records(results.get(key))
-        if frame is not None:
-            report.section(title).table(frame.round(4) if hasattr(frame, "round") else frame)
+    sec = report.section("3. Heterogeneous effects (CATE models)")
+    models = _records(results.get("cate_models"))
+    if models is not None:
+        sec.table(_pick(models, ["outcome", "model", "mean", "sd", "share_positive", "r_loss",
+                                 "blp_slope", "blp_p", "qini", "qini_ci_low", "qini_ci_high",
+                                 "flagged", "selected"]),
+                  caption="Validation on held-out customers with doubly robust scores.")
+        for record in results.get("cate_selection") or []:
+            sec.text(f"{record.get('outcome')}: {record.get('reason')}")
+        regions = _records(results.get("cate_by_region"))
+        if regions is not None:
+            sec.table(regions, caption="CATE by propensity-score region: where effects are "
+                                       "extrapolated.")
+    _figures(sec, folder / "results" / "figures", ("cate",))
+
+    sec = report.section("4. Targeting policies: predicted and honest value")
+    breakeven = results.get("breakeven") or {}
+    if breakeven:
+        sec.text(f"Cost per targeted customer {breakeven.get('cost', float('nan')):.2f} "
+                 f"({breakeven.get('cost_method')}): {breakeven.get('cost_explanation', '')} "
+                 f"Margin {breakeven.get('margin')}; breakeven CATE "
+                 f"{breakeven.get('breakeven_cate', float('nan')):.2f}.")
+    policies = _records(results.get("policies"))
+    if policies is not None:
+        sec.table(_pick(policies, ["policy", "n_targeted", "share_targeted", "predicted_profit",
+                                   "value", "value_ci_low", "value_ci_high", "trivial"]),
+                  caption="Predicted profit is the model's own view; value is the cross-fitted "
+                          "doubly robust estimate on held-out customers, with a 95% CI.")
+    _figures(sec, folder / "results" / "figures", ("policy", "breakeven"))
+
+    sec = report.section("5. Segments")
+    segments = _records(results.get("segments"))
+    if segments is not None:
+        sec.table(segments)
+    _figures(sec, folder / "results" / "figures", ("segment",))
 
     sec = report.section("6. The A/B design")
     if design:
