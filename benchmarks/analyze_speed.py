@@ -1,8 +1,10 @@
 """Time `rollout analyze` end to end on the embedded Complete Journey cohort.
 
 Builds the cohort with `rollout cohort` (the embedded data, Type A campaigns) when it is not
-given, then times the analysis (cross-fitting, the six estimators, trimming, bounds) and the
-writing of the results folder (tables and figures) separately, over a few repetitions. Reports
+given, then times the analysis and the writing of the results folder (tables and figures)
+separately, over a few repetitions: once with the core steps only (cross-fitting, positivity,
+balance, the six estimators, trimming, bounds, verdict) and once with every registered extra
+step (CATE, policies, ...). Reports
 wall-clock and process CPU seconds and the machine's load, since the machine may be shared.
 
 Usage: python benchmarks/analyze_speed.py [COHORT.parquet] [--repeats 3]
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from rollout.analysis import analyze, write_results
+from rollout.analysis import EXTRA_STEPS, analyze, write_results
 from rollout.cli import cli
 from rollout.data.contract import load_cohort
 
@@ -42,19 +44,22 @@ def main() -> None:
               f"{len(cohort.roles.covariates)} covariates, outcomes {list(cohort.roles.outcomes)}")
         print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
               f"load average before {os.getloadavg()[0]:.1f}")
-        walls, cpus, writes = [], [], []
-        for repeat in range(args.repeats):
-            wall, cpu = time.perf_counter(), time.process_time()
-            result = analyze(cohort, seed=0)
-            walls.append(time.perf_counter() - wall)
-            cpus.append(time.process_time() - cpu)
-            wall = time.perf_counter()
-            write_results(result, Path(tmp) / f"results{repeat}")
-            writes.append(time.perf_counter() - wall)
-        print(f"analyze: wall {statistics.median(walls):.1f} s (median of {args.repeats}; "
-              f"min {min(walls):.1f}), CPU {statistics.median(cpus):.1f} s; "
-              f"write results with figures: wall {statistics.median(writes):.1f} s; "
-              f"load average after {os.getloadavg()[0]:.1f}")
+        for label, steps in (("core steps only", []), ("with every registered step", None)):
+            walls, cpus, writes = [], [], []
+            for repeat in range(args.repeats):
+                wall, cpu = time.perf_counter(), time.process_time()
+                result = analyze(cohort, seed=0, steps=steps)
+                walls.append(time.perf_counter() - wall)
+                cpus.append(time.process_time() - cpu)
+                wall = time.perf_counter()
+                write_results(result, Path(tmp) / f"results{repeat}")
+                writes.append(time.perf_counter() - wall)
+            names = ", ".join(s.name for s in EXTRA_STEPS) if steps is None else "none"
+            print(f"analyze, {label} (extra steps: {names}): wall "
+                  f"{statistics.median(walls):.1f} s (median of {args.repeats}; min "
+                  f"{min(walls):.1f}), CPU {statistics.median(cpus):.1f} s; write results with "
+                  f"figures: wall {statistics.median(writes):.1f} s; load average after "
+                  f"{os.getloadavg()[0]:.1f}")
         pos = result.positivity
         print(f"PS AUC {pos.auc.auc:.3f} [{pos.auc.ci_low:.3f}, {pos.auc.ci_high:.3f}], "
               f"share in [0.1, 0.9] {pos.overlap_share['0.1-0.9']:.3f}, verdict {result.verdict}")
