@@ -392,7 +392,7 @@ def analyze(
     >>> rng = np.random.default_rng(0); x = rng.normal(size=200)
     >>> t = rng.binomial(1, 1 / (1 + np.exp(-x))); y = x + t + rng.normal(size=200)
     >>> frame = pd.DataFrame({"customer_id": range(200), "treatment": t, "y": y, "x0": x})
-    >>> result = analyze(Cohort.from_frame(frame, outcomes=["y"]), seed=1)
+    >>> result = analyze(Cohort.from_frame(frame, outcomes=["y"]), seed=1, steps=[])
     >>> sorted({e.method for e in result.effects})
     ['aipw', 'ato', 'dml', 'ipw', 'naive', 'ols']
     """

@@ -16,6 +16,7 @@ MODULES = [
     "rollout.estimation.sensitivity",
     "rollout.estimation.trimming",
     "rollout.cli.analyze",
+    "rollout.analysis",
 ]
 
 
