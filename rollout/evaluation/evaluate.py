@@ -31,7 +31,7 @@ from rollout.evaluation.interim import interim_decision
 from rollout.evaluation.reestimate import dr_learner, policy_value
 from rollout.evaluation.returned import ReturnedData
 from rollout.evaluation.sequential_inference import stagewise_inference
-from rollout.evaluation.srm import SRMResult, srm_check
+from rollout.evaluation.srm import SRMResult
 from rollout.io import atomic_directory, read_table, write_json, write_parquet
 from rollout.planning.design import Design
 from rollout.planning.sequential import efficacy_boundaries
@@ -141,11 +141,7 @@ def evaluate(
     """
     warnings: list[str] = []
     y, t = data.y, data.t
-    counts = data.frame["arm"].value_counts().to_dict()
-    allocation = {a: design.allocation[a] for a in (data.treatment_arm, data.control_arm)}
-    total = sum(allocation.values())
-    srm = srm_check({a: int(counts.get(a, 0)) for a in allocation},
-                    {a: s / total for a, s in allocation.items()}, threshold=srm_threshold)
+    srm = data.srm(design, srm_threshold)
     if srm.flag:
         warnings.append(srm.message() + " Every number below is suspect.")
     p = _assignment_probability(design, data)

@@ -27,7 +27,6 @@ from scipy import stats
 from rollout.errors import InputError
 from rollout.evaluation.effects import Effect, adjusted, difference_in_means
 from rollout.evaluation.returned import ReturnedData
-from rollout.evaluation.srm import srm_check
 from rollout.planning.design import Design
 from rollout.planning.sequential import _futility_for_drift, efficacy_boundaries
 
@@ -120,11 +119,7 @@ def interim_decision(design: Design, data: ReturnedData, look: int,
         raise InputError(f"the design has {len(planned)} looks; look {look} does not exist",
                          column="--look")
     warnings: list[str] = []
-    counts = data.frame["arm"].value_counts().to_dict()
-    allocation = {a: design.allocation[a] for a in (data.treatment_arm, data.control_arm)}
-    total = sum(allocation.values())
-    srm = srm_check({a: int(counts.get(a, 0)) for a in allocation},
-                    {a: s / total for a, s in allocation.items()}, threshold=srm_threshold)
+    srm = data.srm(design, srm_threshold)
     if srm.flag:
         warnings.append(srm.message())
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rollout.errors import InputError
+from rollout.evaluation.srm import SRMResult, srm_check
 from rollout.io import read_parquet_metadata, read_table
 from rollout.planning.design import Design
 
@@ -46,6 +47,14 @@ class ReturnedData:
     @property
     def X(self) -> np.ndarray:
         return self.frame[self.covariates].to_numpy(dtype=float)
+
+    def srm(self, design: Design, threshold: float) -> SRMResult:
+        """Sample-ratio check of the two compared arms against the design's allocation."""
+        counts = self.frame["arm"].value_counts().to_dict()
+        allocation = {a: design.allocation[a] for a in (self.treatment_arm, self.control_arm)}
+        total = sum(allocation.values())
+        return srm_check({a: int(counts.get(a, 0)) for a in allocation},
+                         {a: s / total for a, s in allocation.items()}, threshold=threshold)
 
 
 def _join(frame: pd.DataFrame, path: str | Path) -> pd.DataFrame:
