@@ -35,7 +35,7 @@ def blp_p_value(world_name: str, n: int, rep_seed: int, score: str = "t_learner"
     scores = dr_scores(y, t, nuisances.e_hat, fitted.mu0, fitted.mu1, clip=options.clip)
     split = split_customers(t, seed)
     if score == "truth_noise":
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng([seed, 99])  # a stream of its own
         truth = world.truth["true_cate"].to_numpy()[split.test]
         ranking = truth + rng.normal(size=len(split.test))
     else:
