@@ -100,7 +100,9 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
             outcome_bounds: tuple[str, ...], models: tuple[str, ...], model: str | None,
             validate: str, tune: int, cost: float | None, cost_method: str, margin: float,
             segments: int | None, as_json: bool) -> None:
-    """Estimation core: positivity, average effects by six methods, trimming, bounds, verdict.
+    """Estimation core: positivity, average effects by six methods, trimming, bounds, verdict,
+    heterogeneous effects (six CATE models, validated on held-out customers, one selected by the
+    R-loss), then any further registered steps.
 
     Reads COHORT (parquet or CSV: customer_id, treatment 0/1, outcomes, numeric covariates) and
     writes OUTPUT/summary.json, OUTPUT/customers.parquet, OUTPUT/tables/*.parquet and

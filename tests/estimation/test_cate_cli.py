@@ -167,3 +167,15 @@ def test_tune_without_optuna_says_how_to_install(cohort_file, tmp_path, monkeypa
     assert run.exit_code == 2, run.output
     assert "pip install" in run.stderr and "optuna" in run.stderr
     assert not out.exists()
+
+
+def test_terminal_output_shows_the_models_the_choice_and_the_regions(cohort_file,
+                                                                     tmp_path) -> None:
+    out = tmp_path / "r"
+    run = CliRunner().invoke(cli, ["analyze", str(cohort_file), "-o", str(out), "--outcome",
+                                   "spend", "--models", "s_learner,t_learner", "--validate",
+                                   "none"])
+    assert run.exit_code == 0, run.output
+    assert "CATE models" in run.stdout and "CATE model for spend" in run.stdout
+    assert "CATE by propensity region" in run.stdout
+    assert "rule: lowest R-loss" in run.stdout
