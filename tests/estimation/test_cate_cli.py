@@ -135,6 +135,9 @@ def test_linear_model_structure_is_plain_json(cohort_file, tmp_path) -> None:
         c["coefficient"] * frame[c["covariate"]] for c in structure["coefficients"])
     customers = pd.read_parquet(out / "customers.parquet")
     np.testing.assert_allclose(by_hand, customers["cate"], rtol=1e-6, atol=1e-6)
+    low, high = customers["cate_linear_dml_lower"], customers["cate_linear_dml_upper"]
+    assert (low <= customers["cate_linear_dml"]).all() and (customers["cate_linear_dml"]
+                                                             <= high).all()
     spend = next(s for s in summary["cate_selection"] if s["outcome"] == "spend")
     assert spend["selected"] == "linear_dml" and spend["overridden"]
     assert summary["refutation"] == []

@@ -17,7 +17,8 @@ with standard errors), flags unstable models, and selects one by the held-out R-
 - tabulates CATE by propensity-score region beside each region's own AIPW estimate.
 
 ``cate_<model>`` columns hold each model's predictions from its training-split fit (in-sample for
-the training customers, out-of-sample for the held-out ones, marked by ``cate_split``).
+the training customers, out-of-sample for the held-out ones, marked by ``cate_split``), with
+``cate_<model>_lower``/``_upper`` (95%) for the models that have intervals.
 """
 
 from __future__ import annotations
@@ -322,6 +323,9 @@ def run_cate(result: AnalysisResult, options: CateOptions | None = None,
 
     for fit in primary.fits:
         customer[f"cate_{fit.model}"] = fit.cate if fit.cate is not None else nan.copy()
+        interval = fit.fitted.effect_interval(primary.data.X) if fit.fitted is not None else None
+        if interval is not None:
+            customer[f"cate_{fit.model}_lower"], customer[f"cate_{fit.model}_upper"] = interval
     split_label = np.full(n, "train", dtype=object)
     split_label[primary.split.test] = "test"
     customer["cate_split"] = split_label
