@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from rollout.estimation.ate import aipw_scores
 from rollout.evaluation.calibration import rate_weights
 
 Z_975 = float(stats.norm.ppf(0.975))
@@ -37,15 +38,15 @@ Z_975 = float(stats.norm.ppf(0.975))
 
 def dr_scores(y: np.ndarray, t: np.ndarray, e: np.ndarray, mu0: np.ndarray, mu1: np.ndarray,
               clip: float = 0.01) -> np.ndarray:
-    """Doubly robust (AIPW) score per customer; the propensity is clipped into [clip, 1 - clip].
+    """Doubly robust (AIPW) score per customer, the propensity clipped into [clip, 1 - clip]
+    (the same clipping as the analysis's AIPW, so the scores average to its estimate).
 
     >>> dr_scores(np.array([3.0, 1.0]), np.array([1, 0]), np.array([0.5, 0.5]),
     ...           np.array([1.0, 1.0]), np.array([2.0, 2.0])).tolist()
     [3.0, 1.0]
     """
-    y, t = np.asarray(y, float), np.asarray(t, float)
     e = np.clip(np.asarray(e, float), clip, 1 - clip)
-    return mu1 - mu0 + t * (y - mu1) / e - (1 - t) * (y - mu0) / (1 - e)
+    return aipw_scores(y, t, e, np.asarray(mu0, float), np.asarray(mu1, float))
 
 
 def r_loss_terms(y: np.ndarray, t: np.ndarray, m: np.ndarray, e: np.ndarray, tau: np.ndarray,
