@@ -351,14 +351,16 @@ def run_policy(result: AnalysisResult, settings: PolicySettings | None = None,
         result.warnings.append(f"the breakeven policy's honest value changes sign under "
                                f"scenario(s) {flipped}: its profit depends on the cost and "
                                "margin assumed; pin them down before deploying")
-    best = max((r for r in records if r["policy"] not in BASELINES),
-               key=lambda r: r["value"])
-    if best["value_ci_low"] <= 0:
+    learned_or_rules = [r for r in records if r["policy"] not in BASELINES]
+    confirmed = [r["policy"] for r in learned_or_rules if r["value_ci_low"] > 0]
+    if not confirmed:
+        best = max(learned_or_rules, key=lambda r: r["value"])
         result.warnings.append(
             f"no policy's honest value is clearly positive (best: {best['policy']}, "
             f"{best['value']:.3g} per customer, 95% CI [{best['value_ci_low']:.3g}, "
             f"{best['value_ci_high']:.3g}]): the model-predicted profits are not confirmed on "
             "held-out customers; run a randomized test (rollout design) before acting")
+    result.sections["policy_evaluation"]["clearly_positive"] = confirmed
     from rollout.policy.figures import policy_figures
 
     result.figures.update(policy_figures())

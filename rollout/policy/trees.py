@@ -14,7 +14,8 @@ Three interpretable learners, each a shallow axis-aligned tree a marketing team 
 
 Every fitted tree is exported as text (``|--- feature <= threshold``) and as plain JSON
 (``{"feature", "threshold", "le", "gt"}`` nodes and ``{"target", "n"}`` leaves) that
-:func:`apply_rules` evaluates without the model.
+:func:`apply_rules` evaluates without the model; splits whose two sides take the same decision
+are merged, so every rule printed changes someone's targeting.
 """
 
 from __future__ import annotations
@@ -43,14 +44,15 @@ def _structure_to_json(feature: np.ndarray, threshold: np.ndarray, left: np.ndar
                        names: Sequence[str], node: int = 0) -> dict[str, Any]:
     if left[node] < 0:
         return {"target": int(leaf_target[node]), "n": int(leaf_n[node])}
-    return {
-        "feature": str(names[int(feature[node])]),
-        "threshold": float(threshold[node]),
-        "le": _structure_to_json(feature, threshold, left, right, leaf_target, leaf_n, names,
-                                 int(left[node])),
-        "gt": _structure_to_json(feature, threshold, left, right, leaf_target, leaf_n, names,
-                                 int(right[node])),
-    }
+    low = _structure_to_json(feature, threshold, left, right, leaf_target, leaf_n, names,
+                             int(left[node]))
+    high = _structure_to_json(feature, threshold, left, right, leaf_target, leaf_n, names,
+                              int(right[node]))
+    if "target" in low and "target" in high and low["target"] == high["target"]:
+        # a split whose two sides take the same decision says nothing: merge it
+        return {"target": low["target"], "n": low["n"] + high["n"]}
+    return {"feature": str(names[int(feature[node])]), "threshold": float(threshold[node]),
+            "le": low, "gt": high}
 
 
 def tree_to_json(model: Any, names: Sequence[str]) -> dict[str, Any]:

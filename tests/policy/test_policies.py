@@ -102,3 +102,18 @@ def test_trivial_learned_policy_is_flagged() -> None:
 
 def test_trivial_threshold() -> None:
     assert is_trivial(0.0) and is_trivial(0.985) and not is_trivial(0.03)
+
+
+def test_splits_with_one_decision_are_merged() -> None:
+    from rollout.policy.trees import _structure_to_json
+
+    # node 0 splits on x0; its left child splits on x1 into two "target" leaves
+    feature = np.array([0, 1, -2, -2, -2])
+    threshold = np.array([0.5, 2.0, -2.0, -2.0, -2.0])
+    left = np.array([1, 2, -1, -1, -1])
+    right = np.array([4, 3, -1, -1, -1])
+    target = np.array([0, 0, 1, 1, 0])
+    n = np.array([10, 6, 4, 2, 4])
+    rules = _structure_to_json(feature, threshold, left, right, target, n, ["x0", "x1"])
+    assert rules == {"feature": "x0", "threshold": 0.5, "le": {"target": 1, "n": 6},
+                     "gt": {"target": 0, "n": 4}}
