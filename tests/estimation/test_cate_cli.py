@@ -182,3 +182,15 @@ def test_terminal_output_shows_the_models_the_choice_and_the_regions(cohort_file
     assert "CATE models" in run.stdout and "CATE model for spend" in run.stdout
     assert "CATE by propensity region" in run.stdout
     assert "rule: lowest R-loss" in run.stdout
+
+
+def test_validate_all_refutes_every_model_of_every_outcome(cohort_file, tmp_path) -> None:
+    out = tmp_path / "r"
+    run = _run(cohort_file, out, "--validate", "all")
+    assert run.exit_code == 0, run.output
+    summary = json.loads((out / "summary.json").read_text())
+    refuted = {(r["outcome"], r["model"]) for r in summary["refutation"]}
+    assert refuted == {(o, m) for o in ("spend", "visits") for m in ("t_learner", "s_learner")}
+    for record in summary["refutation"]:
+        assert len(record["placebo_sds"]) == record["placebo_permutations"] == 20
+        assert len(record["stability_correlations"]) == record["stability_splits"]

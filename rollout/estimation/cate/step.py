@@ -12,8 +12,8 @@ with standard errors), flags unstable models, and selects one by the held-out R-
   ``model.joblib``); the out-of-sample figures are the held-out ones in ``cate_models``;
 - keeps that fitted model as ``model.joblib`` with its SHA-256 in the summary, and LinearDML's
   coefficients as plain JSON;
-- runs the refutation tests (placebo treatment, subset stability) on the selected model (every
-  unflagged model with ``validate="all"``, none with ``validate="none"``);
+- runs the refutation tests (placebo treatment, subset stability) on the selected model
+  (``validate="all"``: every unflagged model of every outcome; ``"none"``: no refits);
 - tabulates CATE by propensity-score region beside each region's own AIPW estimate.
 
 ``cate_<model>`` columns hold each model's predictions from its training-split fit (in-sample for
@@ -279,33 +279,34 @@ def run_cate(result: AnalysisResult, options: CateOptions | None = None,
                         "fit_on": "all customers", "params": params or None,
                         "structure": structure,
                         "loader": "rollout.estimation.cate.persistence.load_cate_model"}
-        to_refute = []
-        if options.validate == "selected":
-            to_refute = [chosen]
-        elif options.validate == "all":
-            to_refute = [f.model for f in primary.fits if not f.flagged]
-        for name in to_refute:
-            if name == chosen:
-                real = customer["cate"]
-            else:
-                tick(f"CATE {primary.data.name}: refit {name} on all customers")
-                other = make_learner(name, seed=seed, n_jobs=n_jobs,
-                                     params=primary.tuned.get(name), registry=options.registry)
-                other.fit(primary.data.X, primary.data.t, primary.data.y,
-                          folds_to_cv(primary.data.folds))
-                real = np.asarray(other.effect(primary.data.X), dtype=float)
-            refutation.append(refute(primary.data, name, real, options, seed, n_jobs,
-                                     primary.tuned.get(name), tick))
-        for rec in refutation:
-            for test, key in (("placebo", "placebo_pass"), ("subset stability", "stability_pass")):
-                if not rec[key]:
-                    result.warnings.append(
-                        f"CATE {rec['outcome']}: {rec['model']} fails the {test} test "
-                        f"(placebo ratio {rec['placebo_ratio']:.3g}, needs < "
-                        f"{rec['placebo_threshold']:g}; stability correlation "
-                        f"{rec['stability_correlation']:.3g}, needs > "
-                        f"{rec['stability_threshold']:g}): treat the per-customer effects as "
-                        "hypotheses for a randomized test, not as targeting facts")
+
+    plan: list[tuple[OutcomeCate, str]] = []
+    if options.validate == "selected" and chosen is not None:
+        plan = [(primary, chosen)]
+    elif options.validate == "all":
+        plan = [(oc, f.model) for oc in per_outcome for f in oc.fits if not f.flagged]
+    for oc, name in plan:
+        if oc is primary and name == chosen:
+            real = customer["cate"]
+        else:
+            tick(f"CATE {oc.data.name}: refit {name} on all customers")
+            other = make_learner(name, seed=seed, n_jobs=n_jobs, params=oc.tuned.get(name),
+                                 registry=options.registry)
+            other.fit(oc.data.X, oc.data.t, oc.data.y, folds_to_cv(oc.data.folds))
+            real = np.asarray(other.effect(oc.data.X), dtype=float)
+        refutation.append(refute(oc.data, name, real, options, seed, n_jobs,
+                                 oc.tuned.get(name), tick))
+    for rec in refutation:
+        failed = [test for test, key in (("placebo", "placebo_pass"),
+                                         ("subset stability", "stability_pass")) if not rec[key]]
+        if failed:
+            result.warnings.append(
+                f"CATE {rec['outcome']}: {rec['model']} fails the {' and the '.join(failed)} "
+                f"test{'s' if len(failed) > 1 else ''} (placebo ratio {rec['placebo_ratio']:.3g}, "
+                f"needs < {rec['placebo_threshold']:g}; stability correlation "
+                f"{rec['stability_correlation']:.3g}, needs > {rec['stability_threshold']:g}): "
+                "treat the per-customer effects as hypotheses for a randomized test, not as "
+                "targeting facts")
 
     regions = ps_region(result.nuisances.e_hat).astype(str)
     for oc in per_outcome:
