@@ -6,8 +6,9 @@ and, when present, ``cate_split`` with ``cate_<model>`` (the selected model fitt
 split: out-of-sample on the ``test`` customers). Honest values are computed on the held-out test
 customers from those out-of-sample predictions, so no customer's own outcome helps choose the
 targeting it is judged on; without a split they are cross-fitted over the analysis' folds.
-The conservative and risk-adjusted rules need a lower bound: the out-of-sample lower bound is the
-out-of-sample point minus the deployed model's own half-width below its point.
+The conservative and risk-adjusted rules need a lower bound: out of sample it is the training-split
+model's own (``cate_<model>_lower``), or, when the learner recorded none, the out-of-sample point
+minus the deployed model's half-width below its point.
 
 Everything is computed for the primary (first) outcome. Without a cost (no ``--cost`` and no
 discount column to estimate it from) the profit parts are skipped with a warning and only the
@@ -156,10 +157,14 @@ def read_cate(result: AnalysisResult) -> CateView | None:
     if split is not None and honest is not None:
         is_test = np.asarray(split).astype(str) == "test"
         plan = HoldoutPlan.from_split(is_test)
-        honest_lower = honest - (cate - lower) if lower is not None else None
+        honest_lower = _finite(columns.get(f"cate_{model}_lower"), n)
+        lower_note = f"its lower bounds cate_{model}_lower"
+        if honest_lower is None and lower is not None:
+            honest_lower = honest - (cate - lower)
+            lower_note = "its lower bounds taken as the point minus the deployed half-width"
         source = (f"cate ({model} refitted on all customers) for the deployed lists; "
-                  f"cate_{model} (fitted on the training split) for the honest values on the "
-                  f"{int(is_test.sum())} held-out customers")
+                  f"cate_{model} (fitted on the training split; {lower_note}) for the honest "
+                  f"values on the {int(is_test.sum())} held-out customers")
         return CateView(cate, lower, honest, honest_lower, plan, source)
     plan = HoldoutPlan.from_folds(result.nuisances.folds)
     return CateView(cate, lower, None, None, plan,

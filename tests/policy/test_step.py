@@ -27,7 +27,7 @@ def oracle_cate_step(truth: np.ndarray, noise: float = 6.0) -> Step:
         split = np.where(rng.random(n) < 0.2, "test", "train").astype(object)
         result.customer_columns.update({
             "cate": deployed, "cate_lower": deployed - 12, "cate_upper": deployed + 12,
-            "cate_fake": honest, "cate_split": split})
+            "cate_fake": honest, "cate_fake_lower": honest - 10, "cate_split": split})
         result.sections["cate_model"] = {"model": "fake"}
 
     return Step("cate", run)
@@ -68,6 +68,7 @@ def test_summary_sections(result: AnalysisResult) -> None:
         assert set(record) >= {"segment", "n", "current_targeting_rate", "mean_cate", "ci_low",
                                "ci_high", "action"}
     assert "ceiling_correlation" in doc["segmentation"]
+    assert "cate_fake_lower" in doc["policy_evaluation"]["cate"]
     assert doc["profit_curve"]["points"][0]["share"] == 0.0
 
 
@@ -128,3 +129,24 @@ def test_no_cate_skips_policies(world) -> None:
     assert "policies" not in result.sections and "segments" in result.sections
     assert any("no usable CATE" in w for w in result.warnings)
     assert isinstance(result.tables["segments"], pd.DataFrame)
+
+
+def test_read_cate_without_training_split_bounds() -> None:
+    from types import SimpleNamespace
+
+    from rollout.policy.step import read_cate
+
+    cate = np.array([5.0, 1.0, 3.0, 2.0])
+    result = SimpleNamespace(
+        cohort=SimpleNamespace(n=4), sections={"cate_model": {"model": "m"}},
+        nuisances=SimpleNamespace(folds=np.array([0, 1, 0, 1])),
+        customer_columns={"cate": cate, "cate_lower": cate - 2, "cate_m": cate + 1,
+                          "cate_split": np.array(["train", "test", "train", "test"])})
+    view = read_cate(result)
+    assert view is not None and view.plan.eval_mask.tolist() == [False, True, False, True]
+    assert view.honest_lower.tolist() == (cate - 1).tolist()
+    del result.customer_columns["cate_split"]
+    view = read_cate(result)
+    assert view.honest_cate is None and len(view.plan.splits) == 2
+    result.customer_columns["cate"] = np.array([1.0, np.nan, 2.0, 3.0])
+    assert read_cate(result) is None
