@@ -105,8 +105,9 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
     R-loss), then any further registered steps.
 
     Reads COHORT (parquet or CSV: customer_id, treatment 0/1, outcomes, numeric covariates) and
-    writes OUTPUT/summary.json, OUTPUT/customers.parquet, OUTPUT/tables/*.parquet and
-    OUTPUT/figures/*.png.
+    writes OUTPUT/summary.json, OUTPUT/customers.parquet, OUTPUT/tables/*.parquet,
+    OUTPUT/figures/*.png and OUTPUT/model.joblib (the selected CATE model; its SHA-256 is in
+    summary.json and the loader refuses a file that does not match).
     """
     # imported here so that `rollout --help` does not pay for loading the model libraries
     from rollout.analysis import EXTRA_STEPS, write_results
