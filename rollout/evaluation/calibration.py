@@ -26,6 +26,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from rollout.errors import InputError
+from rollout.policy.value import policy_difference, profit_scores
 
 Z_975 = float(stats.norm.ppf(0.975))
 
@@ -182,12 +183,12 @@ def policy_value_difference(policy: np.ndarray, reference: np.ndarray, y: np.nda
     targeted is margin x effect - cost; its unbiased score uses the transformed outcome.
     """
     policy, reference = np.asarray(policy, float), np.asarray(reference, float)
-    gamma = margin * transformed_outcome(y, t, p) - cost
-    contrib = (policy - reference) * gamma
-    est, se = float(contrib.mean()), float(contrib.std(ddof=1) / np.sqrt(len(contrib)))
-    return {"estimate": est, "se": se, "ci_low": est - Z_975 * se, "ci_high": est + Z_975 * se,
-            "share_policy": float(policy.mean()), "share_reference": float(reference.mean()),
-            "share_disagree": float((policy != reference).mean()), "n": len(contrib)}
+    scores = profit_scores(transformed_outcome(y, t, p), margin=margin, cost=cost)
+    diff = policy_difference(policy, reference, scores)
+    return {"estimate": diff.value, "se": diff.se, "ci_low": diff.ci_low,
+            "ci_high": diff.ci_high, "share_policy": float(policy.mean()),
+            "share_reference": float(reference.mean()),
+            "share_disagree": float((policy != reference).mean()), "n": diff.n}
 
 
 def calibration_verdict(blp: BLPResult, policy_value: dict | None, ate_ci_high: float) -> dict:

@@ -21,8 +21,8 @@ from sklearn.model_selection import StratifiedKFold
 from xgboost import XGBRegressor
 
 from rollout.errors import InputError
-
-Z_975 = 1.959963984540054
+from rollout.policy.value import policy_value as policy_value_of
+from rollout.policy.value import profit_scores
 
 
 def _regressor(seed: int, *, final: bool = False) -> XGBRegressor:
@@ -86,7 +86,6 @@ def dr_learner(X: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray | floa
 
 def policy_value(target: np.ndarray, dr_scores: np.ndarray, cost: float, margin: float) -> dict:
     """Profit per customer of targeting ``target`` against targeting nobody, with a 95% CI."""
-    contrib = np.asarray(target, float) * (margin * dr_scores - cost)
-    est, se = float(contrib.mean()), float(contrib.std(ddof=1) / np.sqrt(len(contrib)))
-    return {"estimate": est, "se": se, "ci_low": est - Z_975 * se, "ci_high": est + Z_975 * se,
-            "share_targeted": float(np.mean(target)), "n": len(contrib)}
+    value = policy_value_of(target, profit_scores(dr_scores, margin=margin, cost=cost))
+    return {"estimate": value.value, "se": value.se, "ci_low": value.ci_low,
+            "ci_high": value.ci_high, "share_targeted": float(np.mean(target)), "n": value.n}
