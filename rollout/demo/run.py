@@ -79,6 +79,8 @@ def run_demo(output: str | Path, seed: int = 0,
         # to show what a test powered for it would cost.
         design = plan_design(DesignRequest(results=tmp / "results", looks=DEMO_LOOKS, seed=seed,
                                            mde_from="overlap"))
+        # recorded relative to design.json: the folder is assembled elsewhere and moved
+        design.details["results"] = "results"
         save_design(tmp / "design.json", design)
         headline["design"] = {"n_per_arm": design.n_per_arm, "mde": design.mde,
                               "mde_source": design.mde_source}
