@@ -43,11 +43,6 @@ seed_option = click.option("--seed", type=int, default=0, show_default=True,
                            help="Seed for everything random; same seed, same output.")
 
 
-def not_built(name: str) -> None:
-    console.error(f"'rollout {name}' is not built yet in this version")
-    sys.exit(EXIT_BAD_INPUT)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rollout")
 def cli() -> None:
