@@ -37,6 +37,8 @@ from rollout.planning.design import Design
 from rollout.planning.sequential import efficacy_boundaries
 
 EVALUATION_SCHEMA = "rollout.evaluation/1"
+#: Strata with fewer customers than this in an arm are left out of the effect-by-stratum figure.
+MIN_PLOTTED_PER_ARM = 10
 
 
 @dataclass
@@ -253,9 +255,12 @@ def _figures(result: EvaluationResult, folder: Path) -> None:
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
+    # Strata too small to say anything would stretch the axis for everyone; the table keeps them.
     strata = result.strata.dropna(subset=["estimate"])
+    strata = strata[(strata["n_treatment"] >= MIN_PLOTTED_PER_ARM)
+                    & (strata["n_control"] >= MIN_PLOTTED_PER_ARM)]
     if len(strata):
-        fig, ax = plt.subplots(figsize=(7, 0.4 * len(strata) + 1.5))
+        fig, ax = plt.subplots(figsize=(11, 0.4 * len(strata) + 1.8))
         pos = np.arange(len(strata))
         ax.errorbar(strata["estimate"], pos,
                     xerr=[strata["estimate"] - strata["ci_low"],
@@ -263,7 +268,8 @@ def _figures(result: EvaluationResult, folder: Path) -> None:
         ax.axvline(0, color="grey", lw=1)
         ax.set_yticks(pos, strata["stratum"])
         ax.set_xlabel(f"effect on {result.outcome} (95% CI)")
-        ax.set_title("Effect by stratum")
+        ax.set_title(f"Effect by stratum (strata with at least {MIN_PLOTTED_PER_ARM} customers "
+                     "per arm)")
         fig.tight_layout()
         fig.savefig(folder / "effect_by_stratum.png", dpi=100, metadata={"Software": None})
         plt.close(fig)
