@@ -132,10 +132,19 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
                      f"{breakeven['n_per_arm']} per arm.")
         looks = _records(design.get("looks"))
         if looks is not None:
-            sec.table(looks, caption="Looks and boundaries (z scale and effect scale).")
+            looks = looks.assign(n_per_arm=looks["n_per_arm"].map(
+                lambda v: ", ".join(f"{k} {n:,}" for k, n in v.items())
+                if isinstance(v, dict) else v))
+            sec.table(_pick(looks, ["information_fraction", "n_per_arm", "efficacy_z",
+                                    "futility_z", "harm_z", "alpha_spent", "efficacy_effect",
+                                    "futility_effect", "harm_effect"]),
+                      caption="Looks and boundaries (z scale and effect scale).")
         phases = _records(design.get("phases"))
         if phases is not None:
-            sec.table(phases.astype(str), caption="The staged rollout plan.")
+            sec.table(_pick(phases, ["phase", "name", "role", "n", "select_column",
+                                     "predicted_profit", "rule", "description"]),
+                      caption="The staged rollout plan (predicted profit is the model's own "
+                              "view; the A/B test is what checks it).")
 
     sec = report.section("7. Assignment")
     counts = pd.Series(headline.get("assignment", {}), name="customers").rename_axis("role")
