@@ -43,6 +43,7 @@ from rollout.estimation.ate import (
 from rollout.estimation.balance import BalanceResult, covariate_balance
 from rollout.estimation.crossfit import (
     BOOSTING_PARAMS,
+    OUTCOME_LEARNER,
     Nuisances,
     cross_fit_outcomes,
     make_folds,
@@ -102,7 +103,8 @@ class AnalyzeOptions:
             "outcome_bounds": {k: list(v) for k, v in sorted(self.outcome_bounds.items())},
             "bound_quantiles": list(self.bound_quantiles),
             "min_per_arm": self.min_per_arm,
-            "learner": {"library": "xgboost", **BOOSTING_PARAMS},
+            "learner": {"library": "xgboost", **BOOSTING_PARAMS,
+                        "outcome_models": OUTCOME_LEARNER},
         }
 
 
