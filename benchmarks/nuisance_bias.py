@@ -1,4 +1,4 @@
-"""Bias of the doubly robust estimates from the outcome learner, on the ``good_overlap`` world.
+"""Bias of the doubly robust estimates from the outcome learner (``good_overlap`` by default).
 
 Each replication draws a ``good_overlap`` cohort (known CATE), cross-fits the analysis' boosted
 propensity score on seeded folds and the outcome regressions mu0/mu1 with one of several
@@ -12,7 +12,8 @@ records
   applying each fold's fitted rule to fresh customers of the same world.
 
 Unbiased nuisances give a mean z near 0 and coverage near 0.95. Mean z is reported with its
-Monte Carlo SE. Run ``python benchmarks/nuisance_bias.py --reps 100 --n 1500 --folds 3``.
+Monte Carlo SE. Run ``python benchmarks/nuisance_bias.py --reps 100 --n 1500 --folds 3``;
+``--world`` runs another bundled world.
 """
 
 from __future__ import annotations
@@ -47,13 +48,16 @@ LEARNERS: dict[str, Callable[[int], FitPredict]] = {
 }
 
 
-def replication(seed: int, learner: str, n: int, n_folds: int) -> dict[str, float]:
+def replication(seed: int, learner: str, n: int, n_folds: int,
+                world_name: str = WORLD) -> dict[str, float]:
     """One draw: z of the AIPW ATE and of the breakeven policy value against their truths."""
     seed = seed % 2**31
-    world = simulate_world(WORLD, seed=seed, n=n)
-    fresh = simulate_world(WORLD, seed=seed + 1, n=POPULATION)
+    world = simulate_world(world_name, seed=seed, n=n)
+    fresh = simulate_world(world_name, seed=seed + 1, n=POPULATION)
     cohort, scenario = world.cohort, world.scenario
-    margin, cost = float(scenario.margin), float(scenario.cost)
+    # A world without campaign economics is scored as margin 1, cost 0: target CATE > 0.
+    margin = 1.0 if scenario.margin is None else float(scenario.margin)
+    cost = 0.0 if scenario.cost is None else float(scenario.cost)
     X, t, y = cohort.X, cohort.treatment, cohort.outcome(world.outcome)
     X_pop = fresh.cohort.X
     gain_pop = margin * fresh.truth["true_cate"].to_numpy() - cost
@@ -103,12 +107,14 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20251129)
     parser.add_argument("--learners", default=",".join(LEARNERS))
+    parser.add_argument("--world", default=WORLD, help="a bundled world (default good_overlap)")
     args = parser.parse_args()
     for learner in args.learners.split(","):
         start = time.perf_counter()
-        results = replicate(_Replication(learner, args.n, args.folds), args.reps, args.seed,
-                            n_jobs=2)
-        print(json.dumps({"learner": learner, "n": args.n, "folds": args.folds,
+        replication_fn = _Replication(learner, args.n, args.folds, args.world)
+        results = replicate(replication_fn, args.reps, args.seed, n_jobs=2)
+        print(json.dumps({"world": args.world, "learner": learner, "n": args.n,
+                          "folds": args.folds,
                           "reps": args.reps, "seconds": round(time.perf_counter() - start, 1),
                           **summarize(results)}), flush=True)
 
@@ -116,11 +122,11 @@ def main() -> None:
 class _Replication:
     """A picklable ``fn(seed)`` for :func:`replicate`."""
 
-    def __init__(self, learner: str, n: int, n_folds: int) -> None:
-        self.learner, self.n, self.n_folds = learner, n, n_folds
+    def __init__(self, learner: str, n: int, n_folds: int, world_name: str) -> None:
+        self.learner, self.n, self.n_folds, self.world_name = learner, n, n_folds, world_name
 
     def __call__(self, seed: int) -> dict[str, float]:
-        return replication(seed, self.learner, self.n, self.n_folds)
+        return replication(seed, self.learner, self.n, self.n_folds, self.world_name)
 
 
 if __name__ == "__main__":
