@@ -34,8 +34,10 @@ def demo(output: str, seed: int, as_json: bool) -> None:
         {"stage": "cohort", "result": f"{h['cohort']['n']:,} customers "
                                       f"({h['cohort']['n_treated']:,} treated)"},
         {"stage": "analyze", "result": h["analysis"]["verdict"]},
-        {"stage": "design", "result": f"{h['design']['n_per_arm']} per arm, MDE "
-                                      f"{h['design']['mde']:.1f} ({h['design']['mde_source']})"},
+        {"stage": "design", "result": ", ".join(f"{n:,} {arm}" for arm, n in
+                                                h["design"]["n_per_arm"].items())
+                                      + f"; MDE {h['design']['mde']:.1f} "
+                                        f"({h['design']['mde_source']})"},
         {"stage": "assign", "result": ", ".join(f"{k} {v:,}" for k, v in h["assignment"].items())},
         {"stage": "interim (look 1)", "result": h["interim"]["decision"]},
         {"stage": "evaluate", "result": f"{ev['adjusted_estimate']:.1f} [{ev['ci_low']:.1f}, "
