@@ -21,6 +21,7 @@ how tuning (:mod:`rollout.estimation.cate.tuning`) plugs in.
 from __future__ import annotations
 
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -95,7 +96,7 @@ class LearnerSettings:
                              eval_metric="logloss")
 
 
-class _Learner:
+class _Learner(ABC):
     """Shared plumbing: a name, settings, and no interval unless a model provides one."""
 
     name = "learner"
@@ -103,12 +104,14 @@ class _Learner:
     def __init__(self, settings: LearnerSettings) -> None:
         self.settings = settings
 
+    @abstractmethod
     def fit(self, X: np.ndarray, t: np.ndarray, y: np.ndarray,
-            cv: CrossValidation | None = None) -> _Learner:  # pragma: no cover - abstract
-        raise NotImplementedError
+            cv: CrossValidation | None = None) -> _Learner:
+        """Fit on customers ``X`` with treatment ``t`` and outcome ``y`` (folds ``cv``)."""
 
-    def effect(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def effect(self, X: np.ndarray) -> np.ndarray:
+        """The CATE of each customer in ``X``."""
 
     def effect_interval(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
@@ -180,8 +183,9 @@ class XLearner(_Learner):
 class _EconMLLearner(_Learner):
     """An econml DML estimator fitted with the package's boosted nuisance models and folds."""
 
-    def _estimator(self, cv: CrossValidation) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _estimator(self, cv: CrossValidation) -> Any:
+        """The unfitted econml estimator, wired to the package's nuisance models and folds."""
 
     def fit(self, X: np.ndarray, t: np.ndarray, y: np.ndarray,
             cv: CrossValidation | None = None) -> _EconMLLearner:
