@@ -23,6 +23,11 @@ class InputError(Exception):
     "cohort.parquet, column 'treatment', row 7: values must be 0 or 1"
     >>> str(InputError("must be in (0, 1)", option="--power"))
     'option --power: must be in (0, 1)'
+    >>> str(InputError("must be at least 2", argument="folds"))
+    "argument 'folds': must be at least 2"
+
+    The library names the keyword argument a caller used (``argument="folds"``); the command
+    line maps arguments to its option names (``--folds``) in one place before printing.
     """
 
     message: str
@@ -30,6 +35,7 @@ class InputError(Exception):
     column: str | None = None
     row: int | str | None = None
     option: str | None = None
+    argument: str | None = None
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
@@ -44,4 +50,6 @@ class InputError(Exception):
             where.append(f"row {self.row}")
         if self.option is not None:
             where.append(f"option {self.option}")
+        if self.argument is not None:
+            where.append(f"argument {self.argument!r}")
         return (", ".join(where) + ": " if where else "") + self.message

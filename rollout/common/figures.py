@@ -1,0 +1,47 @@
+"""The one way figures are drawn and saved: a ``Figure`` on the Agg canvas, reproducible PNG bytes.
+
+No module switches matplotlib's global backend or uses pyplot's global state: a figure is made
+with :func:`new_figure` and written with :func:`save_png` (or :func:`png_bytes`), which leave the
+software version out of the PNG metadata so that the same result gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+#: PNG metadata without the matplotlib version, so the bytes do not change with the library.
+PNG_METADATA = {"Software": None}
+
+
+def new_figure(width: float, height: float, dpi: int = 100) -> Figure:
+    """A figure of ``width`` x ``height`` inches on its own Agg canvas, constrained layout.
+
+    >>> fig = new_figure(4, 3)
+    >>> fig.get_size_inches().tolist()
+    [4.0, 3.0]
+    """
+    fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def png_bytes(figure: Figure, dpi: int | None = None) -> bytes:
+    """The figure as PNG bytes (no version metadata).
+
+    >>> png_bytes(new_figure(1, 1))[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+    True
+    """
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi if dpi is not None else figure.dpi,
+                   metadata=PNG_METADATA)
+    return buffer.getvalue()
+
+
+def save_png(figure: Figure, path: str | Path, dpi: int | None = None) -> None:
+    """Write the figure as a PNG file at ``path`` (no version metadata)."""
+    figure.savefig(Path(path), format="png", dpi=dpi if dpi is not None else figure.dpi,
+                   metadata=PNG_METADATA)
