@@ -22,6 +22,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_BAD_INPUT = 2
 
+#: Library keyword arguments whose command-line option is not simply ``--`` + the name with
+#: dashes (``n_per_arm`` -> ``--n``). The one place where the API's names meet the CLI's.
+OPTION_FOR_ARGUMENT: dict[str, str] = {}
+
+
+def option_for(argument: str) -> str:
+    """The command-line option that sets a library ``argument``.
+
+    >>> option_for("folds"), option_for("information_fractions")
+    ('--folds', '--information-fractions')
+    """
+    return OPTION_FOR_ARGUMENT.get(argument, "--" + argument.replace("_", "-"))
+
+
+def as_cli_error(exc: InputError) -> InputError:
+    """The same error, with a library argument named as the option a command-line user typed."""
+    if exc.argument is None:
+        return exc
+    return InputError(exc.message, file=exc.file, column=exc.column, row=exc.row,
+                      option=option_for(exc.argument))
+
 
 def handles_input_errors(func: F) -> F:
     """Turn :class:`InputError` into a clear message on stderr and exit status 2."""
@@ -31,7 +52,7 @@ def handles_input_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except InputError as exc:
-            console.error(str(exc))
+            console.error(str(as_cli_error(exc)))
             sys.exit(EXIT_BAD_INPUT)
 
     return wrapper  # type: ignore[return-value]
