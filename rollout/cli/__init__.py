@@ -4,13 +4,20 @@ No statistics live here. Every command follows the same conventions: a rich tabl
 ``--json`` for one JSON document on stdout, ``--seed`` where anything is random, exit status 0 on
 success and 2 on bad input or usage with a message naming the file, column and row at fault, and
 nothing half-written.
+
+Start-up is cheap: each command module declares its options at import time but imports the
+analysis stack (numpy, pandas, scipy, the model libraries) only inside the command function,
+so ``rollout --help``, ``rollout CMD --help`` and usage errors answer at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -45,7 +52,11 @@ def as_cli_error(exc: InputError) -> InputError:
 
 
 def handles_input_errors(func: F) -> F:
-    """Turn :class:`InputError` into a clear message on stderr and exit status 2."""
+    """Turn :class:`InputError` into a clear message on stderr and exit status 2.
+
+    An operating-system error that reaches here (a file that cannot be read or written) is an
+    input error too: :func:`rollout.io.os_error` words it, naming the file.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -54,12 +65,22 @@ def handles_input_errors(func: F) -> F:
         except InputError as exc:
             console.error(str(as_cli_error(exc)))
             sys.exit(EXIT_BAD_INPUT)
+        except OSError as exc:
+            from rollout.io import os_error
+
+            action = "read" if exc.filename and Path(exc.filename).exists() else "write"
+            console.error(str(os_error(exc, action=action)))
+            sys.exit(EXIT_BAD_INPUT)
 
     return wrapper  # type: ignore[return-value]
 
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print one JSON document on stdout instead of tables.")
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Replace the output folder even when it is not a previous output of this command "
+         "(a folder holding an input of the run, or the current folder, is never replaced).")
 seed_option = click.option("--seed", type=int, default=0, show_default=True,
                            help="Seed for everything random; same seed, same output.")
 
@@ -82,8 +103,14 @@ def cli() -> None:
     """
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; a termination signal cleans up like Ctrl-C does."""
+    with contextlib.suppress(ValueError):  # signals can only be set from the main thread
+        signal.signal(signal.SIGTERM, _interrupt)
     cli(prog_name="rollout")
 
 

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from rollout import console
-from rollout.cli import cli, handles_input_errors, json_option, seed_option
-from rollout.data.contract import load_cohort
+from rollout.cli import cli, force_option, handles_input_errors, json_option, seed_option
 from rollout.errors import InputError
 
 if TYPE_CHECKING:
@@ -54,7 +53,8 @@ def parse_outcome_bounds(values: Sequence[str], outcomes: Sequence[str]) -> dict
 @cli.command()
 @click.argument("cohort_path", metavar="COHORT", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False),
-              help="Results folder to write (replaced atomically if it exists).")
+              help="Results folder to write; a previous results folder is replaced "
+                   "atomically, any other existing folder needs --force.")
 @click.option("--outcome", "outcome", multiple=True,
               help="Outcome column(s); repeat or separate by commas. Default: the cohort's.")
 @click.option("--covariates", "covariates", multiple=True,
@@ -93,13 +93,14 @@ def parse_outcome_bounds(values: Sequence[str], outcomes: Sequence[str]) -> dict
 @click.option("--segments", "segments", type=int, default=None, metavar="K",
               help="Number of behavioural segments when the cohort has no segment column "
                    "(default: chosen by silhouette among 3 to 6).")
+@force_option
 @json_option
 @handles_input_errors
 def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
             covariates: tuple[str, ...], seed: int, folds: int, clip: float,
             outcome_bounds: tuple[str, ...], models: tuple[str, ...], model: str | None,
             validate: str, tune: int, cost: float | None, cost_method: str, margin: float,
-            segments: int | None, as_json: bool) -> None:
+            segments: int | None, force: bool, as_json: bool) -> None:
     """Estimation core: positivity, average effects by six methods, trimming, bounds, verdict,
     heterogeneous effects (six CATE models, validated on held-out customers, one selected by the
     R-loss), then any further registered steps.
@@ -109,9 +110,13 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
     OUTPUT/figures/*.png and OUTPUT/model.joblib (the selected CATE model; its SHA-256 is in
     summary.json and the loader refuses a file that does not match).
     """
+    from rollout.io import check_output_folder
+
+    check_output_folder(output, "analyze", inputs=[cohort_path], force=force)
     # imported here so that `rollout --help` does not pay for loading the model libraries
     from rollout.analysis import EXTRA_STEPS, write_results
     from rollout.analysis import analyze as run_analysis
+    from rollout.data.contract import load_cohort
     from rollout.estimation.cate.learners import LEARNERS
     from rollout.estimation.cate.step import CateOptions, with_cate_options
     from rollout.estimation.cate.tuning import require_optuna
@@ -176,7 +181,7 @@ def _render(result: AnalysisResult) -> None:
                                 "evalue_ci"])
     console.show_table(result.assumptions.table, title="Assumptions",
                        columns=["assumption", "status", "evidence"])
-    console.stdout.print(f"verdict: [bold]{result.verdict}[/bold] ({result.assumptions.rule})")
+    console.stdout.print(f"verdict: {result.verdict} ({result.assumptions.rule})")
     _render_policy(result)
     if "cate_models" in result.sections:
         from rollout.estimation.cate.report import render_cate

@@ -30,9 +30,11 @@ def read_design(path: Path) -> Any:
         raise InputError("file does not exist", file=path)
     if path.is_dir():
         raise InputError("expected a design.json file, got a folder", file=path)
+    from rollout.io import read_text
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
         raise InputError(f"not a readable JSON document: {exc}", file=path) from exc
 
 
@@ -68,6 +70,7 @@ def assign(design_path: Path, customers_path: Path, output: Path, salt: str | No
     Every customer gets exactly one role: pilot_target (phase 1), an A/B
     arm (phase 2), or not_in_test. Same inputs and salt, same bytes.
     """
+    from rollout.io import check_writable
     from rollout.planning.assignment import (
         AssignmentPlan,
         assign_customers,
@@ -78,6 +81,9 @@ def assign(design_path: Path, customers_path: Path, output: Path, salt: str | No
 
     if output.suffix.lower() not in {".parquet", ".pq"}:
         raise InputError("the output must be a .parquet file", file=output)
+    check_writable(output)
+    check_writable(output.with_name(f"{output.stem}.report.json"))
+    check_writable(csv_dir if csv_dir is not None else output.parent, folder=True)
     plan = AssignmentPlan.from_design(read_design(design_path), source=design_path)
     with console.progress(enabled=not as_json) as bar:
         task = bar.add_task("reading customers", total=None)
@@ -125,4 +131,4 @@ def _render(report: dict[str, Any], paths: dict[str, Path]) -> None:
         console.show_table(tests, title="Randomization checks")
     if report["rerandomization"]:
         console.warn(report["rerandomization"]["caveat"])
-    console.stdout.print("Wrote " + ", ".join(str(p) for p in paths.values()), highlight=False)
+    console.say("Wrote " + ", ".join(str(p) for p in paths.values()))

@@ -62,10 +62,10 @@ def _render(design: Any) -> None:
     console.show_table([{"": k, "value": str(v)} for k, v in rows], title="A/B design")
     estimand = d.get("estimand") or {}
     if estimand:
-        console.stdout.print(f"[bold]randomization:[/bold] {estimand.get('randomization')}")
-        console.stdout.print(f"[bold]variance:[/bold] {estimand.get('variance')}")
+        console.stdout.print(f"randomization: {estimand.get('randomization')}")
+        console.stdout.print(f"variance: {estimand.get('variance')}")
     if d.get("cate_validation"):
-        console.stdout.print(f"[bold]what it validates:[/bold] {d['cate_validation']}")
+        console.stdout.print(f"what it validates: {d['cate_validation']}")
     console.show_table(
         [{"look": look["look"], "fraction": look["information_fraction"],
           "n per arm": _fmt(look["n_per_arm"]), "efficacy z": look["efficacy_z"],
@@ -194,23 +194,33 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
                          option="--information-fractions")
     if output is not None and output.exists() and output.is_dir():
         raise InputError("the output must be a file (design.json), not a folder", file=output)
+    figure_folder = figures_dir or (output.parent if output is not None else None)
+    from rollout.io import check_writable, output_set
+
+    if output is not None:
+        check_writable(output)
+    if figure_folder is not None:
+        check_writable(figure_folder, folder=True)
     with console.progress(enabled=not as_json) as bar:
         task = bar.add_task("designing", total=None)
         planned = plan_design(request)
         bar.update(task, completed=1, total=1)
     for message in planned.details.get("warnings", []):
         console.warn(message)
-    if output is not None:
-        save_design(output, planned)
-    figure_folder = figures_dir or (output.parent if output is not None else None)
-    if figure_folder is not None:
-        from rollout.planning.figures import draw_figures
+    # design.json and its figures land as one set, design.json last
+    with output_set(output) as outputs:
+        if output is not None:
+            save_design(output, planned)
+        if figure_folder is not None:
+            from rollout.planning.figures import draw_figures
 
-        stem = output.stem if output is not None and figures_dir is None else "design"
-        draw_figures(planned, figure_folder, stem=stem)
+            stem = output.stem if output is not None and figures_dir is None else "design"
+            staging = outputs.scratch_folder(figure_folder)
+            for drawn in draw_figures(planned, staging, stem=stem):
+                outputs.add(drawn, figure_folder / Path(drawn).name)
     if as_json:
         console.emit_json(planned.to_dict())
     else:
         _render(planned)
         if output is not None:
-            console.stdout.print(f"design written to {output}")
+            console.say(f"design written to {output}")

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from rollout.errors import InputError
-from rollout.io import read_table, write_csv, write_json, write_parquet
+from rollout.io import output_set, read_table, write_csv, write_json, write_parquet
 from rollout.planning.balance_report import (
     allocation_test,
     arm_by_stratum_test,
@@ -760,14 +760,16 @@ def write_assignment(assignment: Assignment, output: str | Path,
             raise InputError("cannot write here: this path is a file, not a folder",
                              file=existing)
     try:
-        write_parquet(paths["table"], assignment.table,
-                      metadata={"schema": ASSIGNMENT_SCHEMA,
-                                "method": assignment.report["method"],
-                                "salt": assignment.report["salt"],
-                                "arm_salt": assignment.report["arm_salt"]})
-        for role in assignment.roles:
-            write_csv(paths[role], assignment.role_list(role))
-        write_json(paths["report"], assignment.report)
+        # one set: the lists and the report land first, the table last (present = complete)
+        with output_set(paths["table"]):
+            write_parquet(paths["table"], assignment.table,
+                          metadata={"schema": ASSIGNMENT_SCHEMA,
+                                    "method": assignment.report["method"],
+                                    "salt": assignment.report["salt"],
+                                    "arm_salt": assignment.report["arm_salt"]})
+            for role in assignment.roles:
+                write_csv(paths[role], assignment.role_list(role))
+            write_json(paths["report"], assignment.report)
     except OSError as exc:
         raise InputError(f"cannot write the assignment: {exc}", file=output) from exc
     return paths

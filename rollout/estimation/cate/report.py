@@ -33,8 +33,8 @@ def render_cate(sections: Mapping[str, Any]) -> None:
             console.stdout.print(f"flagged {record['outcome']}/{record['model']}: "
                                  f"{record['flag_reason']}")
     for sel in sections["cate_selection"]:
-        console.stdout.print(f"CATE model for [bold]{sel['outcome']}[/bold]: "
-                             f"[bold]{sel['selected']}[/bold] ({sel['reason']})")
+        console.stdout.print(f"CATE model for {sel['outcome']}: "
+                             f"{sel['selected']} ({sel['reason']})")
     if sections["cate_selection"]:
         console.stdout.print(f"rule: {sections['cate_selection'][0]['rule']}")
     if sections.get("cate_by_region"):
