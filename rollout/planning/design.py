@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rollout.errors import InputError
-from rollout.io import to_json_text, write_json
+from rollout.io import read_text, to_json_text, write_json
 
 DESIGN_SCHEMA = "rollout.design/1"
 TESTS = ("ate", "policy", "heterogeneity")
@@ -251,8 +251,8 @@ def load_design(path: str | Path) -> Design:
     if path.is_dir():
         raise InputError("expected a design.json file, got a folder", file=path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
         raise InputError(f"not a readable JSON document: {exc}", file=path) from exc
     return Design.from_dict(document, source=path)
 

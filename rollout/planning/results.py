@@ -26,7 +26,7 @@ import pandas as pd
 
 from rollout.data.contract import Cohort, load_cohort
 from rollout.errors import InputError
-from rollout.io import read_table
+from rollout.io import read_table, read_text
 
 PS_REGIONS = ("overlap", "near_boundary", "extreme_low", "extreme_high")
 REQUIRED_CUSTOMER_COLUMNS = ("customer_id", "treatment", "ps_region")
@@ -178,8 +178,8 @@ def load_results(path: str | Path, outcome: str | None = None,
     if not summary_path.exists():
         raise InputError("missing summary.json in the results folder", file=summary_path)
     try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        summary = json.loads(read_text(summary_path))
+    except json.JSONDecodeError as exc:
         raise InputError(f"not a readable JSON document: {exc}", file=summary_path) from exc
     if not isinstance(summary, dict):
         raise InputError("must be a JSON object", file=summary_path)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from rollout.errors import InputError
+from rollout.io import read_text
 from rollout.simulation.expressions import Expression, parse_expression
 
 WORLD_KIND = "world"
@@ -233,12 +234,9 @@ def load_scenario(path_or_name: str | Path | Scenario,
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", file=path) from exc
-    except OSError as exc:
-        raise InputError(f"cannot be read: {exc}", file=path) from exc
 
 
 class _Table:
