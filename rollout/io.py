@@ -108,8 +108,22 @@ def os_error(exc: OSError, path: str | Path | None = None, action: str = "write"
     """
     what, todo = _reason(exc, action)
     file = path if path is not None else (exc.filename if exc.filename else None)
+    if file is not None:
+        file = _shown(file)
     tail = " (nothing was written)" if action != "read" else ""
     return InputError(f"cannot {action}: {what}; {todo}{tail}", file=file)
+
+
+def _shown(path: str | Path) -> str:
+    """A path as the user would recognise it: relative to the current folder when inside it."""
+    text = os.fspath(path)
+    if not os.path.isabs(text):
+        return text
+    try:
+        relative = os.path.relpath(text)
+    except ValueError:  # another drive
+        return text
+    return text if relative.startswith("..") else relative
 
 
 # --- text inputs --------------------------------------------------------------------------
@@ -286,12 +300,16 @@ class _OutputSet:
             self.created.append(folder)
 
     def destination_of(self, staged: str | Path | None) -> Path | None:
+        """The output a temporary file or folder of this set stands for (None: not an output)."""
         if staged is None:
             return None
         staged = Path(os.path.abspath(staged))
         for tmp, dest, _ in self.entries:
             if staged in (tmp, dest) or tmp in staged.parents:
                 return dest
+        for folder in self.scratch:  # files being made for the folder the scratch sits in
+            if staged == folder or folder in staged.parents:
+                return folder.parent
         return None
 
     def stage_file(self, dest: Path) -> Path:
@@ -417,11 +435,11 @@ class _OutputSet:
                 _remove(staged)
         for folder in self.scratch:
             _remove(folder)
+        self.unlock()
         if failed:
             for folder in reversed(self.created):
                 with contextlib.suppress(OSError):
                     folder.rmdir()
-        self.unlock()
 
 
 def _backup_name(path: Path) -> Path:
@@ -628,12 +646,14 @@ def _probe(folder: Path) -> None:
     os.unlink(name)
 
 
-def check_writable(path: str | Path, folder: bool = False) -> None:
+def check_writable(path: str | Path, folder: bool = False, inside: bool = False) -> None:
     """Refuse, before any work, an output that cannot be written where it is asked for.
 
-    ``path`` is a file to write (``folder=False``) or a folder to write (``folder=True``). Its
-    nearest existing parent must be a folder this process can create files in; an existing
-    ``path`` must be of the right kind. Nothing is left behind.
+    ``path`` is a file to write (``folder=False``) or a folder to write (``folder=True``): one
+    replaced whole, or with ``inside`` one that files are written into (figures, lists). Its
+    nearest existing parent (or, with ``inside``, the folder itself) must be a folder this
+    process can create files in; an existing ``path`` must be of the right kind. Nothing is left
+    behind.
     """
     path = Path(path)
     if os.path.lexists(path):
@@ -642,12 +662,14 @@ def check_writable(path: str | Path, folder: bool = False) -> None:
                              "name or remove it", file=path)
         if not folder and path.is_dir():
             raise InputError("the output is a folder; give a file name", file=path)
-    parent = Path(os.path.abspath(path)).parent
+    parent = Path(os.path.abspath(path))
+    if not (inside and parent.is_dir()):
+        parent = parent.parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
         raise InputError("cannot write here: part of the path is a file, not a folder; choose "
-                         "a path whose parent folders are folders", file=parent)
+                         "a path whose parent folders are folders", file=_shown(parent))
     try:
         _probe(parent)
     except OSError as exc:

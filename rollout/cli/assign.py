@@ -83,7 +83,8 @@ def assign(design_path: Path, customers_path: Path, output: Path, salt: str | No
         raise InputError("the output must be a .parquet file", file=output)
     check_writable(output)
     check_writable(output.with_name(f"{output.stem}.report.json"))
-    check_writable(csv_dir if csv_dir is not None else output.parent, folder=True)
+    check_writable(csv_dir if csv_dir is not None else output.parent, folder=True,
+                   inside=True)
     plan = AssignmentPlan.from_design(read_design(design_path), source=design_path)
     with console.progress(enabled=not as_json) as bar:
         task = bar.add_task("reading customers", total=None)

@@ -200,7 +200,7 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
     if output is not None:
         check_writable(output)
     if figure_folder is not None:
-        check_writable(figure_folder, folder=True)
+        check_writable(figure_folder, folder=True, inside=True)
     with console.progress(enabled=not as_json) as bar:
         task = bar.add_task("designing", total=None)
         planned = plan_design(request)

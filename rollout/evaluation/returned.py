@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rollout.common.labels import check_arm_labels
-from rollout.errors import InputError
+from rollout.errors import InputError, shown
 from rollout.evaluation.srm import SRMResult, srm_check
 from rollout.io import read_parquet_metadata, read_table
 from rollout.planning.assignment import NOT_IN_TEST, PILOT
@@ -115,7 +115,7 @@ def load_returned(
             raise InputError("missing column", file=src, column=col)
     if frame["customer_id"].duplicated().any():
         row = int(np.flatnonzero(frame["customer_id"].duplicated().to_numpy())[0])
-        raise InputError(f"duplicate customer id {frame['customer_id'].iloc[row]!r}", file=src,
+        raise InputError(f"duplicate customer id {shown(frame['customer_id'].iloc[row])}", file=src,
                          column="customer_id", row=row)
     in_test = check_arm_labels(frame["arm"], design.arms, outside=OUTSIDE_TEST, source=src)
     left_out = {str(k): int(v) for k, v in

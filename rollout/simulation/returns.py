@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from rollout.common.labels import check_arm_labels
-from rollout.errors import InputError
+from rollout.errors import InputError, shown
 from rollout.simulation.draws import stream
 from rollout.simulation.scenario import Scenario, load_scenario
 from rollout.simulation.world import World, draw_outcomes, potential_means, simulate_world
@@ -96,13 +96,13 @@ def validate_assignment(
     dup = ids.duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputError(f"duplicate customer id {ids.iloc[row]!r}", file=src,
+        raise InputError(f"duplicate customer id {shown(ids.iloc[row])}", file=src,
                          column="customer_id", row=row)
     unknown = ~ids.isin(known_ids)
     if unknown.any():
         row = int(np.flatnonzero(unknown.to_numpy())[0])
         raise InputError(
-            f"customer id {ids.iloc[row]!r} is not in the simulated world of "
+            f"customer id {shown(ids.iloc[row])} is not in the simulated world of "
             f"{len(known_ids)} customers (use the same scenario, --seed and --n as for the cohort)",
             file=src, column="customer_id", row=row,
         )
