@@ -35,6 +35,7 @@ import gzip
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -68,6 +69,10 @@ OUTPUT_SCHEMAS: dict[str, str] = {
 def _reason(exc: OSError, action: str) -> tuple[str, str]:
     """What went wrong and what to do, in words, for an OSError met while ``action``-ing."""
     code = exc.errno
+    if code is None:  # Arrow's IOError carries the errno only in its text
+        found = re.search(r"\[Errno (\d+)\]", str(exc))
+        code = int(found.group(1)) if found else (
+            errno.ENOSPC if "No space left" in str(exc) else None)
     writing = action != "read"
     if isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
         return ("permission denied",
@@ -91,7 +96,7 @@ def _reason(exc: OSError, action: str) -> tuple[str, str]:
         return ("the file system is read-only", "write elsewhere")
     if code == errno.ENAMETOOLONG:
         return ("the name is too long", "choose a shorter name")
-    return (exc.strerror or type(exc).__name__, "check the path and try again")
+    return (exc.strerror or str(exc) or type(exc).__name__, "check the path and try again")
 
 
 def os_error(exc: OSError, path: str | Path | None = None, action: str = "write") -> InputError:
@@ -305,8 +310,10 @@ class _OutputSet:
             return None
         staged = Path(os.path.abspath(staged))
         for tmp, dest, _ in self.entries:
-            if staged in (tmp, dest) or tmp in staged.parents:
+            if staged in (tmp, dest):
                 return dest
+            if tmp in staged.parents:  # a file inside a folder being assembled
+                return dest / staged.relative_to(tmp)
         for folder in self.scratch:  # files being made for the folder the scratch sits in
             if staged == folder or folder in staged.parents:
                 return folder.parent
@@ -517,6 +524,9 @@ def _temporary_sibling(path: Path, suffix: str = "") -> Iterator[Path]:
             raise os_error(exc, path, "write") from exc
         try:
             yield staged
+        except OSError as exc:
+            active.discard(staged)
+            raise os_error(exc, path, "write") from exc
         except BaseException:
             active.discard(staged)
             raise
@@ -534,7 +544,8 @@ def _temporary_sibling(path: Path, suffix: str = "") -> Iterator[Path]:
         _publish_mode(tmp_path)
         os.replace(tmp_path, path)
     except OSError as exc:
-        raise os_error(exc, path, "write") from exc
+        shown = active.destination_of(path) if active is not None else None
+        raise os_error(exc, shown or path, "write") from exc
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

@@ -127,6 +127,28 @@ def failing_rename(name: str, code: int = errno.ENOSPC) -> Callable[..., None]:
     return setup
 
 
+def disk_full(module: str, function: str, which: int = 1) -> Callable[..., None]:
+    """The ``which``-th call of a writer fails as Arrow does when the disk is full."""
+    def setup(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        import importlib
+
+        import pyarrow as pa
+
+        target = importlib.import_module(module)
+        real = getattr(target, function)
+        calls = {"n": 0}
+
+        def write(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == which:
+                raise pa.ArrowIOError("[Errno 28] Error writing bytes to file. Detail: "
+                                      "[errno 28] No space left on device")
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(target, function, write)
+    return setup
+
+
 def write_file(name: str, data: bytes) -> Callable[..., None]:
     def setup(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         path = ws / name
@@ -281,6 +303,9 @@ CASES: list[Case] = [
     C("cohort-cohort-rename-fails", "cohort -o out/c.parquet", "out/c", "no space left",
       outputs=("out/c.parquet", "out/c.attrition.parquet"),
       setup=both(fake_cohort_build, failing_rename("c.parquet"))),
+    C("cohort-disk-full", "cohort -o out/c.parquet", "out/c", "no space left",
+      outputs=("out/c.parquet", "out/c.attrition.parquet"),
+      setup=both(fake_cohort_build, disk_full("pyarrow.parquet", "write_table", 2))),
     C("cohort-missing-dunnhumby-folder", "cohort --dunnhumby nowhere -o c.parquet", "nowhere",
       "does not exist", outputs=("c.parquet", "c.attrition.parquet")),
     C("cohort-dunnhumby-is-a-file", "cohort --dunnhumby returns.csv -o c.parquet",
@@ -393,6 +418,9 @@ CASES: list[Case] = [
     C("assign-list-rename-fails", "assign design.json customers.parquet -o a.parquet",
       "a.treatment.csv", "no space left", outputs=A,
       setup=failing_rename("a.treatment.csv")),
+    C("assign-disk-full-writing-lists", "assign design.json customers.parquet -o a.parquet",
+      "a.control.csv", "no space left", outputs=A,
+      setup=disk_full("pyarrow.csv", "write_csv", 3)),
     C("assign-table-rename-fails", "assign design.json customers.parquet -o a.parquet",
       "a.parquet", "no space left", outputs=A,
       setup=failing_rename("a.parquet")),
@@ -475,6 +503,9 @@ CASES: list[Case] = [
       "permission denied", setup=unwritable("locked")),
     C("simulate-rename-fails", "simulate homogeneous --n 100 -o w", "w:", "no space left",
       outputs=("w",), setup=failing_rename("w")),
+    C("simulate-disk-full", "simulate homogeneous --n 100 -o w", "w/truth.parquet",
+      "no space left",
+      outputs=("w",), setup=disk_full("pyarrow.parquet", "write_table", 2)),
     C("simulate-assignment-arm-case", "simulate homogeneous --n 400 --assignment bad.csv -o w",
       "bad.csv", "did you mean 'treatment'", outputs=("w",),
       setup=lambda ws, mp: pd.read_csv(ws / "assignment.csv").assign(
@@ -587,6 +618,32 @@ def test_rows_outside_the_test_are_counted_not_dropped_silently(ws: Path) -> Non
     done = _invoke(["interim", "design.json", "r.csv", "--look", "1", "--outcome", "outcome"])
     assert done.exit_code == 0, done.output
     assert "10 'not_in_test'" in done.output
+
+
+@pytest.mark.parametrize("previous", [False, True], ids=["absent", "previous"])
+def test_an_interrupt_leaves_the_workspace_as_it_was(ws: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     previous: bool) -> None:
+    """Ctrl-C while the lists are written: exit 1 (click's Abort), nothing written or left."""
+    import pyarrow.csv as pa_csv
+
+    if previous:
+        for name in A:
+            (ws / name).write_bytes(b"previous\n")
+    before = snapshot(ws)
+    real = pa_csv.write_csv
+    calls = {"n": 0}
+
+    def write(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pa_csv, "write_csv", write)
+    done = _invoke(["assign", "design.json", "customers.parquet", "-o", "a.parquet"])
+    monkeypatch.undo()
+    assert done.exit_code == 1 and "Traceback" not in done.output
+    assert snapshot(ws) == before
 
 
 @pytest.mark.xfail(strict=False, reason="evaluate on a design without strata crashes on the "
