@@ -714,7 +714,8 @@ def check_output_folder(path: str | Path, command: str,
 
     An output folder is replaced whole. That is allowed when it does not exist, is empty, or is
     a previous output of the same ``command``; any other folder needs ``force``. A folder that
-    holds an input of the run, or the current folder, is never replaced, ``force`` or not.
+    holds an input of the run, the current folder or one holding it, a home folder or a
+    top-level folder is never replaced, ``force`` or not.
     """
     path = Path(path)
     check_writable(path, folder=True)
@@ -724,6 +725,10 @@ def check_output_folder(path: str | Path, command: str,
     cwd = Path.cwd().resolve()
     if target == cwd or target in cwd.parents:
         raise InputError("the output folder is the current folder (or holds it); it would be "
+                         "replaced whole; choose a new folder", file=path)
+    home = Path.home().resolve()
+    if target == home or target in home.parents or target.parent == target:
+        raise InputError("the output folder is a home or top-level folder; it would be "
                          "replaced whole; choose a new folder", file=path)
     for given in inputs:
         if given is None:

@@ -207,14 +207,17 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
         bar.update(task, completed=1, total=1)
     for message in planned.details.get("warnings", []):
         console.warn(message)
-    # design.json and its figures land as one set, design.json last
-    with output_set(output) as outputs:
+    # design.json and its figures land as one set, design.json last (or, without it, the
+    # power curve)
+    stem = output.stem if output is not None and figures_dir is None else "design"
+    primary = output if output is not None else (
+        figure_folder / f"{stem}_power_curve.png" if figure_folder is not None else None)
+    with output_set(primary) as outputs:
         if output is not None:
             save_design(output, planned)
         if figure_folder is not None:
             from rollout.planning.figures import draw_figures
 
-            stem = output.stem if output is not None and figures_dir is None else "design"
             staging = outputs.scratch_folder(figure_folder)
             for drawn in draw_figures(planned, staging, stem=stem):
                 outputs.add(drawn, figure_folder / Path(drawn).name)
