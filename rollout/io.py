@@ -395,6 +395,8 @@ class _OutputSet:
     # committing
     def commit(self) -> None:
         primary = Path(os.path.abspath(self.primary)) if self.primary is not None else None
+        if primary is not None and all(dest != primary for _, dest, _ in self.entries):
+            primary = None  # nothing new for it: leave it where it is
         order = [e for e in self.entries if e[1] != primary] + \
                 [e for e in self.entries if e[1] == primary]
         moved: list[tuple[Path, Path | None]] = []  # (destination, backup of what was there)
@@ -484,6 +486,10 @@ def output_set(primary: str | Path | None = None) -> Iterator[_OutputSet]:
     active = _ACTIVE.get()
     if active is not None and (primary is None or not active.covers(Path(primary))):
         if active.primary is None and primary is not None:
+            try:
+                active.lock(Path(primary))
+            except OSError as exc:
+                raise os_error(exc, primary, "write") from exc
             active.primary = Path(primary)
         yield active
         return

@@ -222,3 +222,10 @@ def test_messages_print_as_plain_text(capsys) -> None:
     assert "error: column 'spend [usd]' [/x] [bold]pip install 'rollout[tune]'" in err
     assert "warning: [red]not red[/red]" in err
     assert "spend [usd]" in out and "[b]x" in out and "[/oops]" in out
+
+
+def test_a_set_that_writes_nothing_for_its_primary_leaves_it(tmp_path) -> None:
+    (tmp_path / "main.txt").write_text("old")
+    with output_set(tmp_path / "main.txt"):
+        write_text(tmp_path / "side.txt", "side")
+    assert _files(tmp_path) == {"main.txt": b"old", "side.txt": b"side"}
