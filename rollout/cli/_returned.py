@@ -36,9 +36,9 @@ def returned_data_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def read_returned(design_path: str, data_path: str, outcome: str | None,
                   covariates: str | None, other_outcomes: str, joins: tuple[str, ...],
-                  treatment_arm: str | None, warn: bool = True
-                  ) -> tuple[Design, ReturnedData]:
-    """Load the design and the returned data as the options say."""
+                  treatment_arm: str | None) -> tuple[Design, ReturnedData]:
+    """Load the design and the returned data as the options say; rows outside the test (an
+    assignment's ``pilot_target`` and ``not_in_test``) are counted in a warning."""
     from rollout.evaluation.returned import load_returned
     from rollout.planning.design import load_design
 
@@ -47,7 +47,7 @@ def read_returned(design_path: str, data_path: str, outcome: str | None,
     others = [c.strip() for c in other_outcomes.split(",") if c.strip()]
     data = load_returned(data_path, design, outcome=outcome, covariates=names, join=joins,
                          treatment_arm=treatment_arm, other_outcomes=others)
-    if data.left_out and warn:
+    if data.left_out:
         from rollout import console
 
         console.warn(f"{data_path}: left out rows outside the test: " + ", ".join(

@@ -42,7 +42,7 @@ def simulate(scenario: str, output: Path, seed: int, n: int | None, assignment: 
     """
     from rollout.io import check_output_folder
 
-    scenario_file = Path(scenario) if Path(scenario).suffix.lower() == ".toml" else None
+    scenario_file = Path(scenario) if Path(scenario).is_file() else None
     check_output_folder(output, "simulate", inputs=[scenario_file, assignment, cohort_file],
                         force=force)
     from rollout.data.contract import save_cohort
