@@ -39,6 +39,9 @@ from rollout.planning.sequential import efficacy_boundaries
 EVALUATION_SCHEMA = "rollout.evaluation/1"
 #: Strata with fewer customers than this in an arm are left out of the effect-by-stratum figure.
 MIN_PLOTTED_PER_ARM = 10
+#: The columns of the effect-by-stratum table, also when the data carry no strata.
+STRATA_COLUMNS = ("stratum", "n", "n_treatment", "n_control", "estimate", "se", "ci_low",
+                  "ci_high")
 
 
 @dataclass
@@ -104,7 +107,7 @@ def _effect_by_stratum(y: np.ndarray, t: np.ndarray, labels: pd.Series) -> pd.Da
             e = difference_in_means(y[m], t[m])
             row |= {"estimate": e.estimate, "se": e.se, "ci_low": e.ci_low, "ci_high": e.ci_high}
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(STRATA_COLUMNS))
 
 
 def _old_results(results: str | Path, data: ReturnedData) -> pd.DataFrame:
@@ -159,7 +162,7 @@ def evaluate(
         effects.append(stratified(y, t, labels.to_numpy()))
         strata = _effect_by_stratum(y, t, labels)
     else:
-        strata = pd.DataFrame(columns=["stratum", "n", "estimate", "se", "ci_low", "ci_high"])
+        strata = pd.DataFrame(columns=list(STRATA_COLUMNS))
         if design.strata:
             warnings.append(f"strata columns {design.strata} are not in the data; the stratified "
                             "estimate is skipped (--join the assignment file to add them)")

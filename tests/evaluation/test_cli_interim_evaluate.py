@@ -118,3 +118,28 @@ def test_evaluate_with_results_that_do_not_match(files, tmp_path) -> None:
     assert result.exit_code == 2
     assert "ids do not match" in result.output
     assert not out.exists()
+
+
+def test_evaluate_plain_design_and_minimal_returns(tmp_path) -> None:
+    """A plain sequential design and returns with only id, arm and outcome (no strata)."""
+    import numpy as np
+
+    design = tmp_path / "design.json"
+    runner = CliRunner()
+    made = runner.invoke(cli, ["design", "--sd", "100", "--mde", "10", "--looks", "3",
+                               "-o", str(design)])
+    assert made.exit_code == 0, made.output
+    rng = np.random.default_rng(0)
+    n = 400
+    returns = tmp_path / "returns.parquet"
+    write_parquet(returns, pd.DataFrame({
+        "customer_id": np.arange(n), "arm": np.where(np.arange(n) % 2, "treatment", "control"),
+        "outcome": rng.normal(100, 100, n)}))
+    out = tmp_path / "ev"
+    result = runner.invoke(cli, ["evaluate", str(design), str(returns), "--outcome", "outcome",
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
+    strata = pd.read_parquet(out / "tables" / "strata.parquet")
+    assert len(strata) == 0 and {"n_treatment", "n_control"} <= set(strata.columns)
+    assert (out / "summary.json").exists()
