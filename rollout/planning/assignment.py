@@ -50,6 +50,20 @@ from rollout.planning.balance_report import (
     worst_abs_smd,
 )
 from rollout.planning.dependent_rounding import dependent_round
+from rollout.planning.design import (
+    ID_COLUMN,
+    PHASE_EXPANSION,
+    PHASE_PILOT,
+    PHASE_TEST,
+    RESERVED_ROLES,
+    Design,
+    check_allocation,
+    check_arms,
+    check_sizes,
+    check_strata,
+    field_error,
+    parse_phases,
+)
 from rollout.planning.keyed_hash import (
     canonical_ids,
     keyed_integer,
@@ -60,12 +74,9 @@ from rollout.planning.keyed_hash import (
 )
 
 ASSIGNMENT_SCHEMA = "rollout.assignment/1"
-ID_COLUMN = "customer_id"
-PILOT = "pilot_target"
-NOT_IN_TEST = "not_in_test"
+PILOT, NOT_IN_TEST = RESERVED_ROLES
 METHODS = ("complete", "hash")
-ALLOCATION_TOLERANCE = 1e-9
-PHASE_NONE, PHASE_PILOT, PHASE_TEST, PHASE_EXPANSION = 0, 1, 2, 3
+PHASE_NONE = 0
 CUSTOMERS_IN_RESULTS = "customers.parquet"
 
 HASH_RULE = (
@@ -90,10 +101,11 @@ RERANDOMIZATION_CAVEAT = (
 class AssignmentPlan:
     """The fields of a design that assignment reads, checked once.
 
-    Built from a ``design.json`` document or any mapping with the same fields
-    (:meth:`from_design`); ``allocation`` is in the order of ``arms``.
+    Built from a :class:`~rollout.planning.design.Design` (:meth:`from_design`) or a partial
+    document with the same fields (:meth:`from_mapping`); ``allocation`` is in the order of
+    ``arms``.
 
-    >>> plan = AssignmentPlan.from_design({"arms": ["treatment", "control"],
+    >>> plan = AssignmentPlan.from_mapping({"arms": ["treatment", "control"],
     ...     "allocation": {"treatment": 0.5, "control": 0.5}, "n_total": 10, "strata": [],
     ...     "phases": [], "seed": 1})
     >>> plan.allocation, plan.pilot_column
@@ -129,102 +141,69 @@ class AssignmentPlan:
         return tuple(dict.fromkeys(c for c in named if c is not None))
 
     @classmethod
-    def from_design(cls, design: Mapping[str, Any] | Any,
-                    source: str | Path | None = None) -> AssignmentPlan:
-        """Check the fields assignment uses; raises :class:`InputError` naming the field."""
-        if hasattr(design, "to_dict"):
-            design = design.to_dict()
-        if not isinstance(design, Mapping):
+    def from_design(cls, design: Design) -> AssignmentPlan:
+        """The fields assignment reads from a design (validated when it was built or loaded)."""
+        pilot = design.phase(PHASE_PILOT)
+        test = design.phase(PHASE_TEST)
+        expansion = design.phase(PHASE_EXPANSION)
+        return cls(
+            arms=tuple(design.arms),
+            allocation=tuple(float(design.allocation[arm]) for arm in design.arms),
+            n_total=design.n_total, strata=tuple(design.strata),
+            n_per_arm={arm: design.n_per_arm[arm] for arm in design.arms},
+            pilot_column=None if pilot is None else pilot.select_column,
+            pilot_n=None if pilot is None else pilot.n,
+            test_column=None if test is None else test.select_column,
+            expansion_column=None if expansion is None else expansion.select_column,
+            expansion_rule=None if expansion is None else expansion.rule,
+            seed=design.seed)
+
+    @classmethod
+    def from_mapping(cls, document: Mapping[str, Any],
+                     source: str | Path | None = None) -> AssignmentPlan:
+        """A plan from a partial design document holding only the fields assignment uses.
+
+        ``arms``, ``allocation`` and ``n_total`` are required; ``n_per_arm``, ``strata``,
+        ``phases`` and ``seed`` are optional. Each is checked by the design's own field checks
+        (:mod:`rollout.planning.design`), so a partial document passes exactly when the same
+        fields would pass in ``design.json``.
+        """
+        if not isinstance(document, Mapping):
             raise InputError("a design must be a JSON object", file=source)
         for name in ("arms", "allocation", "n_total"):
-            if name not in design:
-                raise _field_error(source, name, "missing")
-        arms = design["arms"]
-        if (not isinstance(arms, list) or len(arms) < 2
-                or not all(isinstance(a, str) and a for a in arms) or len(set(arms)) != len(arms)):
-            raise _field_error(source, "arms", "must be a list of at least two distinct names")
-        clash = {PILOT, NOT_IN_TEST} & set(arms)
-        if clash:
-            raise _field_error(source, "arms", f"{sorted(clash)[0]!r} is reserved for customers "
-                                               "outside the randomized test")
-        allocation = design["allocation"]
-        if not isinstance(allocation, Mapping) or set(allocation) != set(arms):
-            given = sorted(allocation) if isinstance(allocation, Mapping) else allocation
-            raise _field_error(source, "allocation",
-                               f"must give a fraction for each arm {arms}, got {given!r}")
-        shares = []
-        for arm in arms:
-            share = allocation[arm]
-            if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
-                raise _field_error(source, "allocation",
-                                   f"arm {arm!r}: fraction must be in (0, 1), got {share!r}")
-            shares.append(float(share))
-        if abs(math.fsum(shares) - 1.0) > ALLOCATION_TOLERANCE:
-            raise _field_error(source, "allocation",
-                               f"fractions sum to {math.fsum(shares)!r}, not 1")
-        n_total = design["n_total"]
+            if name not in document:
+                raise field_error(source, name, "missing")
+        arms = check_arms(document["arms"], source)
+        allocation = check_allocation(document["allocation"], arms, source)
+        n_total = document["n_total"]
         if isinstance(n_total, bool) or not isinstance(n_total, int) or n_total <= 0:
-            raise _field_error(source, "n_total", f"must be a positive integer, got {n_total!r}")
-        n_per_arm = design.get("n_per_arm")
+            raise field_error(source, "n_total", f"must be a positive integer, got {n_total!r}")
+        n_per_arm = document.get("n_per_arm")
         if n_per_arm is not None:
-            if not isinstance(n_per_arm, Mapping) or set(n_per_arm) != set(arms):
-                raise _field_error(source, "n_per_arm", f"must give a size for each arm {arms}")
-            n_per_arm = {arm: n_per_arm[arm] for arm in arms}
-        strata = design.get("strata") or []
-        if (not isinstance(strata, list) or not all(isinstance(c, str) and c for c in strata)
-                or len(set(strata)) != len(strata)):
-            raise _field_error(source, "strata", "must be a list of distinct column names")
-        if ID_COLUMN in strata:
-            raise _field_error(source, "strata", f"cannot stratify on {ID_COLUMN!r}")
-        phases = _phases_by_number(design.get("phases") or [], source)
-        seed = design.get("seed")
+            n_per_arm = check_sizes(n_per_arm, arms, source, "n_per_arm")
+        seed = document.get("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise _field_error(source, "seed", f"must be an integer, got {seed!r}")
-        pilot = phases.get(PHASE_PILOT, {})
-        pilot_n = pilot.get("n")
-        if pilot_n is not None and (isinstance(pilot_n, bool) or not isinstance(pilot_n, int)):
-            raise _field_error(source, "phases", f"phase 1: 'n' must be an integer or null, "
-                                                 f"got {pilot_n!r}")
-        expansion = phases.get(PHASE_EXPANSION, {})
+            raise field_error(source, "seed", f"must be an integer, got {seed!r}")
+        phases = {p.phase: p for p in parse_phases(document.get("phases") or [], source)}
+        pilot, test, expansion = (phases.get(k) for k in (PHASE_PILOT, PHASE_TEST,
+                                                          PHASE_EXPANSION))
         return cls(
-            arms=tuple(arms),
-            allocation=tuple(shares),
-            n_total=n_total,
-            strata=tuple(strata),
-            n_per_arm=n_per_arm,
-            pilot_column=_select_column(pilot, PHASE_PILOT, source),
-            pilot_n=pilot_n,
-            test_column=_select_column(phases.get(PHASE_TEST, {}), PHASE_TEST, source),
-            expansion_column=_select_column(expansion, PHASE_EXPANSION, source),
-            expansion_rule=expansion.get("rule"),
-            seed=seed,
-        )
+            arms=arms, allocation=tuple(float(allocation[a]) for a in arms), n_total=n_total,
+            strata=check_strata(document.get("strata") or [], source), n_per_arm=n_per_arm,
+            pilot_column=None if pilot is None else pilot.select_column,
+            pilot_n=None if pilot is None else pilot.n,
+            test_column=None if test is None else test.select_column,
+            expansion_column=None if expansion is None else expansion.select_column,
+            expansion_rule=None if expansion is None else expansion.rule, seed=seed)
 
-
-def _field_error(source: str | Path | None, name: str, message: str) -> InputError:
-    return InputError(f"field {name!r}: {message}", file=source)
-
-
-def _phases_by_number(phases: Any, source: str | Path | None) -> dict[int, Mapping[str, Any]]:
-    if not isinstance(phases, list) or not all(isinstance(p, Mapping) for p in phases):
-        raise _field_error(source, "phases", "must be a list of records")
-    by_number: dict[int, Mapping[str, Any]] = {}
-    for i, phase in enumerate(phases):
-        number = phase.get("phase")
-        if isinstance(number, bool) or not isinstance(number, int):
-            raise _field_error(source, "phases", f"record {i + 1}: 'phase' must be an integer")
-        if number in by_number:
-            raise _field_error(source, "phases", f"phase {number} appears twice")
-        by_number[number] = phase
-    return by_number
-
-
-def _select_column(phase: Mapping[str, Any], number: int, source: str | Path | None) -> str | None:
-    column = phase.get("select_column")
-    if column is not None and (not isinstance(column, str) or not column):
-        raise _field_error(source, "phases", f"phase {number}: 'select_column' must be a column "
-                                             f"name or null, got {column!r}")
-    return column
+    @classmethod
+    def of(cls, design: Design | AssignmentPlan | Mapping[str, Any]) -> AssignmentPlan:
+        """The plan of a design, a partial design document, or a plan as it is."""
+        if isinstance(design, AssignmentPlan):
+            return design
+        if isinstance(design, Design):
+            return cls.from_design(design)
+        return cls.from_mapping(design)
 
 
 @dataclass(frozen=True)
@@ -500,7 +479,7 @@ def assign_customers(
     [2, 2, 2, 2]
     """
     src = str(source) if source is not None else None
-    plan = design if isinstance(design, AssignmentPlan) else AssignmentPlan.from_design(design)
+    plan = AssignmentPlan.of(design)
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     if isinstance(rerandomize, bool) or not isinstance(rerandomize, int) or rerandomize < 1:
