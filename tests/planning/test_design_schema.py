@@ -25,7 +25,9 @@ def test_round_trip_is_byte_identical(document: dict, tmp_path: Path) -> None:
     loaded = load_design(tmp_path / "a.json")
     second = save_design(tmp_path / "b.json", loaded).read_bytes()
     assert first == second
-    assert loaded["n_per_arm"] == loaded.n_per_arm == document["n_per_arm"]
+    assert loaded == design
+    assert loaded.n_per_arm == document["n_per_arm"]
+    assert not hasattr(loaded, "__getitem__") and not hasattr(loaded, "get")
     assert b"timestamp" not in first
 
 
