@@ -37,7 +37,7 @@ def interim(design_path: str, data_path: str, outcome: str | None, covariates: s
             previous = [float(v) for v in previous_fractions.split(",")]
         except ValueError as exc:
             raise InputError(f"not a list of numbers: {previous_fractions!r}",
-                             column="--previous-fractions") from exc
+                             option="--previous-fractions") from exc
     result = interim_decision(design, data, look, previous_fractions=previous,
                               srm_threshold=srm_threshold)
     if as_json:

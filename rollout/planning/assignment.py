@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
 from rollout.io import read_table, write_csv, write_json, write_parquet
 from rollout.planning.balance_report import (
@@ -98,7 +99,7 @@ RERANDOMIZATION_CAVEAT = (
 
 
 @dataclass(frozen=True)
-class AssignmentPlan:
+class AssignmentPlan(DisplayMixin):
     """The fields of a design that assignment reads, checked once.
 
     Built from a :class:`~rollout.planning.design.Design` (:meth:`from_design`) or a partial
@@ -207,7 +208,7 @@ class AssignmentPlan:
 
 
 @dataclass(frozen=True)
-class Assignment:
+class Assignment(DisplayMixin):
     """An assignment: one row per customer, and the report that says how it was made.
 
     ``table`` has ``customer_id`` (as given), ``stratum`` (a label such as
@@ -229,6 +230,19 @@ class Assignment:
         """
         rows = self.table[self.table["arm"] == role]
         return rows[[ID_COLUMN, "arm", "phase"]].reset_index(drop=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report (a plain JSON document)."""
+        return dict(self.report)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The assignment table, one row per customer."""
+        return self.table
+
+    def summary(self) -> pd.DataFrame:
+        """Customers per role."""
+        counts = self.report["roles"]
+        return pd.DataFrame({"role": list(counts), "customers": list(counts.values())})
 
 
 def read_customers(path: str | Path) -> tuple[pd.DataFrame, Path]:
@@ -480,24 +494,67 @@ def assign_customers(
     """
     src = str(source) if source is not None else None
     plan = AssignmentPlan.of(design)
-    if method not in METHODS:
-        raise InputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    if isinstance(rerandomize, bool) or not isinstance(rerandomize, int) or rerandomize < 1:
-        raise InputError(f"rerandomize must be a positive integer, got {rerandomize!r}")
-    if salt is None:
-        if plan.seed is None:
-            raise InputError("no salt given and the design has no 'seed' to derive one from")
-        salt = str(plan.seed)
-    if not isinstance(salt, str) or not salt:
-        raise InputError("the salt must be a non-empty string")
+    salt = _check_options(plan, method, rerandomize, salt)
     _validate_customers(customers, plan, src)
     step = on_step or (lambda _name: None)
-
     warnings: list[str] = []
-    n = len(customers)
     ids = canonical_ids(customers[ID_COLUMN], source=src)
     codes, labels = stratum_labels(customers, plan.strata, src)
-    n_strata = len(labels)
+    roles = _roles(customers, plan, method, codes, labels, src, warnings)
+
+    step("hashing customer ids")
+    arm_integers, entry_integers = keyed_integer_pairs(ids, salt)
+    step("drawing test entrants")
+    entered = _entrants(plan, method, salt, codes, labels, roles.eligible, entry_integers)
+    del entry_integers
+    entrant_rows = np.flatnonzero(entered)
+    chosen, candidate_salts, worst_by_candidate = _choose_draw(
+        customers, plan, method, salt, rerandomize, ids, arm_integers, codes[entrant_rows],
+        labels, entrant_rows, warnings, step)
+    if chosen.salt != salt:
+        arm_integers = keyed_integers(ids, chosen.salt)  # u, for audit, under the chosen salt
+
+    step("building the table")
+    table = _table(customers, plan, codes, labels, roles, entered, entrant_rows, chosen,
+                   arm_integers)
+    step("checking balance")
+    report = _report(plan, method, salt, chosen, candidate_salts, worst_by_candidate, table,
+                     codes, labels, roles.pilot, roles.eligible, codes[entrant_rows], warnings,
+                     rerandomize)
+    return Assignment(table=table, report=report, roles=plan.roles, warnings=tuple(warnings))
+
+
+def _check_options(plan: AssignmentPlan, method: str, rerandomize: int,
+                   salt: str | None) -> str:
+    """Check the method, the re-randomization count and the salt; returns the salt to use."""
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}",
+                         argument="method")
+    if isinstance(rerandomize, bool) or not isinstance(rerandomize, int) or rerandomize < 1:
+        raise InputError(f"rerandomize must be a positive integer, got {rerandomize!r}",
+                         argument="rerandomize")
+    if salt is None:
+        if plan.seed is None:
+            raise InputError("no salt given and the design has no 'seed' to derive one from",
+                             argument="salt")
+        salt = str(plan.seed)
+    if not isinstance(salt, str) or not salt:
+        raise InputError("the salt must be a non-empty string", argument="salt")
+    return salt
+
+
+@dataclass(frozen=True)
+class _Roles:
+    """Who is a pilot target, who may enter the test, who is an expansion candidate."""
+
+    pilot: np.ndarray
+    eligible: np.ndarray
+    expansion: np.ndarray
+
+
+def _roles(customers: pd.DataFrame, plan: AssignmentPlan, method: str, codes: np.ndarray,
+           labels: list[str], src: str | None, warnings: list[str]) -> _Roles:
+    n = len(customers)
     pilot = (_flag(customers, plan.pilot_column, src) if plan.pilot_column
              else np.zeros(n, dtype=bool))
     eligible = ~pilot
@@ -506,7 +563,7 @@ def assign_customers(
     expansion = (_flag(customers, plan.expansion_column, src) if plan.expansion_column
                  else np.zeros(n, dtype=bool))
     n_arms = len(plan.arms)
-    eligible_per_stratum = np.bincount(codes[eligible], minlength=n_strata)
+    eligible_per_stratum = np.bincount(codes[eligible], minlength=len(labels))
     if method == "complete":
         small = np.flatnonzero((eligible_per_stratum > 0) & (eligible_per_stratum < n_arms))
         if len(small):
@@ -514,7 +571,7 @@ def assign_customers(
             raise InputError(
                 f"stratum {labels[s]!r} has {int(eligible_per_stratum[s])} customer(s) eligible "
                 f"for the test, fewer than the {n_arms} arms; merge it with another stratum or "
-                "use --method hash",
+                "use the hash method",
                 file=src, column=",".join(plan.strata) or None)
     if plan.pilot_n is not None and plan.pilot_n != int(pilot.sum()):
         warnings.append(f"the design expected {plan.pilot_n} pilot customers; column "
@@ -525,28 +582,39 @@ def assign_customers(
                         f"{n_eligible} are eligible; all of them enter")
     if n_eligible == 0:
         warnings.append("no customer is eligible for the A/B test")
+    return _Roles(pilot=pilot, eligible=eligible, expansion=expansion)
 
-    step("hashing customer ids")
-    arm_integers, entry_integers = keyed_integer_pairs(ids, salt)
-    step("drawing test entrants")
-    stratum_hash = [keyed_integer(f"{salt}:stratum", label) for label in labels]
-    entered = np.zeros(n, dtype=bool)
+
+def _entrants(plan: AssignmentPlan, method: str, salt: str, codes: np.ndarray,
+              labels: list[str], eligible: np.ndarray, entry_integers: np.ndarray) -> np.ndarray:
+    """Which eligible customers enter the test (see the module docstring)."""
+    entered = np.zeros(len(codes), dtype=bool)
     eligible_rows = np.flatnonzero(eligible)
-    if n_eligible:
-        eligible_entry = entry_integers[eligible_rows]
-        if method == "complete":
-            quota = proportional_counts(eligible_per_stratum, min(plan.n_total, n_eligible),
-                                        stratum_hash)
-            ranks = _ranks_within(codes[eligible_rows], eligible_entry, n_strata)
-            entered[eligible_rows] = ranks < quota[codes[eligible_rows]]
-        else:
-            rate = min(1.0, plan.n_total / n_eligible)
-            entered[eligible_rows] = uniform_from_integers(eligible_entry) < rate
-    del entry_integers
-    entrant_rows = np.flatnonzero(entered)
-    entrant_codes = codes[entrant_rows]
-    entrants_per_stratum = np.bincount(entrant_codes, minlength=n_strata)
+    n_eligible = len(eligible_rows)
+    if not n_eligible:
+        return entered
+    n_strata = len(labels)
+    eligible_entry = entry_integers[eligible_rows]
+    if method == "complete":
+        stratum_hash = [keyed_integer(f"{salt}:stratum", label) for label in labels]
+        eligible_per_stratum = np.bincount(codes[eligible], minlength=n_strata)
+        quota = proportional_counts(eligible_per_stratum, min(plan.n_total, n_eligible),
+                                    stratum_hash)
+        ranks = _ranks_within(codes[eligible_rows], eligible_entry, n_strata)
+        entered[eligible_rows] = ranks < quota[codes[eligible_rows]]
+    else:
+        rate = min(1.0, plan.n_total / n_eligible)
+        entered[eligible_rows] = uniform_from_integers(eligible_entry) < rate
+    return entered
 
+
+def _choose_draw(customers: pd.DataFrame, plan: AssignmentPlan, method: str, salt: str,
+                 rerandomize: int, ids: Any, arm_integers: np.ndarray,
+                 entrant_codes: np.ndarray, labels: list[str], entrant_rows: np.ndarray,
+                 warnings: list[str], step: Callable[[str], None],
+                 ) -> tuple[_Draw, list[str], list[float | None]]:
+    """Draw the arms under each candidate salt and keep the best balanced draw."""
+    entrants_per_stratum = np.bincount(entrant_codes, minlength=len(labels))
     covariate_names = _numeric_covariates(customers, plan)
     covariates = (customers[covariate_names].iloc[entrant_rows]
                   .to_numpy(dtype=np.float64, na_value=np.nan)
@@ -561,13 +629,12 @@ def assign_customers(
     candidate_salts = [salt] + [f"{salt}#{k}" for k in range(1, rerandomize)]
     if not covariate_names:
         candidate_salts = candidate_salts[:1]
-
     chosen: _Draw | None = None
     worst_by_candidate: list[float | None] = []
     entrant_ids = ids.take(entrant_rows) if len(candidate_salts) > 1 else ids
     for k, arm_salt in enumerate(candidate_salts):
         step(f"drawing arms ({k + 1}/{len(candidate_salts)})")
-        # Candidates after the first hash only the entrants; the chosen one is completed below.
+        # Candidates after the first hash only the entrants; the chosen one is completed later.
         entrant_integers = (arm_integers[entrant_rows] if k == 0
                             else keyed_integers(entrant_ids, arm_salt))
         arm_of_entrant = _draw_arms(method, plan, entrant_integers, entrant_codes,
@@ -580,29 +647,29 @@ def assign_customers(
             chosen = draw
     if chosen is None:  # pragma: no cover - there is always at least the base salt
         raise RuntimeError("no candidate draw")
-    if chosen.salt != salt:
-        arm_integers = keyed_integers(ids, chosen.salt)  # u, for audit, under the chosen salt
+    return chosen, candidate_salts, worst_by_candidate
 
-    step("building the table")
+
+def _table(customers: pd.DataFrame, plan: AssignmentPlan, codes: np.ndarray,
+           labels: list[str], roles: _Roles, entered: np.ndarray, entrant_rows: np.ndarray,
+           chosen: _Draw, arm_integers: np.ndarray) -> pd.DataFrame:
+    """One row per customer: id, stratum, role (arm), phase and the audit uniform."""
+    n = len(customers)
+    pilot = roles.pilot
     role_codes = np.full(n, len(plan.arms) + 1, dtype=np.int64)  # not_in_test
     role_codes[pilot] = 0
     role_codes[entrant_rows] = chosen.arm_of_entrant + 1
     phase = np.full(n, PHASE_NONE, dtype=np.int8)
-    phase[expansion & ~pilot & ~entered] = PHASE_EXPANSION
+    phase[roles.expansion & ~pilot & ~entered] = PHASE_EXPANSION
     phase[entered] = PHASE_TEST
     phase[pilot] = PHASE_PILOT
-    table = pd.DataFrame({
+    return pd.DataFrame({
         ID_COLUMN: customers[ID_COLUMN].to_numpy(),
         "stratum": pd.Categorical.from_codes(codes, categories=labels),
         "arm": pd.Categorical.from_codes(role_codes, categories=list(plan.roles)),
         "phase": phase,
         "u": uniform_from_integers(arm_integers),
     })
-
-    step("checking balance")
-    report = _report(plan, method, salt, chosen, candidate_salts, worst_by_candidate, table,
-                     codes, labels, pilot, eligible, entrant_codes, warnings, rerandomize)
-    return Assignment(table=table, report=report, roles=plan.roles, warnings=tuple(warnings))
 
 
 def _draw_score(draw: _Draw) -> float:

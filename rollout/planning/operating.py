@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rollout.common.display import DisplayMixin
 from rollout.planning.design import Design
 
 
 @dataclass(frozen=True)
-class OperatingCharacteristics:
+class OperatingCharacteristics(DisplayMixin):
     """Rejection rates over ``replications`` simulated trials, with Monte Carlo SEs."""
 
     effect: float

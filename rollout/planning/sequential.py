@@ -63,7 +63,7 @@ def spending_function(kind: str, level: float, t: np.ndarray | float) -> np.ndar
         return np.where(t > 0, spent, 0.0)
     if kind == "pocock":
         return level * np.log1p((math.e - 1.0) * t)
-    raise InputError(f"spending must be obf or pocock, got {kind!r}", option="--spending")
+    raise InputError(f"spending must be obf or pocock, got {kind!r}", argument="spending")
 
 
 def check_information_fractions(fractions: Sequence[float]) -> np.ndarray:
@@ -74,13 +74,13 @@ def check_information_fractions(fractions: Sequence[float]) -> np.ndarray:
     """
     t = np.asarray(list(fractions), dtype=float)
     if t.size == 0:
-        raise InputError("give at least one look", option="--information-fractions")
+        raise InputError("give at least one look", argument="information_fractions")
     if not np.all(np.isfinite(t)) or t[0] <= 0 or np.any(np.diff(t) <= 0):
         raise InputError(f"information fractions must be strictly increasing and positive, got "
-                         f"{t.tolist()}", option="--information-fractions")
+                         f"{t.tolist()}", argument="information_fractions")
     if abs(t[-1] - 1.0) > 1e-9:
         raise InputError(f"information fractions must end at 1, got {t[-1]:g}",
-                         option="--information-fractions")
+                         argument="information_fractions")
     t[-1] = 1.0
     return t
 
@@ -402,7 +402,7 @@ class SpendingPlan(DisplayMixin):
 
 
 @dataclass(frozen=True)
-class SequentialDesign:
+class SequentialDesign(DisplayMixin):
     """Boundaries on the z scale for each look, and the drift that gives the power asked for.
 
     ``drift`` is the expected z statistic at full information under the alternative;
@@ -452,6 +452,12 @@ class SequentialDesign:
         """The ``spending`` record of design.json, as plain JSON."""
         return self.spending_plan().to_dict()
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per look: information fraction and the boundaries."""
+        return pd.DataFrame({"information_fraction": self.information_fractions,
+                             "efficacy_z": self.efficacy_z, "futility_z": self.futility_z,
+                             "harm_z": self.harm_z, "alpha_spent": self.alpha_spent})
+
 
 def sequential_design(fractions: Sequence[float], alpha: float = 0.05, power: float = 0.8,
                       sided: int = 2, spending: str = "obf",
@@ -463,11 +469,11 @@ def sequential_design(fractions: Sequence[float], alpha: float = 0.05, power: fl
     ([3.7103, 2.5114, 1.993], 1.013)
     """
     if not 0 < alpha < 0.5:
-        raise InputError(f"alpha must be in (0, 0.5), got {alpha:g}", option="--alpha")
+        raise InputError(f"alpha must be in (0, 0.5), got {alpha:g}", argument="alpha")
     if not 0 < power < 1:
-        raise InputError(f"power must be in (0, 1), got {power:g}", option="--power")
+        raise InputError(f"power must be in (0, 1), got {power:g}", argument="power")
     if futility not in ("beta", "none"):
-        raise InputError(f"futility must be beta or none, got {futility!r}", option="--futility")
+        raise InputError(f"futility must be beta or none, got {futility!r}", argument="futility")
     t = check_information_fractions(fractions)
     beta = 1 - power
     efficacy = efficacy_boundaries(t, alpha, sided, spending)

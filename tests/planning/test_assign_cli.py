@@ -208,7 +208,7 @@ def test_stratum_smaller_than_the_arms(base_design: dict, tmp_path: Path) -> Non
     frame.loc[frame.index[-1], "target_pilot"] = 0
     result, out = bad_customer_run(base_design, tmp_path, frame)
     assert_rejected(result, out, "customers.csv", "'segment'", "segment=tiny", "fewer than",
-                    "--method hash")
+                    "hash method")
     # The hash method has no such limit.
     result, _ = bad_customer_run(base_design, tmp_path, frame, "--method", "hash")
     assert result.exit_code == 0, result.output
