@@ -195,22 +195,65 @@ class Phase(DisplayMixin):
         if not _is_int(number_):
             raise field_error(source, "phases", f"record {index + 1}: 'phase' must be an "
                                                 "integer")
-        column = record.get("select_column")
-        if column is not None and (not isinstance(column, str) or not column):
-            raise field_error(source, "phases", f"phase {number_}: 'select_column' must be a "
-                                                f"column name or null, got {column!r}")
-        n = record.get("n")
-        if n is not None and not _is_int(n):
-            raise field_error(source, "phases", f"phase {number_}: 'n' must be an integer or "
-                                                f"null, got {n!r}")
-        rule = record.get("rule")
-        if rule is not None and not isinstance(rule, str):
-            raise field_error(source, "phases", f"phase {number_}: 'rule' must be text")
+        if not isinstance(record["name"], str):
+            raise field_error(source, "phases", f"phase {number_}: 'name' must be text")
+        for key, value in record.items():
+            _check_phase_field(number_, key, value, source)
+        role = record.get("role")
+        if role is not None and number_ in PHASE_ROLES and role != PHASE_ROLES[number_]:
+            raise field_error(source, "phases", f"phase {number_}: 'role' must be "
+                                                f"{PHASE_ROLES[number_]!r}, got {role!r}")
+        column, n, rule = record.get("select_column"), record.get("n"), record.get("rule")
         return cls(phase=number_, name=str(record["name"]), select_column=column, n=n,
                    rule=rule, record=dict(record))
 
     def to_dict(self) -> dict[str, Any]:
         return plain(dict(self.record))
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _optional(check: Any) -> Any:
+    return lambda value: value is None or check(value)
+
+
+#: The documented fields of a phase record and what each must hold (docs/design-schema.md).
+PHASE_FIELDS: dict[str, tuple[Any, str]] = {
+    "role": (_text, "text"),
+    "select_column": (_optional(lambda v: _text(v) and bool(v)), "a column name or null"),
+    "n": (_optional(_is_int), "an integer or null"),
+    "rule": (_text, "text"),
+    "description": (_text, "text"),
+    "profit_basis": (_text, "text"),
+    "predicted_profit": (_optional(_is_number), "a number or null"),
+    "expected_effect": (_optional(_is_number), "a number or null"),
+    "expected_effect_source": (_text, "text"),
+    "expected_profit": (_optional(_is_number), "a number or null"),
+    "control_opportunity_cost": (_optional(_is_number), "a number or null"),
+    "campaign_weeks": (lambda v: _is_int(v) and v >= 1, "a whole number of weeks"),
+    "outcome_weeks": (lambda v: _is_int(v) and v >= 1, "a whole number of weeks"),
+    "duration_weeks": (lambda v: _is_int(v) and v >= 1, "a whole number of weeks"),
+    "n_per_arm": (lambda v: isinstance(v, Mapping) and all(_is_int(n) for n in v.values()),
+                  "a record of integers per arm"),
+    "strata": (lambda v: isinstance(v, list) and all(_text(c) for c in v),
+               "a list of column names"),
+    "arm_policies": (lambda v: isinstance(v, Mapping) and all(_text(t) for t in v.values()),
+                     "a record of text per arm"),
+}
+PHASE_ROLES = {PHASE_PILOT: "pilot_target", PHASE_TEST: "ab_test",
+               PHASE_EXPANSION: "expansion_target"}
+
+
+def _check_phase_field(number_: int, key: str, value: Any, source: Source) -> None:
+    """A documented phase field must hold what the schema says; other keys are for people."""
+    if key not in PHASE_FIELDS:
+        return
+    check, expected = PHASE_FIELDS[key]
+    if not check(value):
+        raise field_error(source, "phases", f"phase {number_}: {key!r} must be {expected}, "
+                                            f"got {value!r}")
 
 
 def parse_phases(records: Any, source: Source) -> tuple[Phase, ...]:
@@ -322,7 +365,8 @@ class Design(DisplayMixin):
     @property
     def estimand(self) -> TestEstimand:
         """The test's estimand: the test, its MDE and source, the scale of the effect."""
-        scale = (self.details.get("estimand") or {}).get("scale")
+        estimand = self.details.get("estimand")
+        scale = estimand.get("scale") if isinstance(estimand, Mapping) else None
         return TestEstimand(test=self.test, mde=self.mde, mde_source=self.mde_source,
                             scale=scale)
 

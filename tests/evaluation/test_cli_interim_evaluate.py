@@ -143,3 +143,28 @@ def test_evaluate_plain_design_and_minimal_returns(tmp_path) -> None:
     strata = pd.read_parquet(out / "tables" / "strata.parquet")
     assert len(strata) == 0 and {"n_treatment", "n_control"} <= set(strata.columns)
     assert (out / "summary.json").exists()
+
+
+@pytest.mark.parametrize(("key", "value"), [("drift", "2.8"), ("efficacy", "haybittle"),
+                                            ("beta", "0.2")])
+def test_interim_refuses_a_hand_edited_spending_record(files, key, value) -> None:
+    """A string drift (or an unknown spending kind) is an input error naming file and field."""
+    design, returns, _ = files
+    document = json.loads(design.read_text())
+    document["spending"][key] = value
+    design.write_text(json.dumps(document))
+    for command in (["interim", str(design), str(returns), "--look", "1"],
+                    ["evaluate", str(design), str(returns), "-o", str(design.parent / "ev")]):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 2, result.output
+        assert "design.json" in result.stderr and f"spending.{key}" in result.stderr
+        assert "Traceback" not in result.output
+        assert not isinstance(result.exception, TypeError)
+    assert not (design.parent / "ev").exists()
+
+
+def test_interim_look_error_names_the_option(files) -> None:
+    design, returns, _ = files
+    result = CliRunner().invoke(cli, ["interim", str(design), str(returns), "--look", "9"])
+    assert result.exit_code == 2
+    assert "option --look" in result.stderr and "column" not in result.stderr
