@@ -9,6 +9,7 @@ re-estimation on the experimental data and the phase-3 list.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ EVALUATION_SCHEMA = "rollout.evaluation/1"
 #: Strata with fewer customers than this in an arm are left out of the effect-by-stratum figure.
 MIN_PLOTTED_PER_ARM = 10
 #: The columns of the effect-by-stratum table, also when the data carry no strata.
+#: The figures an evaluation folder may hold, in the order they are drawn.
+FIGURE_NAMES = ("effect_by_stratum.png", "calibration.png")
 STRATA_COLUMNS = ("stratum", "n", "n_treatment", "n_control", "estimate", "se", "ci_low",
                   "ci_high")
 
@@ -303,7 +306,7 @@ def _stratum_figure(result: EvaluationResult, folder: Path) -> None:
     ax.set_xlabel(f"effect on {result.outcome} (95% CI)")
     ax.set_title(f"Effect by stratum (strata with at least {MIN_PLOTTED_PER_ARM} customers "
                  "per arm)")
-    save_png(fig, folder / "effect_by_stratum.png", dpi=100)
+    save_png(fig, folder / FIGURE_NAMES[0], dpi=100)
 
 
 def _calibration_figure(result: EvaluationResult, folder: Path) -> None:
@@ -322,7 +325,7 @@ def _calibration_figure(result: EvaluationResult, folder: Path) -> None:
     ax.set_ylabel("experimental effect (95% CI)")
     ax.set_title("Calibration of the observational CATE")
     ax.legend()
-    save_png(fig, folder / "calibration.png", dpi=100)
+    save_png(fig, folder / FIGURE_NAMES[1], dpi=100)
 
 
 def _figures(result: EvaluationResult, folder: Path) -> None:
@@ -348,3 +351,68 @@ def write_evaluation(result: EvaluationResult, folder: str | Path,
         if figures:
             _figures(result, tmp / "figures")
     return Path(folder)
+
+
+@dataclass(frozen=True)
+class EvaluationFolder(DisplayMixin):
+    """An evaluation folder as :func:`write_evaluation` wrote it, read back by its one owner.
+
+    ``document`` is ``summary.json``; the accessors give its parts typed, ``figures`` the PNG
+    files as written. :meth:`summary` is the effect table.
+    """
+
+    path: Path
+    document: dict[str, Any]
+    figures: tuple[Path, ...]
+
+    @property
+    def effects(self) -> pd.DataFrame:
+        """The effect of the campaign, one row per method."""
+        return pd.DataFrame(self.document["effect"])
+
+    def effect(self, method: str) -> dict[str, Any] | None:
+        """The estimate by one method (``difference_in_means``, ``adjusted``, ``stratified``)."""
+        return next((e for e in self.document["effect"] if e["method"] == method), None)
+
+    @property
+    def srm(self) -> dict[str, Any]:
+        return self.document["srm"]
+
+    @property
+    def calibration(self) -> dict[str, Any] | None:
+        return self.document.get("calibration")
+
+    @property
+    def reestimation(self) -> dict[str, Any]:
+        return self.document["reestimation"]
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(self.document.get("warnings") or ())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "document": self.document,
+                "figures": [str(p) for p in self.figures]}
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self.effects
+
+
+def read_evaluation(folder: str | Path) -> EvaluationFolder:
+    """Read an evaluation folder (``summary.json`` and the figure list); raises on a bad one."""
+    folder = Path(folder)
+    path = folder / "summary.json"
+    if not path.is_file():
+        raise InputError("not an evaluation folder: no summary.json", file=folder)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"not a readable JSON document: {exc}", file=path) from exc
+    if not isinstance(document, dict) or document.get("schema") != EVALUATION_SCHEMA:
+        raise InputError(f"expected schema {EVALUATION_SCHEMA!r}", file=path)
+    for key in ("effect", "srm", "reestimation"):
+        if key not in document:
+            raise InputError(f"missing {key!r}", file=path)
+    figures = tuple(folder / "figures" / name for name in FIGURE_NAMES
+                    if (folder / "figures" / name).is_file())
+    return EvaluationFolder(path=folder, document=document, figures=figures)

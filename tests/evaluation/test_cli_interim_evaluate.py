@@ -168,3 +168,17 @@ def test_interim_look_error_names_the_option(files) -> None:
     result = CliRunner().invoke(cli, ["interim", str(design), str(returns), "--look", "9"])
     assert result.exit_code == 2
     assert "option --look" in result.stderr and "column" not in result.stderr
+
+
+def test_the_evaluation_folder_is_read_back_by_its_owner(files, tmp_path) -> None:
+    from rollout.evaluation.evaluate import read_evaluation
+
+    design, returns, _ = files
+    out = tmp_path / "ev"
+    result = CliRunner().invoke(cli, ["evaluate", str(design), str(returns), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    folder = read_evaluation(out)
+    assert folder.effect("difference_in_means") is not None
+    assert list(folder.summary()["method"]) == [e["method"] for e in folder.document["effect"]]
+    assert all(p.exists() for p in folder.figures)
+    assert folder.srm["p_value"] >= 0 and folder.reestimation["n_scored"] > 0
