@@ -432,13 +432,17 @@ class _DocumentReader:
             raise self._fail("arms", "must include 'control'")
         sizes = self._sizes(arms)
         strata = check_strata(self.doc["strata"], self.source)
+        looks = parse_looks(self.doc["looks"], arms, self.source)
+        spending = SpendingPlan.from_record(self.doc["spending"], self.source)
+        if len(looks) > 1 and not spending.sequential:
+            raise self._fail("spending", f"{len(looks)} looks need a spending function "
+                                         "(efficacy obf or pocock), not a single analysis")
         return Design(
             schema=DESIGN_SCHEMA, test=self.doc["test"], outcome=self.doc["outcome"], arms=arms,
             allocation=check_allocation(self.doc["allocation"], arms, self.source),
             **sizes, **self._sizing(), strata=strata,
             strata_sizes=self._strata_sizes(strata),
-            looks=parse_looks(self.doc["looks"], arms, self.source),
-            spending=SpendingPlan.from_record(self.doc["spending"], self.source),
+            looks=looks, spending=spending,
             max_inflation=self._max_inflation(), phases=parse_phases(self.doc["phases"],
                                                                      self.source),
             **self._money_and_provenance(), details=self._details())

@@ -375,10 +375,12 @@ def _ate_expectation(request: DesignRequest, inputs: _Inputs, notes: _Notes) -> 
 
 
 def _cate_policy(request: DesignRequest, results: AnalysisResults, what: str) -> str:
-    results.require_cate(f"the {what} test")
+    """The CATE policy's column (``target_breakeven`` unless named) for the policy or
+    heterogeneity test; ``what`` says what the policy is for in the message."""
+    results.require_cate(f"the {request.test} test")
     column = _policy_column(results, request.policy, "target_breakeven", "policy")
     if column is None:
-        raise InputError(f"no target_breakeven column; name the {what} policy (policy)",
+        raise InputError(f"no target_breakeven column; name the {what} policy",
                          file=results.customers_path, argument="policy")
     return column
 

@@ -31,6 +31,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -275,12 +276,11 @@ class Boundaries(DisplayMixin):
                              "futility_z": futility})
 
 
-def _spending_error(source: object, name: str, message: str) -> InputError:
-    return InputError(f"field 'spending.{name}': {message}",
-                      file=source)  # type: ignore[arg-type]
+def _spending_error(source: str | Path | None, name: str, message: str) -> InputError:
+    return InputError(f"field 'spending.{name}': {message}", file=source)
 
 
-def _record_number(record: Mapping[str, Any], name: str, source: object, low: float,
+def _record_number(record: Mapping[str, Any], name: str, source: str | Path | None, low: float,
                    high: float) -> float:
     value = record[name]
     if (isinstance(value, bool) or not isinstance(value, int | float)
@@ -328,11 +328,10 @@ class SpendingPlan(DisplayMixin):
         return record
 
     @classmethod
-    def from_record(cls, record: Any, source: object = None) -> SpendingPlan:
+    def from_record(cls, record: Any, source: str | Path | None = None) -> SpendingPlan:
         """Validate the ``spending`` record of a design document; raises naming the field."""
         if not isinstance(record, Mapping):
-            raise InputError("field 'spending': must be a record",
-                             file=source)  # type: ignore[arg-type]
+            raise InputError("field 'spending': must be a record", file=source)
         kinds = (*SPENDING_KINDS, SINGLE_ANALYSIS)
         if record.get("efficacy") not in kinds:
             raise _spending_error(source, "efficacy", f"must be one of {', '.join(kinds)}, got "
@@ -357,7 +356,8 @@ class SpendingPlan(DisplayMixin):
         return cls._sequential_from_record(record, source)
 
     @classmethod
-    def _sequential_from_record(cls, record: Mapping[str, Any], source: object) -> SpendingPlan:
+    def _sequential_from_record(cls, record: Mapping[str, Any],
+                                source: str | Path | None) -> SpendingPlan:
         function = record["futility_function"]
         if function is not None and not isinstance(function, str):
             raise _spending_error(source, "futility_function", "must be text or null")

@@ -82,6 +82,8 @@ def _mutations():
         ("spending.futility_binding",
          lambda d: d["spending"].__setitem__("futility_binding", True)),
         ("spending", setter("spending", ["obf"])),
+        ("spending", setter("spending", {"efficacy": "none", "futility": "none",
+                                         "harm": "mirrored", "method": "single analysis"})),
         ("phases", lambda d: d["phases"][1].__setitem__("campaign_weeks", "four")),
         ("phases", lambda d: d["phases"][0].__setitem__("role", "ab_test")),
         ("phases", lambda d: d["phases"].append(dict(d["phases"][0]))),
