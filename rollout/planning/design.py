@@ -27,6 +27,7 @@ import pandas as pd
 from rollout.common.display import DisplayMixin, plain
 from rollout.errors import InputError
 from rollout.io import to_json_text, write_json
+from rollout.planning.fields import Source, field_error, is_int, is_number, number
 from rollout.planning.sequential import SpendingPlan
 
 DESIGN_SCHEMA = "rollout.design/1"
@@ -37,31 +38,6 @@ ALLOCATION_TOLERANCE = 1e-9
 RESERVED_ROLES = ("pilot_target", "not_in_test")
 ID_COLUMN = "customer_id"
 PHASE_PILOT, PHASE_TEST, PHASE_EXPANSION = 1, 2, 3
-
-Source = str | Path | None
-
-
-def field_error(source: Source, name: str, message: str) -> InputError:
-    """The error for a bad field of a design document: ``design.json: field 'x': ...``."""
-    return InputError(f"field {name!r}: {message}", file=source)
-
-
-def _is_number(value: Any) -> bool:
-    return (not isinstance(value, bool) and isinstance(value, int | float)
-            and math.isfinite(value))
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def number(value: Any, source: Source, name: str, nullable: bool = False) -> float | None:
-    """``value`` as a float; raises naming ``name`` unless it is a finite number (or null)."""
-    if value is None and nullable:
-        return None
-    if not _is_number(value):
-        raise field_error(source, name, f"must be a finite number, got {value!r}")
-    return float(value)
 
 
 def check_arms(arms: Any, source: Source) -> tuple[str, ...]:
@@ -84,7 +60,7 @@ def check_allocation(allocation: Any, arms: tuple[str, ...], source: Source) -> 
                           f"must give a fraction for each arm {list(arms)}, got {given!r}")
     for arm in arms:
         share = allocation[arm]
-        if not _is_number(share) or not 0 < share < 1:
+        if not is_number(share) or not 0 < share < 1:
             raise field_error(source, "allocation",
                               f"arm {arm!r}: fraction must be in (0, 1), got {share!r}")
     total = math.fsum(float(allocation[a]) for a in arms)
@@ -98,7 +74,7 @@ def check_sizes(sizes: Any, arms: tuple[str, ...], source: Source, name: str) ->
     if not isinstance(sizes, Mapping) or set(sizes) != set(arms):
         raise field_error(source, name, f"must give a size for each arm {list(arms)}")
     for arm in arms:
-        if not _is_int(sizes[arm]) or sizes[arm] <= 0:
+        if not is_int(sizes[arm]) or sizes[arm] <= 0:
             raise field_error(source, name, f"arm {arm!r}: must be a positive integer, got "
                                             f"{sizes[arm]!r}")
     return dict(sizes)
@@ -140,7 +116,7 @@ class Look(DisplayMixin):
         for f in fields(cls):
             if f.name not in record:
                 raise field_error(source, "looks", f"{where} is missing {f.name!r}")
-        if record["look"] != index + 1 or not _is_int(record["look"]):
+        if record["look"] != index + 1 or not is_int(record["look"]):
             raise field_error(source, "looks", f"{where}: 'look' must be {index + 1}")
         values: dict[str, Any] = {"look": index + 1, "n_per_arm": check_sizes(
             record["n_per_arm"], arms, source, f"looks[{index}].n_per_arm")}
@@ -192,7 +168,7 @@ class Phase(DisplayMixin):
                 raise field_error(source, "phases", f"phase record {index + 1} is missing "
                                                     f"{key!r}")
         number_ = record["phase"]
-        if not _is_int(number_):
+        if not is_int(number_):
             raise field_error(source, "phases", f"record {index + 1}: 'phase' must be an "
                                                 "integer")
         if not isinstance(record["name"], str):
@@ -223,19 +199,19 @@ def _optional(check: Any) -> Any:
 PHASE_FIELDS: dict[str, tuple[Any, str]] = {
     "role": (_text, "text"),
     "select_column": (_optional(lambda v: _text(v) and bool(v)), "a column name or null"),
-    "n": (_optional(_is_int), "an integer or null"),
+    "n": (_optional(is_int), "an integer or null"),
     "rule": (_text, "text"),
     "description": (_text, "text"),
     "profit_basis": (_text, "text"),
-    "predicted_profit": (_optional(_is_number), "a number or null"),
-    "expected_effect": (_optional(_is_number), "a number or null"),
+    "predicted_profit": (_optional(is_number), "a number or null"),
+    "expected_effect": (_optional(is_number), "a number or null"),
     "expected_effect_source": (_text, "text"),
-    "expected_profit": (_optional(_is_number), "a number or null"),
-    "control_opportunity_cost": (_optional(_is_number), "a number or null"),
-    "campaign_weeks": (lambda v: _is_int(v) and v >= 1, "a whole number of weeks"),
-    "outcome_weeks": (lambda v: _is_int(v) and v >= 1, "a whole number of weeks"),
-    "duration_weeks": (lambda v: _is_int(v) and v >= 1, "a whole number of weeks"),
-    "n_per_arm": (lambda v: isinstance(v, Mapping) and all(_is_int(n) for n in v.values()),
+    "expected_profit": (_optional(is_number), "a number or null"),
+    "control_opportunity_cost": (_optional(is_number), "a number or null"),
+    "campaign_weeks": (lambda v: is_int(v) and v >= 1, "a whole number of weeks"),
+    "outcome_weeks": (lambda v: is_int(v) and v >= 1, "a whole number of weeks"),
+    "duration_weeks": (lambda v: is_int(v) and v >= 1, "a whole number of weeks"),
+    "n_per_arm": (lambda v: isinstance(v, Mapping) and all(is_int(n) for n in v.values()),
                   "a record of integers per arm"),
     "strata": (lambda v: isinstance(v, list) and all(_text(c) for c in v),
                "a list of column names"),
@@ -288,11 +264,11 @@ class StratumSize(DisplayMixin):
                                "too_small") if k not in record]
         if missing:
             raise field_error(source, name, f"missing {missing[0]!r}")
-        if not _is_int(record["customers"]) or not isinstance(record["too_small"], bool):
+        if not is_int(record["customers"]) or not isinstance(record["too_small"], bool):
             raise field_error(source, name, "'customers' must be an integer and 'too_small' "
                                             "true or false")
         per_arm = record["expected_per_arm"]
-        if not isinstance(per_arm, Mapping) or not all(_is_number(v) for v in per_arm.values()):
+        if not isinstance(per_arm, Mapping) or not all(is_number(v) for v in per_arm.values()):
             raise field_error(source, name, "'expected_per_arm' must give a number per arm")
         return cls(values={c: record[c] for c in strata}, customers=record["customers"],
                    share=number(record["share"], source, f"{name}.share"),
@@ -465,7 +441,7 @@ class _DocumentReader:
         unadjusted = check_sizes(self.doc["n_per_arm_unadjusted"], arms, self.source,
                                  "n_per_arm_unadjusted")
         n_total = self.doc["n_total"]
-        if not _is_int(n_total) or n_total <= 0:
+        if not is_int(n_total) or n_total <= 0:
             raise self._fail("n_total", "must be a positive integer")
         if n_total != sum(n_per_arm.values()):
             raise self._fail("n_total", "must equal the sum of n_per_arm")
@@ -506,7 +482,7 @@ class _DocumentReader:
 
     def _money_and_provenance(self) -> dict[str, Any]:
         cost, margin = self._number("cost", nullable=True), self._number("margin", nullable=True)
-        if not _is_int(self.doc["seed"]):
+        if not is_int(self.doc["seed"]):
             raise self._fail("seed", "must be an integer")
         if not isinstance(self.doc["created_by"], str):
             raise self._fail("created_by", "must be a string")

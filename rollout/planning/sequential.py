@@ -31,7 +31,6 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -40,6 +39,7 @@ from scipy import optimize, stats
 
 from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
+from rollout.planning.fields import Source, field_error, number_in
 
 Spending = Literal["obf", "pocock"]
 GRID_R = 32
@@ -276,18 +276,13 @@ class Boundaries(DisplayMixin):
                              "futility_z": futility})
 
 
-def _spending_error(source: str | Path | None, name: str, message: str) -> InputError:
-    return InputError(f"field 'spending.{name}': {message}", file=source)
+def _spending_error(source: Source, name: str, message: str) -> InputError:
+    return field_error(source, f"spending.{name}", message)
 
 
-def _record_number(record: Mapping[str, Any], name: str, source: str | Path | None, low: float,
+def _record_number(record: Mapping[str, Any], name: str, source: Source, low: float,
                    high: float) -> float:
-    value = record[name]
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not math.isfinite(value) or not low <= value <= high):
-        raise _spending_error(source, name, f"must be a number in [{low:g}, {high:g}], got "
-                                            f"{value!r}")
-    return float(value)
+    return number_in(record[name], source, f"spending.{name}", low, high)
 
 
 @dataclass(frozen=True)
@@ -328,10 +323,10 @@ class SpendingPlan(DisplayMixin):
         return record
 
     @classmethod
-    def from_record(cls, record: Any, source: str | Path | None = None) -> SpendingPlan:
+    def from_record(cls, record: Any, source: Source = None) -> SpendingPlan:
         """Validate the ``spending`` record of a design document; raises naming the field."""
         if not isinstance(record, Mapping):
-            raise InputError("field 'spending': must be a record", file=source)
+            raise field_error(source, "spending", "must be a record")
         kinds = (*SPENDING_KINDS, SINGLE_ANALYSIS)
         if record.get("efficacy") not in kinds:
             raise _spending_error(source, "efficacy", f"must be one of {', '.join(kinds)}, got "
@@ -357,7 +352,7 @@ class SpendingPlan(DisplayMixin):
 
     @classmethod
     def _sequential_from_record(cls, record: Mapping[str, Any],
-                                source: str | Path | None) -> SpendingPlan:
+                                source: Source) -> SpendingPlan:
         function = record["futility_function"]
         if function is not None and not isinstance(function, str):
             raise _spending_error(source, "futility_function", "must be text or null")
