@@ -246,6 +246,19 @@ def _reestimation(design: Design, data: ReturnedData, p: float,
     }, targets
 
 
+def _check_options(design: Design, n_groups: int, srm_threshold: float,
+                   stopped_at_look: int | None) -> None:
+    if isinstance(n_groups, bool) or not isinstance(n_groups, int) or n_groups < 2:
+        raise InputError(f"the calibration needs at least 2 groups, got {n_groups!r}",
+                         argument="n_groups")
+    if not 0 < srm_threshold < 1:
+        raise InputError(f"the SRM threshold must be in (0, 1), got {srm_threshold:g}",
+                         argument="srm_threshold")
+    if stopped_at_look is not None and not 1 <= stopped_at_look <= len(design.looks):
+        raise InputError(f"the design has {len(design.looks)} looks; the test cannot have "
+                         f"stopped at look {stopped_at_look}", argument="stopped_at_look")
+
+
 def evaluate(
     design: Design,
     data: ReturnedData,
@@ -264,6 +277,7 @@ def evaluate(
     test stopped at this interim look, so the effect is also reported with stage-wise adjusted
     inference (the fixed-sample intervals over-state an early stop).
     """
+    _check_options(design, n_groups, srm_threshold, stopped_at_look)
     warnings: list[str] = []
     srm = data.srm(design, srm_threshold)
     if srm.flag:

@@ -138,6 +138,9 @@ def interim_decision(design: Design, data: ReturnedData, look: int,
                      srm_threshold: float = 0.001) -> InterimDecision:
     """The decision at ``look`` on the data so far; see the module docstring."""
     planned = design.information_fractions
+    if not 0 < srm_threshold < 1:
+        raise InputError(f"the SRM threshold must be in (0, 1), got {srm_threshold:g}",
+                         argument="srm_threshold")
     if look > len(planned):
         raise InputError(f"the design has {len(planned)} looks; look {look} does not exist",
                          argument="look")

@@ -182,3 +182,18 @@ def test_the_evaluation_folder_is_read_back_by_its_owner(files, tmp_path) -> Non
     assert list(folder.summary()["method"]) == [e["method"] for e in folder.document["effect"]]
     assert all(p.exists() for p in folder.figures)
     assert folder.srm["p_value"] >= 0 and folder.reestimation["n_scored"] > 0
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["--groups", "1"], "option --groups"),
+    (["--look", "7"], "option --look"),
+    (["--srm-threshold", "2"], "option --srm-threshold"),
+])
+def test_evaluate_bad_options_name_the_option(files, tmp_path, args, option) -> None:
+    design, returns, _ = files
+    out = tmp_path / "ev"
+    result = CliRunner().invoke(cli, ["evaluate", str(design), str(returns), "-o", str(out),
+                                      *args])
+    assert result.exit_code == 2, result.output
+    assert option in result.stderr
+    assert not out.exists()
