@@ -31,7 +31,10 @@ EXIT_BAD_INPUT = 2
 
 #: Library keyword arguments whose command-line option is not simply ``--`` + the name with
 #: dashes (``n_per_arm`` -> ``--n``). The one place where the API's names meet the CLI's.
-OPTION_FOR_ARGUMENT: dict[str, str] = {}
+OPTION_FOR_ARGUMENT: dict[str, str] = {
+    "n_groups": "--groups",  # evaluate
+    "stopped_at_look": "--look",  # evaluate
+}
 
 
 def option_for(argument: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,27 +13,10 @@ from rollout.errors import InputError
 
 
 def read_design(path: Path) -> Any:
-    """Read design.json with the planning package's validating loader, or as plain JSON.
+    """Read and validate design.json (the planning package's one loader)."""
+    from rollout.planning.design import load_design
 
-    The plain reading is a fallback for installs without the loader; assignment checks the
-    fields it uses either way.
-    """
-    try:
-        load_design = importlib.import_module("rollout.planning").load_design
-    except (ImportError, AttributeError):
-        load_design = None
-    if load_design is not None:
-        return load_design(path)
-    if not path.exists():
-        raise InputError("file does not exist", file=path)
-    if path.is_dir():
-        raise InputError("expected a design.json file, got a folder", file=path)
-    from rollout.io import read_text
-
-    try:
-        return json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not a readable JSON document: {exc}", file=path) from exc
+    return load_design(path)
 
 
 @cli.command()
@@ -85,7 +66,7 @@ def assign(design_path: Path, customers_path: Path, output: Path, salt: str | No
     check_writable(output.with_name(f"{output.stem}.report.json"))
     check_writable(csv_dir if csv_dir is not None else output.parent, folder=True,
                    inside=True)
-    plan = AssignmentPlan.from_design(read_design(design_path), source=design_path)
+    plan = AssignmentPlan.from_design(read_design(design_path))
     with console.progress(enabled=not as_json) as bar:
         task = bar.add_task("reading customers", total=None)
         customers, source = read_customers(customers_path)

@@ -67,16 +67,16 @@ def _render(design: Any) -> None:
     if d.get("cate_validation"):
         console.stdout.print(f"what it validates: {d['cate_validation']}")
     console.show_table(
-        [{"look": look["look"], "fraction": look["information_fraction"],
-          "n per arm": _fmt(look["n_per_arm"]), "efficacy z": look["efficacy_z"],
-          "futility z": look["futility_z"], "harm z": look["harm_z"],
-          "alpha spent": look["alpha_spent"], "efficacy effect": look["efficacy_effect"]}
+        [{"look": look.look, "fraction": look.information_fraction,
+          "n per arm": _fmt(look.n_per_arm), "efficacy z": look.efficacy_z,
+          "futility z": look.futility_z, "harm z": look.harm_z,
+          "alpha spent": look.alpha_spent, "efficacy effect": look.efficacy_effect}
          for look in design.looks], title="Looks")
     if design.strata_sizes:
-        shown = sorted(design.strata_sizes, key=lambda r: -r["expected_n"])[:20]
+        shown = sorted(design.strata_sizes, key=lambda r: -r.expected_n)[:20]
         console.show_table(
-            [{**{c: r[c] for c in design.strata}, "customers": r["customers"],
-              "expected n": r["expected_n"], "too small": r["too_small"]} for r in shown],
+            [{**r.values, "customers": r.customers,
+              "expected n": r.expected_n, "too small": r.too_small} for r in shown],
             title=f"Strata (largest {len(shown)} of {len(design.strata_sizes)})")
     if d.get("per_segment"):
         console.show_table(
@@ -84,10 +84,10 @@ def _render(design: Any) -> None:
               "n total": r["n_total"], "feasible": r["feasible"]} for r in d["per_segment"]],
             title="Per-segment tests")
     console.show_table(
-        [{"phase": p["phase"], "name": p["name"], "select": _fmt(p.get("select_column")),
-          "n": _fmt(p.get("n")),
-          "profit": _fmt(p.get("predicted_profit", p.get("expected_profit"))),
-          "note": p.get("rule") or p.get("description") or ""} for p in design.phases],
+        [{"phase": p.phase, "name": p.name, "select": _fmt(p.select_column),
+          "n": _fmt(p.n),
+          "profit": _fmt(p.record.get("predicted_profit", p.record.get("expected_profit"))),
+          "note": p.rule or p.record.get("description") or ""} for p in design.phases],
         title="Staged rollout")
 
 

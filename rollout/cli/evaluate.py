@@ -69,7 +69,7 @@ def evaluate(design_path: str, data_path: str, outcome: str | None, covariates: 
         sys.exit(EXIT_BAD_INPUT)
     write_evaluation(result, output)
     if as_json:
-        console.emit_json(result.summary())
+        console.emit_json(result.to_dict())
         return
     for warning in result.warnings:
         console.warn(warning)

@@ -110,7 +110,7 @@ def run_demo(output: str | Path, seed: int = 0,
         headline["truth"] = {"true_ate_tested": truth["true_ate"]}
 
         tick("interim")
-        first = float(design.looks[0]["information_fraction"])
+        first = float(design.looks[0].information_fraction)
         look_data = _first_look_sample(returns.data, first, seed)
         write_parquet(tmp / "returns_look1.parquet", look_data, metadata=returns.metadata())
         data_look1 = load_returned(tmp / "returns_look1.parquet", design,

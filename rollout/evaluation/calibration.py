@@ -25,10 +25,10 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from rollout.common.display import DisplayMixin
+from rollout.common.stats import Z_975
 from rollout.errors import InputError
 from rollout.policy.value import policy_difference, profit_scores
-
-Z_975 = float(stats.norm.ppf(0.975))
 
 
 def _as_prob(p: np.ndarray | float, n: int) -> np.ndarray:
@@ -76,7 +76,7 @@ def calibration_by_group(score: np.ndarray, y: np.ndarray, t: np.ndarray,
 
 
 @dataclass(frozen=True)
-class BLPResult:
+class BLPResult(DisplayMixin):
     """Best linear predictor of the effect given the score: ATE and heterogeneity loading."""
 
     ate: float
@@ -120,7 +120,7 @@ def blp_test(score: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray | fl
 
 
 @dataclass(frozen=True)
-class RATEResult:
+class RATEResult(DisplayMixin):
     """AUTOC and Qini of a fixed ranking, with influence-function SEs and 95% intervals."""
 
     autoc: float

@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 from xgboost import XGBRegressor
 
+from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
 from rollout.policy.value import policy_value as policy_value_of
 from rollout.policy.value import profit_scores
@@ -41,7 +42,7 @@ def _regressor(seed: int, *, final: bool = False) -> XGBRegressor:
 
 
 @dataclass
-class Reestimate:
+class Reestimate(DisplayMixin):
     """Cross-fitted CATE on the test, DR scores, and a final model for scoring others."""
 
     cate: np.ndarray
@@ -56,6 +57,21 @@ class Reestimate:
             raise InputError(f"missing covariates {missing} needed to score customers",
                              column=missing[0])
         return self.final_model.predict(frame[self.covariates].to_numpy(dtype=float))
+
+    def to_dict(self) -> dict:
+        """The CATE and DR scores per tested customer and the covariates (not the model)."""
+        return {"cate": self.cate.tolist(), "dr_scores": self.dr_scores.tolist(),
+                "covariates": list(self.covariates)}
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per tested customer: the cross-fitted CATE and the DR score."""
+        return pd.DataFrame({"cate": self.cate, "dr_scores": self.dr_scores})
+
+    def summary(self) -> pd.DataFrame:
+        """The spread of the re-estimated CATE."""
+        return pd.DataFrame([{"n": len(self.cate), "cate_mean": float(np.mean(self.cate)),
+                              "cate_sd": float(np.std(self.cate, ddof=1)),
+                              "covariates": len(self.covariates)}])
 
 
 def dr_learner(X: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray | float,
