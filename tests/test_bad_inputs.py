@@ -286,8 +286,6 @@ def C(id: str, args: str | list[str], *needles: str, outputs: tuple[str, ...] = 
 COVARIATE = "frequency"  # a covariate of the simulated cohort
 A = ("a.parquet", "a.report.json", "a.pilot_target.csv", "a.treatment.csv", "a.control.csv",
      "a.not_in_test.csv")
-SPENDING_XFAIL = ("load_design does not yet validate inside `spending` (issue 17 item 6, "
-                  "fixed in the typed-design work)")
 
 CASES: list[Case] = [
     # cohort -------------------------------------------------------------------------------
@@ -453,8 +451,7 @@ CASES: list[Case] = [
       "bad.csv", "not UTF-8",
       setup=edit_returns(lambda f: f.assign(city="Besançon"), encoding="cp1252")),
     C("interim-spending-drift-text", "interim bad.json returns.csv --look 1 --outcome outcome",
-      "bad.json", "drift", setup=edit_design(lambda d: d["spending"].update(drift="high")),
-      xfail=SPENDING_XFAIL),
+      "bad.json", "drift", setup=edit_design(lambda d: d["spending"].update(drift="high"))),
     # evaluate -----------------------------------------------------------------------------
     C("evaluate-arm-case", "evaluate design.json bad.csv --outcome outcome -o ev", "bad.csv",
       "'Treatment'", "did you mean 'treatment'", outputs=("ev",),
@@ -650,9 +647,6 @@ def test_an_interrupt_leaves_the_workspace_as_it_was(ws: Path, monkeypatch: pyte
     assert snapshot(ws) == before
 
 
-@pytest.mark.xfail(strict=False, reason="evaluate on a design without strata crashes on the "
-                                        "empty strata table (issue 17 item 8, fixed in the "
-                                        "typed-design work)")
 def test_evaluate_on_a_plain_design_and_the_simplest_returns(ws: Path) -> None:
     frame = pd.read_csv(ws / "returns.csv")[["customer_id", "arm", "outcome"]]
     frame.to_parquet(ws / "simple.parquet")
