@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from rollout.estimation.ate import Z95
+from rollout.common.stats import Z_975
 
 EVALUE_CONVERSION = "d = effect / SD(outcome); RR = exp(0.91 d); E = RR + sqrt(RR (RR - 1)) " \
                     "for RR >= 1 (use 1/RR below 1)"
@@ -85,7 +85,7 @@ def manski_bounds(y: np.ndarray, treatment: np.ndarray, low: float, high: float,
     lower, upper = float(lower_i.mean()), float(upper_i.mean())
     return ManskiBounds(outcome=outcome, outcome_low=float(low), outcome_high=float(high),
                         bounds_source=bounds_source, lower=lower, upper=upper, se_lower=se_l,
-                        se_upper=se_u, ci_low=lower - Z95 * se_l, ci_high=upper + Z95 * se_u,
+                        se_upper=se_u, ci_low=lower - Z_975 * se_l, ci_high=upper + Z_975 * se_u,
                         n_outside=int(np.sum((y < low) | (y > high))), n=n)
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rollout.estimation.ate import Z95, aipw_scores, clip_scores
+from rollout.common.stats import Z_975, aipw_scores
+from rollout.estimation.ate import clip_scores
 from rollout.estimation.propensity import WINDOWS, window_label
 
 NONE = "none"
@@ -91,7 +92,7 @@ def trimming_sensitivity(
                                  np.asarray(mu0, float)[keep], np.asarray(mu1, float)[keep])
             estimate = float(scores.mean())
             se = float(np.sqrt(np.mean((scores - estimate) ** 2) / len(scores)))
-            row.update(estimate=estimate, se=se, ci_low=estimate - Z95 * se,
-                       ci_high=estimate + Z95 * se)
+            row.update(estimate=estimate, se=se, ci_low=estimate - Z_975 * se,
+                       ci_high=estimate + Z_975 * se)
         rows.append(row)
     return TrimmingResult(table=pd.DataFrame(rows))

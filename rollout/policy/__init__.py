@@ -13,10 +13,10 @@ that ties these together lives in :mod:`rollout.policy.step`.
 
 from __future__ import annotations
 
+from rollout.common.stats import aipw_scores
 from rollout.policy.cost import CostEstimate, breakeven_cate
 from rollout.policy.value import (
     PolicyValue,
-    aipw_scores,
     policy_difference,
     policy_value,
     profit_scores,

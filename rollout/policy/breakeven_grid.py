@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rollout.errors import InputError
 from rollout.common.toml_files import TomlTable, check_identifier, read_toml, resolve_scenario_path
+from rollout.errors import InputError
 
 GRID_KIND = "breakeven_grid"
 GRID_COLUMNS = ["scenario", "cost_multiplier", "margin_offset", "cost", "margin", "breakeven"]

@@ -27,9 +27,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from rollout.common.stats import Z_975, aipw_scores
 from rollout.errors import InputError
 from rollout.estimation.crossfit import cross_fit_outcomes
-from rollout.policy.value import Z_975, aipw_scores
 
 COST_METHODS = ("campaign_coupons", "effect_on_discounts")
 CAMPAIGN_COUPON_COLUMN = "window_campaign_coupon_disc"

@@ -33,8 +33,8 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import NMF
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
+from rollout.common.stats import Z_975
 from rollout.errors import InputError
-from rollout.policy.value import Z_975
 
 K_RANGE = (3, 4, 5, 6)
 RFM_NAMES = ("recency_weeks", "frequency", "frequency_per_week", "monetary_sales",

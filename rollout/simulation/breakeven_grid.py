@@ -1,4 +1,4 @@
-"""The breakeven sensitivity grid, read by the policy layer (:mod:`rollout.policy.breakeven_grid`)."""
+"""The breakeven sensitivity grid, read by the policy layer (rollout.policy.breakeven_grid)."""
 
 from __future__ import annotations
 

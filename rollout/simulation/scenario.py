@@ -27,9 +27,9 @@ from typing import Any
 from rollout.common.toml_files import (
     WORLD_KIND,
     TomlTable,
-    bundled_scenario_dir,
+    bundled_scenario_dir,  # noqa: F401  (re-exported: part of this module's API)
     check_identifier,
-    list_scenarios,
+    list_scenarios,  # noqa: F401  (re-exported)
     resolve_scenario_path,
 )
 from rollout.common.toml_files import read_toml as _read_toml

@@ -24,11 +24,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
 
+from rollout.common.stats import Z_975
 from rollout.errors import InputError
 
-Z_975 = float(stats.norm.ppf(0.975))
 #: A model whose CATE SD exceeds this many outcome SDs is flagged.
 MAX_SD_RATIO = 1.0
 #: A model whose |mean CATE| exceeds this many outcome SDs is flagged.
