@@ -99,7 +99,7 @@ def segment_customers(frame: pd.DataFrame, covariates: Sequence[str], k: int | N
     ('kmeans on standardized covariates', True)
     """
     if k is not None and k < 2:
-        raise InputError(f"must be at least 2, got {k}", option="--segments")
+        raise InputError(f"must be at least 2, got {k}", argument="k")
     behavioural = behavioural_columns(covariates)
     if len(behavioural) >= 3:
         raw = np.clip(frame[behavioural].to_numpy(dtype=float), 0, None)
@@ -119,7 +119,7 @@ def segment_customers(frame: pd.DataFrame, covariates: Sequence[str], k: int | N
     best = -np.inf
     for c in candidates:
         if c >= n:
-            raise InputError(f"{c} segments for {n} customers", option="--segments")
+            raise InputError(f"{c} segments for {n} customers", argument="k")
         labels = KMeans(n_clusters=c, n_init=10, random_state=seed).fit_predict(features)
         if k is None:
             score = float(silhouette_score(features, labels,

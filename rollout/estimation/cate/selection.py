@@ -125,8 +125,8 @@ def select_model(outcome: str, losses: Mapping[str, np.ndarray],
     overridden = override is not None
     if override is not None:
         if override not in losses:
-            raise InputError(f"--model {override!r} was not fitted; fitted models: "
-                             f"{', '.join(order)}", option="--model")
+            raise InputError(f"{override!r} was not fitted; fitted models: "
+                             f"{', '.join(order)}", argument="model")
     refused = ""
     if override is not None and flags.get(override):
         refused = f"--model {override} refused for {outcome}: {flags[override]}; "
