@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from rollout.estimation.cate.figures import CATE_FIGURES
+from rollout.estimation.figures import CORE_FIGURES
+from rollout.estimation.results_folder import ResultsFolder
+from rollout.policy.figures import PROFIT_FIGURES, SEGMENT_FIGURES
 from rollout.report import Report, Section
 
 
@@ -28,7 +33,17 @@ def _figures(section: Section, folder: Path, prefixes: tuple[str, ...] = ("",)) 
                 section.figure(png, caption=png.stem.replace("_", " "))
 
 
-OBSERVATIONAL_FIGURES = ("ps_", "love", "effects", "trimming")
+def _results_figures(section: Section, results: ResultsFolder | None,
+                     names: Iterable[str]) -> None:
+    """The analysis' figures among ``names``, in the order the analysis listed them."""
+    wanted = set(names)
+    for png in results.figures() if results is not None else []:
+        if png.name in wanted:
+            section.figure(png, caption=png.stem.replace("_", " "))
+
+
+def _results(folder: Path) -> ResultsFolder | None:
+    return ResultsFolder.open(folder) if folder.is_dir() else None
 
 
 def _pick(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -36,8 +51,12 @@ def _pick(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def build_report(folder: Path, headline: dict[str, Any]) -> Report:
-    """Assemble the report from the files the demo wrote into ``folder``."""
-    results = _json(folder / "results" / "summary.json")
+    """Assemble the report from the files the demo wrote into ``folder``.
+
+    The analysis' results are read through their owner (:class:`ResultsFolder`); the design,
+    interim and evaluation files are read as their own plain JSON documents.
+    """
+    results = _results(folder / "results")
     design = _json(folder / "design.json")
     interim = _json(folder / "interim_look1.json")
     evaluation = _json(folder / "evaluation" / "summary.json")
@@ -67,56 +86,56 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
         sec.table(attrition, caption="Attrition: customers at each step of the design, by arm.")
 
     sec = report.section("2. Positivity and the average effect (observational)")
-    positivity = results.get("positivity", {})
+    positivity = results.section("positivity") if results else {}
     if positivity:
         sec.text(f"Propensity-score AUC {positivity.get('ps_auc', float('nan')):.3f}; share of "
                  f"customers with a propensity in [0.1, 0.9]: "
                  f"{positivity.get('overlap_share', {}).get('0.1-0.9', float('nan')):.1%}.")
     for key, caption in (("ate", "Average effects by method, each with its estimand."),
                          ("trimming", "Trimming sensitivity: each window is its own estimand.")):
-        frame = _records(results.get(key))
+        frame = _records(results.records(key) if results else None)
         if frame is not None:
             sec.table(_pick(frame, ["outcome", "method", "trim", "estimand", "estimate", "se",
                                     "ci_low", "ci_high", "n"]), caption=caption)
-    for warning in results.get("warnings", [])[:8]:
+    for warning in (results.warnings if results else [])[:8]:
         sec.warning(str(warning))
-    _figures(sec, folder / "results" / "figures", OBSERVATIONAL_FIGURES)
+    _results_figures(sec, results, CORE_FIGURES)
 
     sec = report.section("3. Heterogeneous effects (CATE models)")
-    models = _records(results.get("cate_models"))
+    models = _records(results.records("cate_models") if results else None)
     if models is not None:
         sec.table(_pick(models, ["outcome", "model", "mean", "sd", "share_positive", "r_loss",
                                  "blp_slope", "blp_p", "qini", "qini_ci_low", "qini_ci_high",
                                  "flagged", "selected"]),
                   caption="Validation on held-out customers with doubly robust scores.")
-        for record in results.get("cate_selection") or []:
+        for record in results.records("cate_selection") if results else []:
             sec.text(f"{record.get('outcome')}: {record.get('reason')}")
-        regions = _records(results.get("cate_by_region"))
+        regions = _records(results.records("cate_by_region") if results else None)
         if regions is not None:
             sec.table(regions, caption="CATE by propensity-score region: where effects are "
                                        "extrapolated.")
-    _figures(sec, folder / "results" / "figures", ("cate",))
+    _results_figures(sec, results, CATE_FIGURES)
 
     sec = report.section("4. Targeting policies: predicted and honest value")
-    breakeven = results.get("breakeven") or {}
+    breakeven = results.section("breakeven") if results else {}
     if breakeven:
         sec.text(f"Cost per targeted customer {breakeven.get('cost', float('nan')):.2f} "
                  f"({breakeven.get('cost_method')}): {breakeven.get('cost_explanation', '')} "
                  f"Margin {breakeven.get('margin')}; breakeven CATE "
                  f"{breakeven.get('breakeven_cate', float('nan')):.2f}.")
-    policies = _records(results.get("policies"))
+    policies = _records(results.records("policies") if results else None)
     if policies is not None:
         sec.table(_pick(policies, ["policy", "n_targeted", "share_targeted", "predicted_profit",
                                    "value", "value_ci_low", "value_ci_high", "trivial"]),
                   caption="Predicted profit is the model's own view; value is the cross-fitted "
                           "doubly robust estimate on held-out customers, with a 95% CI.")
-    _figures(sec, folder / "results" / "figures", ("policy", "breakeven"))
+    _results_figures(sec, results, PROFIT_FIGURES)
 
     sec = report.section("5. Segments")
-    segments = _records(results.get("segments"))
+    segments = _records(results.records("segments") if results else None)
     if segments is not None:
         sec.table(segments)
-    _figures(sec, folder / "results" / "figures", ("segment",))
+    _results_figures(sec, results, SEGMENT_FIGURES)
 
     sec = report.section("6. The A/B design")
     if design:

@@ -17,7 +17,7 @@ from rollout.errors import InputError
 from rollout.evaluation.evaluate import evaluate, write_evaluation
 from rollout.evaluation.interim import interim_decision
 from rollout.evaluation.returned import load_returned
-from rollout.io import atomic_directory, read_table, write_json, write_parquet
+from rollout.io import atomic_directory, write_json, write_parquet
 from rollout.planning.assignment import assign_customers, write_assignment
 from rollout.planning.design import save_design
 from rollout.planning.plan import DesignRequest, plan_design
@@ -70,7 +70,7 @@ def run_demo(output: str | Path, seed: int = 0,
 
         tick("analyze")
         result = analyze(cohort, seed=seed)
-        write_results(result, tmp / "results")
+        results = write_results(result, tmp / "results")
         headline["analysis"] = {"verdict": result.verdict}
 
         tick("design")
@@ -93,9 +93,9 @@ def run_demo(output: str | Path, seed: int = 0,
             headline["design"]["at_breakeven"] = {"unavailable": str(exc)}
 
         tick("assign")
-        customers = read_table(tmp / "results" / "customers.parquet")
+        customers = results.customers()
         assignment = assign_customers(customers, design, salt=f"demo-{seed}",
-                                      source=tmp / "results" / "customers.parquet")
+                                      source=results.customers_path)
         write_assignment(assignment, tmp / "assignment.parquet", csv_dir=tmp / "lists")
         headline["assignment"] = assignment.table["arm"].value_counts().sort_index().to_dict()
 

@@ -133,6 +133,11 @@ class ResultsFolder:
             raise InputError("must be a JSON object", file=summary_path)
         return cls(path=path, document=document)
 
+    @classmethod
+    def at(cls, path: str | Path) -> ResultsFolder:
+        """The folder at ``path`` without reading its summary (for its tables and customers)."""
+        return cls(path=Path(path), document={})
+
     # -- files ------------------------------------------------------------------------------
     @property
     def summary_path(self) -> Path:

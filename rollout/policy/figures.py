@@ -73,6 +73,11 @@ def breakeven_grid(tables: Mapping[str, pd.DataFrame]) -> Figure:
     return fig
 
 
+#: The figure files of the profit part of the stage, and of the segments.
+PROFIT_FIGURES = ("policy_profit_curves.png", "breakeven_grid.png")
+SEGMENT_FIGURES = ("segment_cate.png",)
+
+
 def policy_figures(tables: Mapping[str, pd.DataFrame],
                    breakeven: float | None) -> dict[str, Callable[[], Figure]]:
     """The figure makers of the policy stage (file name -> maker), from its tables."""

@@ -77,6 +77,10 @@ def uplift_curves(per_outcome: Sequence[OutcomeCate]) -> Figure:
     return fig
 
 
+#: The figure files of the CATE stage.
+CATE_FIGURES = ("cate_distributions.png", "cate_uplift.png")
+
+
 def cate_figures(per_outcome: Sequence[OutcomeCate]) -> dict[str, Callable[[], Figure]]:
     """Figure makers of the CATE stage (file name -> maker)."""
     return {
