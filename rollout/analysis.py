@@ -81,6 +81,20 @@ class AnalysisResult(DisplayMixin):
     warnings: tuple[str, ...] = ()
     skipped: tuple[dict[str, str], ...] = ()
 
+    @classmethod
+    def of(cls, core: CoreResult, cate: CateResult | None = None,
+           policy: PolicyStageResult | None = None) -> AnalysisResult:
+        """The stages' results together, their warnings and skipped parts in the order run."""
+        warnings = list(core.warnings)
+        skipped: list[dict[str, str]] = []
+        if cate is not None:
+            warnings += cate.warnings
+        if policy is not None:
+            warnings += policy.warnings
+            skipped += policy.skipped
+        return cls(core=core, cate=cate, policy=policy, warnings=tuple(warnings),
+                   skipped=tuple(skipped))
+
     def __getattr__(self, name: str) -> Any:
         # the core's fields and methods (cohort, nuisances, effects, ...), read-only
         if name.startswith("_") or name in ("core", "cate", "policy"):
@@ -175,14 +189,7 @@ def analyze(
     if policy is not None:
         tick("policy")
         policy_result = run_policy(core, cate_result.columns if cate_result else None, policy)
-    warnings = list(core.warnings)
-    skipped: list[dict[str, str]] = []
-    for stage in (cate_result, policy_result):
-        if stage is not None:
-            warnings += stage.warnings
-            skipped += getattr(stage, "skipped", ())
-    return AnalysisResult(core=core, cate=cate_result, policy=policy_result,
-                          warnings=tuple(warnings), skipped=tuple(skipped))
+    return AnalysisResult.of(core, cate_result, policy_result)
 
 
 def with_progress(options: CateOptions, progress: ProgressCallback) -> CateOptions:

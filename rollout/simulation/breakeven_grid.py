@@ -1,4 +1,11 @@
-"""The breakeven sensitivity grid, read by the policy layer (rollout.policy.breakeven_grid)."""
+"""The breakeven sensitivity grid, read by the policy layer (``rollout.policy.breakeven_grid``).
+
+Examples
+--------
+>>> grid = load_breakeven_grid(base_cost=10.0, base_margin=0.30)
+>>> grid["scenario"].tolist()[:2]
+['base', 'lower_margin']
+"""
 
 from __future__ import annotations
 
