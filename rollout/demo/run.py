@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from rollout.analysis import analyze, write_results
+from rollout.common.display import DisplayMixin
 from rollout.data import build_cohort
 from rollout.errors import InputError
 from rollout.evaluation.evaluate import evaluate, write_evaluation
@@ -29,7 +30,7 @@ STAGES = ("cohort", "analyze", "design", "assign", "simulate", "interim", "evalu
 
 
 @dataclass
-class DemoResult:
+class DemoResult(DisplayMixin):
     """Where the demo wrote its files and the headline of each stage."""
 
     folder: Path

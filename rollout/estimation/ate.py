@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rollout.common.display import DisplayMixin
 from rollout.common.stats import Z_975, aipw_scores
 
 METHODS: tuple[str, ...] = ("naive", "ipw", "aipw", "ols", "dml", "ato")
@@ -51,7 +52,7 @@ ESTIMANDS: dict[str, tuple[str, str]] = {
 
 
 @dataclass(frozen=True)
-class EffectEstimate:
+class EffectEstimate(DisplayMixin):
     """One average effect: point estimate, standard error, 95% interval and what it estimates."""
 
     outcome: str
@@ -67,11 +68,11 @@ class EffectEstimate:
     n_clipped: int | None = None
     clip: tuple[float, float] | None = None
 
-    def summary(self) -> str:
+    def describe(self) -> str:
         """A one-line description, e.g. for logs.
 
         >>> EffectEstimate("y", "naive", "difference in means", 1.0, 0.5, 0.0, 2.0, 10,
-        ...                "Welch").summary()
+        ...                "Welch").describe()
         'y naive (difference in means): 1 [0, 2] SE 0.5 (Welch), n=10'
         """
         return (f"{self.outcome} {self.method} ({self.estimand}): {self.estimate:.4g} "

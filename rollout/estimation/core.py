@@ -103,7 +103,7 @@ class AnalyzeOptions:
 
 
 @dataclass(frozen=True)
-class OutcomeEffects:
+class OutcomeEffects(DisplayMixin):
     """The core numbers of one outcome: effects by method, trimming, bounds, the recommendation."""
 
     outcome: str

@@ -27,6 +27,8 @@ from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import StratifiedKFold
 from xgboost import XGBClassifier, XGBRegressor
 
+from rollout.common.display import DisplayMixin
+
 #: Modest, fixed hyperparameters: shallow trees, a small learning rate and a large minimum leaf
 #: weight give smooth, reasonably calibrated predictions on a few thousand customers without tuning
 #: (tuning inside cross-fitting would need nested folds). In the coverage simulations deeper trees
@@ -148,7 +150,7 @@ def fit_predict_regressor(seed: int, n_jobs: int = 1) -> FitPredict:
 
 
 @dataclass(frozen=True)
-class OutcomeNuisances:
+class OutcomeNuisances(DisplayMixin):
     """Cross-fitted outcome regressions for one outcome.
 
     ``mu0``/``mu1`` are E[Y|x, T=0/1] (each fitted on its own arm of the training folds), ``m`` is
@@ -161,7 +163,7 @@ class OutcomeNuisances:
 
 
 @dataclass(frozen=True)
-class Nuisances:
+class Nuisances(DisplayMixin):
     """Everything estimated once per cohort and reused by every effect estimator.
 
     Arrays are aligned with the cohort's rows. ``e_hat`` is the cross-fitted boosted propensity

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rollout.common.display import DisplayMixin
 from rollout.common.stats import Z_975, aipw_scores
 from rollout.estimation.ate import clip_scores
 from rollout.estimation.propensity import WINDOWS, window_label
@@ -35,7 +36,7 @@ def trimmed_estimand(trim: str) -> str:
 
 
 @dataclass(frozen=True)
-class TrimmingResult:
+class TrimmingResult(DisplayMixin):
     """AIPW estimate, SE and interval for no trimming and each propensity window."""
 
     table: pd.DataFrame  # outcome, trim, n, n_treated, n_control, estimate, se, ci_low, ...

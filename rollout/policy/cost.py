@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from rollout.common.display import DisplayMixin
 from rollout.common.stats import Z_975, aipw_scores
 from rollout.errors import InputError
 from rollout.estimation.crossfit import cross_fit_outcomes
@@ -38,7 +39,7 @@ DEFAULT_MARGIN = 0.30
 
 
 @dataclass(frozen=True)
-class CostEstimate:
+class CostEstimate(DisplayMixin):
     """Cost per targeted customer, how it was obtained, and its uncertainty when estimated."""
 
     cost: float

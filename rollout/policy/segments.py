@@ -33,6 +33,7 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import NMF
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
+from rollout.common.display import DisplayMixin
 from rollout.common.stats import Z_975
 from rollout.errors import InputError
 
@@ -47,7 +48,7 @@ SILHOUETTE_SAMPLE = 2000
 
 
 @dataclass(frozen=True)
-class Segmentation:
+class Segmentation(DisplayMixin):
     """Segment labels per customer and how they were made."""
 
     labels: np.ndarray

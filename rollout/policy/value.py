@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from rollout.common.display import DisplayMixin
 from rollout.common.stats import Z_975
 
 
@@ -35,7 +36,7 @@ def profit_scores(effect_scores: np.ndarray, margin: float, cost: float) -> np.n
 
 
 @dataclass(frozen=True)
-class PolicyValue:
+class PolicyValue(DisplayMixin):
     """A policy's (or a difference's) estimated profit per customer with its 95% interval."""
 
     value: float

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from rollout.common.display import DisplayMixin
 from rollout.estimation.cate.learners import CateModel, LearnerFactory, folds_to_cv, make_learner
 from rollout.estimation.cate.selection import instability_reason
 from rollout.estimation.cate.validation import (
@@ -52,7 +53,7 @@ def split_customers(t: np.ndarray, seed: int, test_share: float = TEST_SHARE) ->
 
 
 @dataclass
-class ModelFit:
+class ModelFit(DisplayMixin):
     """One model fitted on the training split for one outcome, and its held-out figures."""
 
     outcome: str

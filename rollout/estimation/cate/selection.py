@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from rollout.common.display import DisplayMixin
 from rollout.common.stats import Z_975
 from rollout.errors import InputError
 
@@ -85,7 +86,7 @@ def peer_outliers(spreads: Mapping[str, float]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class Selection:
+class Selection(DisplayMixin):
     """The chosen model, the runner-up, and the paired R-loss margin between them."""
 
     outcome: str

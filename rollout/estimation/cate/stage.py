@@ -123,7 +123,7 @@ class CateOptions:
 
 
 @dataclass
-class OutcomeCate:
+class OutcomeCate(DisplayMixin):
     """Everything the stage computed for one outcome."""
 
     data: OutcomeData
@@ -226,7 +226,7 @@ def refute(data: OutcomeData, name: str, real_cate: np.ndarray, options: CateOpt
 
 
 @dataclass(frozen=True, eq=False)
-class CateColumns:
+class CateColumns(DisplayMixin):
     """The per-customer CATE the later stages read, by meaning rather than by column name.
 
     ``cate``, ``lower``, ``upper``: the selected model of the primary outcome refitted on every

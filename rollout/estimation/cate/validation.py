@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from rollout.common.display import DisplayMixin
 from rollout.common.stats import Z_975, aipw_scores
 
 
@@ -76,7 +77,7 @@ def r_loss_terms(y: np.ndarray, t: np.ndarray, m: np.ndarray, e: np.ndarray, tau
 
 
 @dataclass(frozen=True)
-class BLPFit:
+class BLPFit(DisplayMixin):
     """BLP of the DR scores on the centred CATE: ATE (intercept) and heterogeneity slope."""
 
     ate: float
@@ -134,7 +135,7 @@ def auuc_weights(n: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class UpliftResult:
+class UpliftResult(DisplayMixin):
     """AUUC and Qini of a ranking on DR scores, with influence-function SEs and 95% intervals."""
 
     auuc: float
