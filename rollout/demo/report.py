@@ -50,21 +50,9 @@ def _pick(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame[[c for c in columns if c in frame.columns]]
 
 
-def build_report(folder: Path, headline: dict[str, Any]) -> Report:
-    """Assemble the report from the files the demo wrote into ``folder``.
-
-    The analysis' results are read through their owner (:class:`ResultsFolder`); the design,
-    interim and evaluation files are read as their own plain JSON documents.
-    """
-    results = _results(folder / "results")
-    design = _json(folder / "design.json")
-    interim = _json(folder / "interim_look1.json")
-    evaluation = _json(folder / "evaluation" / "summary.json")
-    report = Report(
-        "rollout demo: from campaign history to a validated, staged rollout",
-        subtitle="The embedded Complete Journey data (campaign type A), and an A/B test whose "
-                 "return is simulated on the same customers from a world with a known effect.")
-
+def _summary_section(report: Report, headline: dict[str, Any], design: dict[str, Any],
+                     interim: dict[str, Any]) -> None:
+    """Summary."""
     top = report.section("Summary")
     ev = headline.get("evaluation", {})
     top.verdict(
@@ -79,12 +67,20 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
              "design.json, assignment.parquet, returns.parquet, interim_look1.json and "
              "evaluation/. Every estimate carries its standard error and a 95% interval.")
 
+
+
+def _cohort_section(report: Report, folder: Path) -> None:
+    """1. The study cohort."""
     sec = report.section("1. The study cohort")
     attrition = pd.read_parquet(folder / "cohort.attrition.parquet") \
         if (folder / "cohort.attrition.parquet").exists() else None
     if attrition is not None:
         sec.table(attrition, caption="Attrition: customers at each step of the design, by arm.")
 
+
+
+def _observational_section(report: Report, results: ResultsFolder | None) -> None:
+    """2. Positivity and the average effect (observational)."""
     sec = report.section("2. Positivity and the average effect (observational)")
     positivity = results.section("positivity") if results else {}
     if positivity:
@@ -101,6 +97,10 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
         sec.warning(str(warning))
     _results_figures(sec, results, CORE_FIGURES)
 
+
+
+def _cate_section(report: Report, results: ResultsFolder | None) -> None:
+    """3. Heterogeneous effects (CATE models)."""
     sec = report.section("3. Heterogeneous effects (CATE models)")
     models = _records(results.records("cate_models") if results else None)
     if models is not None:
@@ -116,6 +116,10 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
                                        "extrapolated.")
     _results_figures(sec, results, CATE_FIGURES)
 
+
+
+def _policies_section(report: Report, results: ResultsFolder | None) -> None:
+    """4. Targeting policies: predicted and honest value."""
     sec = report.section("4. Targeting policies: predicted and honest value")
     breakeven = results.section("breakeven") if results else {}
     if breakeven:
@@ -131,12 +135,20 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
                           "doubly robust estimate on held-out customers, with a 95% CI.")
     _results_figures(sec, results, PROFIT_FIGURES)
 
+
+
+def _segments_section(report: Report, results: ResultsFolder | None) -> None:
+    """5. Segments."""
     sec = report.section("5. Segments")
     segments = _records(results.records("segments") if results else None)
     if segments is not None:
         sec.table(segments)
     _results_figures(sec, results, SEGMENT_FIGURES)
 
+
+
+def _design_section(report: Report, design: dict[str, Any], headline: dict[str, Any]) -> None:
+    """6. The A/B design."""
     sec = report.section("6. The A/B design")
     if design:
         sec.text(f"Test '{design.get('test')}' on {design.get('outcome')}: n per arm "
@@ -165,16 +177,28 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
                       caption="The staged rollout plan (predicted profit is the model's own "
                               "view; the A/B test is what checks it).")
 
+
+
+def _assignment_section(report: Report, headline: dict[str, Any]) -> None:
+    """7. Assignment."""
     sec = report.section("7. Assignment")
     counts = pd.Series(headline.get("assignment", {}), name="customers").rename_axis("role")
     sec.table(counts.reset_index(), caption="Every customer has exactly one role.")
 
+
+
+def _interim_section(report: Report, interim: dict[str, Any]) -> None:
+    """8. Interim look 1."""
     sec = report.section("8. Interim look 1")
     if interim:
         sec.verdict(f"{interim['decision']}: {interim['reason']}")
         sec.table(pd.DataFrame([{k: interim[k] for k in (
             "z", "estimate", "se", "information_fraction", "efficacy_z", "futility_z", "harm_z")}]))
 
+
+
+def _evaluation_section(report: Report, folder: Path, evaluation: dict[str, Any]) -> None:
+    """9. Evaluation of the completed test."""
     sec = report.section("9. Evaluation of the completed test")
     frame = _records(evaluation.get("effect"))
     if frame is not None:
@@ -194,4 +218,30 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
     for warning in evaluation.get("warnings", []):
         sec.warning(str(warning))
     _figures(sec, folder / "evaluation" / "figures")
+
+
+def build_report(folder: Path, headline: dict[str, Any]) -> Report:
+    """Assemble the report from the files the demo wrote into ``folder``.
+
+    The analysis' results are read through their owner (:class:`ResultsFolder`); the design,
+    interim and evaluation files are read as their own plain JSON documents.
+    """
+    results = _results(folder / "results")
+    design = _json(folder / "design.json")
+    interim = _json(folder / "interim_look1.json")
+    evaluation = _json(folder / "evaluation" / "summary.json")
+    report = Report(
+        "rollout demo: from campaign history to a validated, staged rollout",
+        subtitle="The embedded Complete Journey data (campaign type A), and an A/B test whose "
+                 "return is simulated on the same customers from a world with a known effect.")
+    _summary_section(report, headline, design, interim)
+    _cohort_section(report, folder)
+    _observational_section(report, results)
+    _cate_section(report, results)
+    _policies_section(report, results)
+    _segments_section(report, results)
+    _design_section(report, design, headline)
+    _assignment_section(report, headline)
+    _interim_section(report, interim)
+    _evaluation_section(report, folder, evaluation)
     return report
