@@ -191,8 +191,8 @@ def load_results(path: str | Path, outcome: str | None = None,
         c not in customers.columns for c in covariates))
     if outcome_missing or covariates_missing:
         why = ("the outcome" if outcome_missing else
-               "the pre-period covariates for variance reduction (or give --r2, or "
-               "--no-variance-reduction)")
+               "the pre-period covariates for variance reduction (or give the R^2, or "
+               "design without variance reduction)")
         if cohort_path is None:
             raise InputError(f"key 'cohort.path' missing: {why} come(s) from the cohort",
                              file=summary_path)
