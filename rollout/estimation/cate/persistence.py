@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +62,7 @@ def load_model_file(path: Path, expected_sha256: str | None) -> Any:
             f"the model file was written by another version of rollout and cannot be loaded "
             f"({type(exc).__name__}: {exc}); re-run rollout analyze to rebuild it",
             file=path) from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+    except Exception as exc:  # a damaged file fails in any way the unpickler can
         raise InputError(f"the model file cannot be read ({type(exc).__name__}: {exc}); "
                          "re-run rollout analyze to rebuild it", file=path) from None
 
