@@ -21,8 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import StratifiedKFold
 from xgboost import XGBClassifier, XGBRegressor
@@ -161,6 +163,13 @@ class OutcomeNuisances(DisplayMixin):
     mu1: np.ndarray
     m: np.ndarray
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per customer: mu0, mu1, m."""
+        return pd.DataFrame({"mu0": self.mu0, "mu1": self.mu1, "m": self.m})
+
+    def summary(self) -> pd.DataFrame:
+        return self.to_pandas().describe().T.reset_index(names="prediction")
+
 
 @dataclass(frozen=True)
 class Nuisances(DisplayMixin):
@@ -180,6 +189,23 @@ class Nuisances(DisplayMixin):
     @property
     def n_folds(self) -> int:
         return int(self.folds.max()) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """What was fitted, in plain values (the per-customer arrays are in :meth:`to_pandas`)."""
+        return {"n": len(self.folds), "folds": self.n_folds, "seed": self.seed,
+                "outcomes": list(self.outcomes)}
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per customer: fold, propensity scores, and each outcome's regressions."""
+        frame = pd.DataFrame({"fold": self.folds, "e_hat": self.e_hat,
+                              "e_reference": self.e_reference})
+        for name, fitted in self.outcomes.items():
+            for column, values in (("mu0", fitted.mu0), ("mu1", fitted.mu1), ("m", fitted.m)):
+                frame[f"{column}_{name}"] = values
+        return frame
+
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame([self.to_dict()]).assign(outcomes=", ".join(self.outcomes))
 
 
 def cross_fit_outcomes(

@@ -69,7 +69,7 @@ def test_every_result_shows_as_a_table(result) -> None:
     parts = [result, core, cate, policy, core.positivity, core.balance, core.effects[0],
              core.trimming, core.bounds[0], core.evalues[0], core.assumptions,
              cate.outcomes[0], cate.outcomes[0].selection, cate.outcomes[0].fits[0],
-             core.nuisances]
+             core.nuisances, core.nuisances.outcomes["spend"], cate.columns]
     for part in parts:
         assert isinstance(part.summary(), pd.DataFrame), type(part).__name__
         assert isinstance(part.to_pandas(), pd.DataFrame), type(part).__name__

@@ -71,6 +71,16 @@ class ModelFit(DisplayMixin):
     def flagged(self) -> bool:
         return self.flag_reason is not None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The fit's held-out figures in plain values (not the arrays or the fitted model)."""
+        return {"outcome": self.outcome, "model": self.model, "flagged": self.flagged,
+                "flag_reason": self.flag_reason, "error": self.error,
+                "mean": None if self.cate is None else float(np.mean(self.cate)),
+                "r_loss": None if self.losses is None else float(np.mean(self.losses)),
+                "blp": None if self.blp is None else self.blp.to_dict(),
+                "uplift": None if self.uplift is None else self.uplift.to_dict(),
+                "params": dict(self.params)}
+
 
 @dataclass(frozen=True)
 class OutcomeData:

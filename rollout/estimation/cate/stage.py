@@ -135,6 +135,15 @@ class OutcomeCate(DisplayMixin):
     def fit_of(self, name: str | None) -> ModelFit | None:
         return next((f for f in self.fits if f.model == name), None)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"outcome": self.data.name, "selection": self.selection.to_dict(),
+                "models": [summary_record(f, self.split) for f in self.fits],
+                "tuned": {k: dict(v) for k, v in self.tuned.items()}}
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per model: its held-out validation (as in ``cate_models``)."""
+        return pd.DataFrame([summary_record(f, self.split) for f in self.fits])
+
 
 def outcome_data(core: CoreResult, outcome: str) -> OutcomeData:
     """The arrays the models of one outcome use, with DR scores from the shared nuisances."""
@@ -230,8 +239,8 @@ class CateColumns(DisplayMixin):
     """The per-customer CATE the later stages read, by meaning rather than by column name.
 
     ``cate``, ``lower``, ``upper``: the selected model of the primary outcome refitted on every
-    customer (what is deployed; NaN when no model was selected, bounds None-free but NaN where
-    the model has no interval). ``honest`` and ``honest_lower``: the same model fitted on the
+    customer (what is deployed; NaN when no model was selected, and the bounds NaN where the
+    model has no interval). ``honest`` and ``honest_lower``: the same model fitted on the
     training split only, out of sample on the customers where ``is_test`` (None without them).
     """
 
@@ -242,6 +251,25 @@ class CateColumns(DisplayMixin):
     honest: np.ndarray | None = None
     honest_lower: np.ndarray | None = None
     is_test: np.ndarray | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "n": len(self.cate),
+                "n_test": None if self.is_test is None else int(np.sum(self.is_test)),
+                "has_interval": bool(np.isfinite(self.lower).any()),
+                "has_honest": self.honest is not None}
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per customer: the deployed CATE, its bounds, the out-of-sample CATE."""
+        frame = pd.DataFrame({"cate": self.cate, "cate_lower": self.lower,
+                              "cate_upper": self.upper})
+        if self.honest is not None:
+            frame["honest"] = self.honest
+        if self.is_test is not None:
+            frame["is_test"] = self.is_test
+        return frame
+
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame([self.to_dict()])
 
 
 @dataclass(frozen=True, eq=False)
