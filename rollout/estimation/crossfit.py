@@ -4,7 +4,7 @@ Doubly robust and double machine learning estimators need predictions of the pro
 e(x) = P(T=1|x) and of the outcome regressions mu0(x), mu1(x), m(x) = E[Y|x] that were *not*
 fitted on the customer they are evaluated on (cross-fitting), otherwise overfitting leaks into the
 effect estimate and its standard error. The folds are stratified by treatment and seeded, and
-the predictions are kept in a :class:`Nuisances` object so that later steps (CATE learners, DR
+the predictions are kept in a :class:`Nuisances` object so that later stages (CATE learners, DR
 scores, policy values) reuse exactly the same folds and predictions instead of refitting.
 
 The learners differ by nuisance. The propensity score is boosted trees with shallow, fixed
