@@ -36,6 +36,13 @@ class DemoResult(DisplayMixin):
     folder: Path
     headline: dict[str, Any]
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"folder": str(self.folder), **self.headline}
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The headline numbers, one column per dotted key (``evaluation.ci_low``, ...)."""
+        return pd.json_normalize(self.headline, sep=".")
+
 
 def world_file() -> Path:
     """The bundled scenario of the demo's A/B return."""

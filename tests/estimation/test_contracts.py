@@ -198,7 +198,7 @@ def test_library_errors_name_arguments_not_options(module: str) -> None:
     assert bad == [], f"{module}: InputError names a command-line option at lines {bad}"
 
 
-@pytest.mark.parametrize("module", _scope_sources())
+@pytest.mark.parametrize("module", [*_scope_sources(), "cli/analyze.py"])
 def test_no_function_longer_than_80_lines(module: str) -> None:
     long = [(node.name, node.end_lineno - node.lineno + 1)
             for node in ast.walk(SOURCES[module])
