@@ -28,6 +28,7 @@ from scipy import stats
 from rollout.common.display import DisplayMixin
 from rollout.common.stats import Z_975
 from rollout.errors import InputError
+from rollout.estimation.cate.validation import rate_weights
 from rollout.policy.value import policy_difference, profit_scores
 
 
@@ -135,22 +136,6 @@ class RATEResult(DisplayMixin):
             out[f"{key}_ci_low"] = out[key] - Z_975 * out[f"{key}_se"]
             out[f"{key}_ci_high"] = out[key] + Z_975 * out[f"{key}_se"]
         return out
-
-
-def rate_weights(n: int, kind: str) -> np.ndarray:
-    """Weights a_j on the j-th best-ranked score such that RATE = sum_j a_j * score_(j).
-
-    AUTOC = (1/n) sum_k TOC(k/n), TOC(k/n) = mean of the top k scores - mean of all scores, so
-    a_j = (H_n - H_{j-1}) / n - 1/n with H the harmonic numbers. Qini weights each TOC(k/n) by
-    k/n instead, giving a_j = (n - j + 1) / n^2 - (n + 1) / (2 n^2). Both sum to zero.
-    """
-    j = np.arange(1, n + 1)
-    if kind == "autoc":
-        harmonic = np.concatenate([[0.0], np.cumsum(1.0 / j)])
-        return (harmonic[n] - harmonic[j - 1]) / n - 1.0 / n
-    if kind == "qini":
-        return (n - j + 1) / n**2 - (n + 1) / (2 * n**2)
-    raise ValueError(f"unknown RATE kind {kind!r}")
 
 
 def rate(score: np.ndarray, effect_scores: np.ndarray) -> RATEResult:

@@ -21,6 +21,7 @@ from rollout import __version__
 from rollout.common.display import DisplayMixin, plain
 from rollout.common.figures import new_figure, save_png
 from rollout.errors import InputError
+from rollout.estimation.results_folder import ResultsFolder, target_column
 from rollout.evaluation import calibration as cal
 from rollout.evaluation.effects import (
     Effect,
@@ -35,7 +36,7 @@ from rollout.evaluation.reestimate import dr_learner, policy_value
 from rollout.evaluation.returned import ReturnedData
 from rollout.evaluation.sequential_inference import stagewise_inference
 from rollout.evaluation.srm import SRMResult
-from rollout.io import atomic_directory, read_table, write_json, write_parquet
+from rollout.io import atomic_directory, write_json, write_parquet
 from rollout.planning.design import Design
 
 EVALUATION_SCHEMA = "rollout.evaluation/1"
@@ -123,13 +124,14 @@ def _effect_by_stratum(y: np.ndarray, t: np.ndarray, labels: pd.Series) -> pd.Da
 
 
 def _old_results(results: str | Path, data: ReturnedData) -> pd.DataFrame:
-    path = Path(results) / "customers.parquet"
+    folder = ResultsFolder.at(results)
+    path = folder.customers_path
     if not path.exists():
         raise InputError("results folder has no customers.parquet", file=path)
-    old = read_table(path)
+    old = folder.customers()
     if "cate" not in old.columns:
         raise InputError("no CATE column in the observational results", file=path, column="cate")
-    keep = [c for c in ("customer_id", "cate", "target_breakeven", "treatment")
+    keep = [c for c in ("customer_id", "cate", target_column("breakeven"), "treatment")
             if c in old.columns]
     merged = data.frame[["customer_id"]].merge(old[keep], on="customer_id", how="left")
     if merged["cate"].isna().all():

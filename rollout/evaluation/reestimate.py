@@ -21,6 +21,7 @@ from sklearn.model_selection import StratifiedKFold
 from xgboost import XGBRegressor
 
 from rollout.common.display import DisplayMixin
+from rollout.common.stats import aipw_scores
 from rollout.errors import InputError
 from rollout.policy.value import policy_value as policy_value_of
 from rollout.policy.value import profit_scores
@@ -91,7 +92,7 @@ def dr_learner(X: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray | floa
         for arm, target in ((0, mu0), (1, mu1)):
             idx = train[t[train] == arm]
             target[test] = _regressor(seed + k).fit(X[idx], y[idx]).predict(X[test])
-    gamma = mu1 - mu0 + t * (y - mu1) / p - (1 - t) * (y - mu0) / (1 - p)
+    gamma = aipw_scores(y, t, p, mu0, mu1)
     cate = np.empty(n)
     for k, (train, test) in enumerate(splits):
         cate[test] = _regressor(seed + 100 + k, final=True).fit(X[train], gamma[train]).predict(

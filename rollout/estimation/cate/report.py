@@ -1,4 +1,4 @@
-"""Terminal tables of the CATE step, rendered from the summary sections it wrote."""
+"""Terminal tables of the CATE stage, rendered from the summary sections it wrote."""
 
 from __future__ import annotations
 
