@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from rollout import console
-from rollout.cli import cli, force_option, handles_input_errors, json_option, seed_option
+from rollout.cli.app import cli, force_option, handles_input_errors, json_option, seed_option
 from rollout.errors import InputError
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from rollout import console
-from rollout.cli import cli, handles_input_errors, json_option
+from rollout.cli.app import cli, handles_input_errors, json_option
 from rollout.errors import InputError
 
 

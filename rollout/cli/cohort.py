@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from rollout import console
-from rollout.cli import cli, handles_input_errors, json_option
+from rollout.cli.app import cli, handles_input_errors, json_option
 
 # The library's defaults, spelled here so that `--help` does not import the data stack
 # (tests/test_startup.py checks they match rollout.data).

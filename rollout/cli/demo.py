@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from rollout import console
-from rollout.cli import cli, force_option, handles_input_errors, json_option, seed_option
+from rollout.cli.app import cli, force_option, handles_input_errors, json_option, seed_option
 
 
 @cli.command()

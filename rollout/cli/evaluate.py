@@ -7,7 +7,8 @@ import sys
 import click
 
 from rollout import console
-from rollout.cli import (
+from rollout.cli._returned import read_returned, returned_data_options
+from rollout.cli.app import (
     EXIT_BAD_INPUT,
     cli,
     force_option,
@@ -15,7 +16,6 @@ from rollout.cli import (
     json_option,
     seed_option,
 )
-from rollout.cli._returned import read_returned, returned_data_options
 
 
 @cli.command()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from rollout import console
-from rollout.cli import cli, handles_input_errors, json_option
 from rollout.cli._returned import read_returned, returned_data_options
+from rollout.cli.app import cli, handles_input_errors, json_option
 from rollout.errors import InputError
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from rollout import console
-from rollout.cli import cli, force_option, handles_input_errors, json_option, seed_option
+from rollout.cli.app import cli, force_option, handles_input_errors, json_option, seed_option
 
 #: The ``schema`` key of OUTPUT/summary.json: marks the folder as this command's output.
 SIMULATION_SCHEMA = "rollout.simulation/1"
