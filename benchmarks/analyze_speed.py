@@ -23,7 +23,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from rollout.analysis import EXTRA_STEPS, analyze, write_results
+from rollout.analysis import STAGES, analyze, write_results
 from rollout.cli import cli
 from rollout.data.contract import load_cohort
 
@@ -44,18 +44,19 @@ def main() -> None:
               f"{len(cohort.roles.covariates)} covariates, outcomes {list(cohort.roles.outcomes)}")
         print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
               f"load average before {os.getloadavg()[0]:.1f}")
-        for label, steps in (("core steps only", []), ("with every registered step", None)):
+        for label, later in (("core stage only", False), ("with every stage", True)):
             walls, cpus, writes = [], [], []
             for repeat in range(args.repeats):
                 wall, cpu = time.perf_counter(), time.process_time()
-                result = analyze(cohort, seed=0, steps=steps)
+                result = (analyze(cohort, seed=0) if later
+                          else analyze(cohort, seed=0, cate=None, policy=None))
                 walls.append(time.perf_counter() - wall)
                 cpus.append(time.process_time() - cpu)
                 wall = time.perf_counter()
                 write_results(result, Path(tmp) / f"results{repeat}")
                 writes.append(time.perf_counter() - wall)
-            names = ", ".join(s.name for s in EXTRA_STEPS) if steps is None else "none"
-            print(f"analyze, {label} (extra steps: {names}): wall "
+            names = ", ".join(STAGES) if later else "none"
+            print(f"analyze, {label} (later stages: {names}): wall "
                   f"{statistics.median(walls):.1f} s (median of {args.repeats}; min "
                   f"{min(walls):.1f}), CPU {statistics.median(cpus):.1f} s; write results with "
                   f"figures: wall {statistics.median(writes):.1f} s; load average after "

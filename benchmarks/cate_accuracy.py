@@ -28,7 +28,7 @@ from rollout.analysis import analyze
 from rollout.data.contract import Cohort, load_cohort
 from rollout.estimation.cate.fitting import fit_and_score, split_customers
 from rollout.estimation.cate.learners import LEARNERS
-from rollout.estimation.cate.step import CateOptions, outcome_data, run_cate
+from rollout.estimation.cate.stage import CateOptions, outcome_data, run_cate
 from rollout.simulation import simulate_world
 
 WORLDS = ("nie_wager_a", "nie_wager_b", "good_overlap", "overlap_violation")
@@ -68,11 +68,12 @@ def accuracy(worlds: tuple[str, ...], seeds: int) -> pd.DataFrame:
             world = simulate_world(world_name, seed=seed)
             cohort = primary_only(world.cohort)
             truth = world.truth["true_cate"].to_numpy()
-            result = analyze(cohort, seed=seed, steps=[])
-            (oc,) = run_cate(result, CateOptions(validate="none"))
+            result = analyze(cohort, seed=seed, cate=None, policy=None)
+            cate = run_cate(result.core, CateOptions(validate="none"))
+            (oc,) = cate.outcomes
             row = {"world": world_name, "seed": seed, "n": cohort.n,
                    "true_sd": float(truth.std()), "selected_model": oc.selection.selected,
-                   "selected (full refit)": pehe(result.customer_columns["cate"], truth)}
+                   "selected (full refit)": pehe(cate.columns.cate, truth)}
             for fit in oc.fits:
                 row[fit.model] = pehe(fit.cate, truth) if fit.cate is not None else np.nan
             row.update({k: pehe(v, truth) for k, v in econml_defaults(cohort, seed).items()})

@@ -46,7 +46,7 @@ def main() -> None:
         alt = simulate_operating_characteristics(design, 34.0, reps, seed=1000 + i)
         null = simulate_operating_characteristics(design, 0.0, reps, seed=2000 + i)
         sim_seconds = time.perf_counter() - start
-        nominal = design.spending.get("power_if_futility_ignored", design.power)
+        nominal = design.spending.power_if_futility_ignored or design.power
         se_power = np.sqrt(nominal * (1 - nominal) / reps)
         se_alpha = np.sqrt(0.05 * 0.95 / reps)
         print(f"| {name} | {design.n_per_arm['control']} | {design.max_inflation:.3f} "

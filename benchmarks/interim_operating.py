@@ -33,11 +33,13 @@ def design() -> Design:
     seq = sequential_design([1 / 3, 2 / 3, 1], alpha=0.05, power=0.8, sided=2, spending="obf",
                             futility="beta")
     n = int(np.ceil(2 * SD**2 * (seq.drift / MDE) ** 2))
-    looks = [{"information_fraction": f, "n_per_arm": round(n * f), "efficacy_z": e,
-              "futility_z": fz, "harm_z": h, "alpha_spent": a, "efficacy_effect": None,
-              "futility_effect": None, "harm_effect": None}
-             for f, e, fz, h, a in zip(seq.information_fractions, seq.efficacy_z,
-                                       seq.futility_z, seq.harm_z, seq.alpha_spent, strict=True)]
+    looks = [{"look": k, "information_fraction": f,
+              "n_per_arm": {"treatment": round(n * f), "control": round(n * f)},
+              "efficacy_z": e, "futility_z": fz, "harm_z": h, "alpha_spent": a,
+              "efficacy_effect": None, "futility_effect": None, "harm_effect": None}
+             for k, (f, e, fz, h, a) in enumerate(zip(
+                 seq.information_fractions, seq.efficacy_z, seq.futility_z, seq.harm_z,
+                 seq.alpha_spent, strict=True), start=1)]
     return Design.from_dict({
         "schema": DESIGN_SCHEMA, "test": "ate", "outcome": "y", "arms": ["treatment", "control"],
         "allocation": {"treatment": 0.5, "control": 0.5},

@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rollout.common.stats import aipw_scores
 from rollout.estimation.ate import aipw
 from rollout.estimation.crossfit import (
     FitPredict,
@@ -34,7 +35,7 @@ from rollout.estimation.crossfit import (
 )
 from rollout.estimation.propensity import cross_fit_propensity
 from rollout.policy.policies import HoldoutPlan, PolicyInputs, evaluate_policy
-from rollout.policy.value import aipw_scores, profit_scores
+from rollout.policy.value import profit_scores
 from rollout.simulation import mean_and_se, replicate, simulate_world
 
 WORLD = "good_overlap"

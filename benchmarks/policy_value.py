@@ -1,7 +1,7 @@
 """Benchmark: how much the breakeven list truly earns, against the oracle and a plain forest.
 
 For every bundled world (known CATE), draw one cohort, run ``analyze`` with the CATE step and the
-policy step (the world's own cost and margin), and compare the true profit per customer,
+policy stage (the world's own cost and margin), and compare the true profit per customer,
 mean(pi(x) x (margin x true CATE - cost)), of
 
 - ``target_breakeven`` (the analysis' list: selected CATE model, CATE > cost / margin);
@@ -24,9 +24,9 @@ import warnings
 import numpy as np
 
 from rollout.analysis import analyze
-from rollout.estimation.cate.step import CateOptions, cate_step
+from rollout.estimation.cate.stage import CateOptions
 from rollout.policy.segments import segment_customers, segment_stability
-from rollout.policy.step import PolicySettings, policy_step
+from rollout.policy.stage import PolicySettings
 from rollout.simulation import list_scenarios, simulate_world
 
 
@@ -55,9 +55,8 @@ def bench_world(name: str, seed: int) -> dict[str, object]:
     cohort = world.cohort
     tau = world.truth["true_cate"].to_numpy()
     start = time.perf_counter()
-    steps = [cate_step(CateOptions(validate="none")),
-             policy_step(PolicySettings(cost=cost, margin=margin, trees=()))]
-    result = analyze(cohort, seed=seed, steps=steps)
+    result = analyze(cohort, seed=seed, cate=CateOptions(validate="none"),
+                     policy=PolicySettings(cost=cost, margin=margin, trees=()))
     seconds = time.perf_counter() - start
     row: dict[str, object] = {"world": name, "n": cohort.n, "breakeven": be,
                               "analysis_s": seconds}

@@ -53,3 +53,16 @@ class InputError(Exception):
         if self.argument is not None:
             where.append(f"argument {self.argument!r}")
         return (", ".join(where) + ": " if where else "") + self.message
+
+
+def shown(value: object) -> str:
+    """A value as a message shows it: numpy scalars as the plain numbers they hold.
+
+    >>> import numpy as np
+    >>> shown(np.int64(7)), shown(np.float64("nan")), shown("Treatment")
+    ('7', 'nan', "'Treatment'")
+    """
+    item = getattr(value, "item", None)
+    if callable(item) and type(value).__module__ == "numpy":
+        value = item()
+    return repr(value)

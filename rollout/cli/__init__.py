@@ -4,91 +4,14 @@ No statistics live here. Every command follows the same conventions: a rich tabl
 ``--json`` for one JSON document on stdout, ``--seed`` where anything is random, exit status 0 on
 success and 2 on bad input or usage with a message naming the file, column and row at fault, and
 nothing half-written.
+
+Start-up is cheap: each command module declares its options at import time but imports the
+analysis stack (numpy, pandas, scipy, the model libraries) only inside the command function,
+so ``rollout --help``, ``rollout CMD --help`` and usage errors answer at once.
 """
 
-from __future__ import annotations
-
-import functools
-import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-import click
-
-from rollout import __version__, console
-from rollout.errors import InputError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_BAD_INPUT = 2
-
-#: Library keyword arguments whose command-line option is not simply ``--`` + the name with
-#: dashes (``n_per_arm`` -> ``--n``). The one place where the API's names meet the CLI's.
-OPTION_FOR_ARGUMENT: dict[str, str] = {}
-
-
-def option_for(argument: str) -> str:
-    """The command-line option that sets a library ``argument``.
-
-    >>> option_for("folds"), option_for("information_fractions")
-    ('--folds', '--information-fractions')
-    """
-    return OPTION_FOR_ARGUMENT.get(argument, "--" + argument.replace("_", "-"))
-
-
-def as_cli_error(exc: InputError) -> InputError:
-    """The same error, with a library argument named as the option a command-line user typed."""
-    if exc.argument is None:
-        return exc
-    return InputError(exc.message, file=exc.file, column=exc.column, row=exc.row,
-                      option=option_for(exc.argument))
-
-
-def handles_input_errors(func: F) -> F:
-    """Turn :class:`InputError` into a clear message on stderr and exit status 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except InputError as exc:
-            console.error(str(as_cli_error(exc)))
-            sys.exit(EXIT_BAD_INPUT)
-
-    return wrapper  # type: ignore[return-value]
-
-
-json_option = click.option("--json", "as_json", is_flag=True,
-                           help="Print one JSON document on stdout instead of tables.")
-seed_option = click.option("--seed", type=int, default=0, show_default=True,
-                           help="Seed for everything random; same seed, same output.")
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="rollout")
-def cli() -> None:
-    """From campaign history to a validated, staged rollout.
-
-    \b
-    The loop:
-      cohort   -> build the study table from transaction history
-      analyze  -> positivity, average and heterogeneous effects, policies
-      design   -> size a stratified, sequential A/B test
-      assign   -> reproducible stratified arms and phased target lists
-      interim  -> the decision at an interim look
-      evaluate -> post-test analysis and re-estimation
-      simulate -> worlds with known truth
-      demo     -> the whole loop on the embedded data
-    """
-
-
-def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="rollout")
-
-
 # Each command lives in its own module under rollout/cli/ and registers itself on `cli`.
-from rollout.cli import (  # noqa: E402,F401
+from rollout.cli import (
     analyze,
     assign,
     cohort,
@@ -98,3 +21,36 @@ from rollout.cli import (  # noqa: E402,F401
     interim,
     simulate,
 )
+from rollout.cli.app import (
+    EXIT_BAD_INPUT,
+    OPTION_FOR_ARGUMENT,
+    as_cli_error,
+    cli,
+    force_option,
+    handles_input_errors,
+    json_option,
+    main,
+    option_for,
+    seed_option,
+)
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "OPTION_FOR_ARGUMENT",
+    "analyze",
+    "as_cli_error",
+    "assign",
+    "cli",
+    "cohort",
+    "demo",
+    "design",
+    "evaluate",
+    "force_option",
+    "handles_input_errors",
+    "interim",
+    "json_option",
+    "main",
+    "option_for",
+    "seed_option",
+    "simulate",
+]

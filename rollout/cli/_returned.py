@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from rollout.evaluation.returned import ReturnedData, load_returned
-from rollout.planning.design import Design, load_design
+if TYPE_CHECKING:
+    from rollout.evaluation.returned import ReturnedData
+    from rollout.planning.design import Design
 
 
 def returned_data_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -36,10 +37,19 @@ def returned_data_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def read_returned(design_path: str, data_path: str, outcome: str | None,
                   covariates: str | None, other_outcomes: str, joins: tuple[str, ...],
                   treatment_arm: str | None) -> tuple[Design, ReturnedData]:
-    """Load the design and the returned data as the options say."""
+    """Load the design and the returned data as the options say; rows outside the test (an
+    assignment's ``pilot_target`` and ``not_in_test``) are counted in a warning."""
+    from rollout.evaluation.returned import load_returned
+    from rollout.planning.design import load_design
+
     design = load_design(design_path)
     names = [c.strip() for c in covariates.split(",") if c.strip()] if covariates else None
     others = [c.strip() for c in other_outcomes.split(",") if c.strip()]
     data = load_returned(data_path, design, outcome=outcome, covariates=names, join=joins,
                          treatment_arm=treatment_arm, other_outcomes=others)
+    if data.left_out:
+        from rollout import console
+
+        console.warn(f"{data_path}: left out rows outside the test: " + ", ".join(
+            f"{n} {arm!r}" for arm, n in data.left_out.items()))
     return design, data

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from rollout import console
-from rollout.cli import cli, handles_input_errors, json_option, seed_option
-from rollout.data.contract import load_cohort
+from rollout.cli.app import cli, force_option, handles_input_errors, json_option, seed_option
 from rollout.errors import InputError
 
 if TYPE_CHECKING:
     from rollout.analysis import AnalysisResult
+    from rollout.policy.stage import PolicyStageResult
 
 
 def _names(values: Sequence[str]) -> list[str] | None:
@@ -54,7 +51,8 @@ def parse_outcome_bounds(values: Sequence[str], outcomes: Sequence[str]) -> dict
 @cli.command()
 @click.argument("cohort_path", metavar="COHORT", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False),
-              help="Results folder to write (replaced atomically if it exists).")
+              help="Results folder to write; a previous results folder is replaced "
+                   "atomically, any other existing folder needs --force.")
 @click.option("--outcome", "outcome", multiple=True,
               help="Outcome column(s); repeat or separate by commas. Default: the cohort's.")
 @click.option("--covariates", "covariates", multiple=True,
@@ -93,36 +91,40 @@ def parse_outcome_bounds(values: Sequence[str], outcomes: Sequence[str]) -> dict
 @click.option("--segments", "segments", type=int, default=None, metavar="K",
               help="Number of behavioural segments when the cohort has no segment column "
                    "(default: chosen by silhouette among 3 to 6).")
+@force_option
 @json_option
 @handles_input_errors
 def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
             covariates: tuple[str, ...], seed: int, folds: int, clip: float,
             outcome_bounds: tuple[str, ...], models: tuple[str, ...], model: str | None,
             validate: str, tune: int, cost: float | None, cost_method: str, margin: float,
-            segments: int | None, as_json: bool) -> None:
+            segments: int | None, force: bool, as_json: bool) -> None:
     """Estimation core: positivity, average effects by six methods, trimming, bounds, verdict,
     heterogeneous effects (six CATE models, validated on held-out customers, one selected by the
-    R-loss), then any further registered steps.
+    R-loss), then breakeven, targeting policies and segments.
 
     Reads COHORT (parquet or CSV: customer_id, treatment 0/1, outcomes, numeric covariates) and
     writes OUTPUT/summary.json, OUTPUT/customers.parquet, OUTPUT/tables/*.parquet,
     OUTPUT/figures/*.png and OUTPUT/model.joblib (the selected CATE model; its SHA-256 is in
     summary.json and the loader refuses a file that does not match).
     """
+    from rollout.io import check_output_folder
+
+    check_output_folder(output, "analyze", inputs=[cohort_path], force=force)
     # imported here so that `rollout --help` does not pay for loading the model libraries
-    from rollout.analysis import EXTRA_STEPS, write_results
+    from rollout.analysis import STAGES, with_progress, write_results
     from rollout.analysis import analyze as run_analysis
+    from rollout.data.contract import load_cohort
     from rollout.estimation.cate.learners import LEARNERS
-    from rollout.estimation.cate.step import CateOptions, with_cate_options
+    from rollout.estimation.cate.stage import CateOptions
     from rollout.estimation.cate.tuning import require_optuna
+    from rollout.policy.segments import validate_segment_column
+    from rollout.policy.stage import PolicySettings
 
     cate_options = CateOptions(models=tuple(_names(models) or LEARNERS), model=model,
                                validate=validate, tune=tune)
     if tune:
         require_optuna()
-    from rollout.policy.segments import validate_segment_column
-    from rollout.policy.step import PolicySettings, with_policy_settings
-
     policy_settings = PolicySettings(cost=cost, cost_method=cost_method, margin=margin,
                                      segments=segments)
     policy_settings.validate()
@@ -130,7 +132,7 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
     if cohort.roles.segment:
         validate_segment_column(cohort.frame, cohort.roles.segment, cohort.source)
     bounds = parse_outcome_bounds(outcome_bounds, cohort.roles.outcomes)
-    n_ticks = 4 + 2 * len(cohort.roles.outcomes) + len(EXTRA_STEPS)
+    n_ticks = 4 + 2 * len(cohort.roles.outcomes) + len(STAGES)
     with console.progress() as bar:
         task = bar.add_task("analyze", total=n_ticks)
 
@@ -140,17 +142,15 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
         def cate_tick(message: str) -> None:
             bar.update(task, description=message)
 
-        steps = with_cate_options(EXTRA_STEPS, replace(cate_options, progress=cate_tick))
-        steps = with_policy_settings(list(steps), policy_settings)
         result = run_analysis(cohort, seed=seed, folds=folds, clip=clip, outcome_bounds=bounds,
-                              steps=steps, progress=tick)
+                              cate=with_progress(cate_options, cate_tick),
+                              policy=policy_settings, progress=tick)
         bar.update(task, description="writing results")
-        write_results(result, output)
+        written = write_results(result, output)
     for message in result.warnings:
         console.warn(message)
-    summary = json.loads((Path(output) / "summary.json").read_text(encoding="utf-8"))
     if as_json:
-        console.emit_json(summary)
+        console.emit_json(written.document)
         return
     _render(result)
     console.stdout.print(f"results written to {output}")
@@ -176,28 +176,28 @@ def _render(result: AnalysisResult) -> None:
                                 "evalue_ci"])
     console.show_table(result.assumptions.table, title="Assumptions",
                        columns=["assumption", "status", "evidence"])
-    console.stdout.print(f"verdict: [bold]{result.verdict}[/bold] ({result.assumptions.rule})")
-    _render_policy(result)
-    if "cate_models" in result.sections:
+    console.stdout.print(f"verdict: {result.verdict} ({result.assumptions.rule})")
+    if result.policy is not None:
+        _render_policy(result.policy)
+    if result.cate is not None:
         from rollout.estimation.cate.report import render_cate
 
-        render_cate(result.sections)
+        render_cate(result.cate.sections)
 
 
-def _render_policy(result: AnalysisResult) -> None:
-    """Breakeven, policies (predicted beside honest) and segments, when the step produced them."""
-    sections = result.sections
-    if "breakeven" in sections:
-        be = sections["breakeven"]
+def _render_policy(policy: PolicyStageResult) -> None:
+    """Breakeven, policies (predicted beside honest) and segments, when the stage produced them."""
+    be = policy.breakeven
+    if be is not None:
         console.stdout.print(f"breakeven CATE {be['breakeven_cate']:.4g} = cost {be['cost']:.4g} "
                              f"/ margin {be['margin']:g} (cost: {be['cost_method']})")
-    if "policies" in result.tables:
-        console.show_table(result.tables["policies"], title="Policies: model-predicted profit "
+    if "policies" in policy.tables:
+        console.show_table(policy.tables["policies"], title="Policies: model-predicted profit "
                            "beside the honest held-out value (per customer, 95% CI)",
                            columns=["policy", "n_targeted", "share_targeted",
                                     "predicted_profit", "predicted_roi", "value", "value_ci_low",
                                     "value_ci_high", "trivial"])
-    if "segments" in result.tables:
-        console.show_table(result.tables["segments"], title="Segments (doubly robust mean CATE)",
+    if "segments" in policy.tables:
+        console.show_table(policy.tables["segments"], title="Segments (doubly robust mean CATE)",
                            columns=["segment", "n", "current_targeting_rate", "mean_cate",
                                     "ci_low", "ci_high", "action"])

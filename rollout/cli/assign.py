@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
 from rollout import console
-from rollout.cli import cli, handles_input_errors, json_option
+from rollout.cli.app import cli, handles_input_errors, json_option
 from rollout.errors import InputError
 
 
 def read_design(path: Path) -> Any:
-    """Read design.json with the planning package's validating loader, or as plain JSON.
+    """Read and validate design.json (the planning package's one loader)."""
+    from rollout.planning.design import load_design
 
-    The plain reading is a fallback for installs without the loader; assignment checks the
-    fields it uses either way.
-    """
-    try:
-        load_design = importlib.import_module("rollout.planning").load_design
-    except (ImportError, AttributeError):
-        load_design = None
-    if load_design is not None:
-        return load_design(path)
-    if not path.exists():
-        raise InputError("file does not exist", file=path)
-    if path.is_dir():
-        raise InputError("expected a design.json file, got a folder", file=path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"not a readable JSON document: {exc}", file=path) from exc
+    return load_design(path)
 
 
 @cli.command()
@@ -68,6 +51,7 @@ def assign(design_path: Path, customers_path: Path, output: Path, salt: str | No
     Every customer gets exactly one role: pilot_target (phase 1), an A/B
     arm (phase 2), or not_in_test. Same inputs and salt, same bytes.
     """
+    from rollout.io import check_writable
     from rollout.planning.assignment import (
         AssignmentPlan,
         assign_customers,
@@ -78,7 +62,11 @@ def assign(design_path: Path, customers_path: Path, output: Path, salt: str | No
 
     if output.suffix.lower() not in {".parquet", ".pq"}:
         raise InputError("the output must be a .parquet file", file=output)
-    plan = AssignmentPlan.from_design(read_design(design_path), source=design_path)
+    check_writable(output)
+    check_writable(output.with_name(f"{output.stem}.report.json"))
+    check_writable(csv_dir if csv_dir is not None else output.parent, folder=True,
+                   inside=True)
+    plan = AssignmentPlan.from_design(read_design(design_path))
     with console.progress(enabled=not as_json) as bar:
         task = bar.add_task("reading customers", total=None)
         customers, source = read_customers(customers_path)
@@ -125,4 +113,4 @@ def _render(report: dict[str, Any], paths: dict[str, Path]) -> None:
         console.show_table(tests, title="Randomization checks")
     if report["rerandomization"]:
         console.warn(report["rerandomization"]["caveat"])
-    console.stdout.print("Wrote " + ", ".join(str(p) for p in paths.values()), highlight=False)
+    console.say("Wrote " + ", ".join(str(p) for p in paths.values()))

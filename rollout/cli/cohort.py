@@ -7,10 +7,13 @@ from pathlib import Path
 import click
 
 from rollout import console
-from rollout.cli import cli, handles_input_errors, json_option
-from rollout.data.build import STEPS, attrition_path, build_cohort
-from rollout.data.cohort_design import DEFAULT_SALT
-from rollout.data.sources import EMBEDDED, NAMED_SOURCES
+from rollout.cli.app import cli, handles_input_errors, json_option
+
+# The library's defaults, spelled here so that `--help` does not import the data stack
+# (tests/test_startup.py checks they match rollout.data).
+DEFAULT_SALT = "rollout.cohort.v1"
+EMBEDDED = "completejourney"
+NAMED_SOURCES = (EMBEDDED,)
 
 
 @cli.command()
@@ -41,6 +44,11 @@ def cohort(source: str | None, dunnhumby_dir: Path | None, campaign_type: str,
     """
     if source is not None and dunnhumby_dir is not None:
         raise click.UsageError("give either --source or --dunnhumby, not both")
+    from rollout.data.build import STEPS, attrition_path, build_cohort
+    from rollout.io import check_writable, output_set
+
+    check_writable(output)
+    check_writable(attrition_path(output))
     history = dunnhumby_dir if dunnhumby_dir is not None else (source or EMBEDDED)
     with console.progress() as bar:
         task = bar.add_task("building the cohort", total=len(STEPS))
@@ -51,7 +59,8 @@ def cohort(source: str | None, dunnhumby_dir: Path | None, campaign_type: str,
         build = build_cohort(history, campaign_type=campaign_type, window_weeks=window_weeks,
                              salt=salt, progress=advance)
         bar.update(task, completed=len(STEPS))
-    cohort_file, attrition_file = build.save(output)
+    with output_set(output):  # the cohort lands last: present means the attrition is too
+        cohort_file, attrition_file = build.save(output)
     if as_json:
         document = build.summary()
         document["files"] = {"cohort": str(cohort_file), "attrition": str(attrition_file)}
@@ -69,5 +78,4 @@ def cohort(source: str | None, dunnhumby_dir: Path | None, campaign_type: str,
         + ", ".join(f"{k} {v:+,.2f}" for k, v in naive.items()) + ".\n"
         f"Built in {sum(build.timings.values()):.1f} s. Wrote {cohort_file} and "
         f"{attrition_path(cohort_file)}.",
-        highlight=False,
     )

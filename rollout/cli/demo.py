@@ -5,19 +5,25 @@ from __future__ import annotations
 import click
 
 from rollout import console
-from rollout.cli import cli, handles_input_errors, json_option, seed_option
-from rollout.demo import run_demo
-from rollout.demo.run import STAGES
+from rollout.cli.app import cli, force_option, handles_input_errors, json_option, seed_option
 
 
 @cli.command()
 @click.option("-o", "--output", default="rollout-demo", show_default=True, type=click.Path(),
-              help="Folder to write every stage's files and report.html into (replaced whole).")
+              help="Folder to write every stage's files and report.html into (replaced whole; "
+                   "an existing folder that is not a previous demo needs --force).")
 @seed_option
+@force_option
 @json_option
 @handles_input_errors
-def demo(output: str, seed: int, as_json: bool) -> None:
+def demo(output: str, seed: int, force: bool, as_json: bool) -> None:
     """Run the whole loop on the embedded Complete Journey data and a simulated A/B return."""
+    from rollout.io import check_output_folder
+
+    check_output_folder(output, "demo", force=force)
+    from rollout.demo import run_demo
+    from rollout.demo.run import STAGES
+
     with console.progress() as bar:
         task = bar.add_task("demo", total=len(STAGES))
 
@@ -44,4 +50,4 @@ def demo(output: str, seed: int, as_json: bool) -> None:
                                         f"{ev['ci_high']:.1f}] vs true "
                                         f"{h['truth']['true_ate_tested']:.1f}"},
     ], title="rollout demo")
-    console.stdout.print(f"Open {result.folder}/report.html")
+    console.say(f"Open {result.folder}/report.html")

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from rollout import console
-from rollout.cli import cli, handles_input_errors, json_option, seed_option
+from rollout.cli.app import cli, handles_input_errors, json_option, seed_option
 from rollout.errors import InputError
 
 
@@ -62,21 +62,21 @@ def _render(design: Any) -> None:
     console.show_table([{"": k, "value": str(v)} for k, v in rows], title="A/B design")
     estimand = d.get("estimand") or {}
     if estimand:
-        console.stdout.print(f"[bold]randomization:[/bold] {estimand.get('randomization')}")
-        console.stdout.print(f"[bold]variance:[/bold] {estimand.get('variance')}")
+        console.stdout.print(f"randomization: {estimand.get('randomization')}")
+        console.stdout.print(f"variance: {estimand.get('variance')}")
     if d.get("cate_validation"):
-        console.stdout.print(f"[bold]what it validates:[/bold] {d['cate_validation']}")
+        console.stdout.print(f"what it validates: {d['cate_validation']}")
     console.show_table(
-        [{"look": look["look"], "fraction": look["information_fraction"],
-          "n per arm": _fmt(look["n_per_arm"]), "efficacy z": look["efficacy_z"],
-          "futility z": look["futility_z"], "harm z": look["harm_z"],
-          "alpha spent": look["alpha_spent"], "efficacy effect": look["efficacy_effect"]}
+        [{"look": look.look, "fraction": look.information_fraction,
+          "n per arm": _fmt(look.n_per_arm), "efficacy z": look.efficacy_z,
+          "futility z": look.futility_z, "harm z": look.harm_z,
+          "alpha spent": look.alpha_spent, "efficacy effect": look.efficacy_effect}
          for look in design.looks], title="Looks")
     if design.strata_sizes:
-        shown = sorted(design.strata_sizes, key=lambda r: -r["expected_n"])[:20]
+        shown = sorted(design.strata_sizes, key=lambda r: -r.expected_n)[:20]
         console.show_table(
-            [{**{c: r[c] for c in design.strata}, "customers": r["customers"],
-              "expected n": r["expected_n"], "too small": r["too_small"]} for r in shown],
+            [{**r.values, "customers": r.customers,
+              "expected n": r.expected_n, "too small": r.too_small} for r in shown],
             title=f"Strata (largest {len(shown)} of {len(design.strata_sizes)})")
     if d.get("per_segment"):
         console.show_table(
@@ -84,10 +84,10 @@ def _render(design: Any) -> None:
               "n total": r["n_total"], "feasible": r["feasible"]} for r in d["per_segment"]],
             title="Per-segment tests")
     console.show_table(
-        [{"phase": p["phase"], "name": p["name"], "select": _fmt(p.get("select_column")),
-          "n": _fmt(p.get("n")),
-          "profit": _fmt(p.get("predicted_profit", p.get("expected_profit"))),
-          "note": p.get("rule") or p.get("description") or ""} for p in design.phases],
+        [{"phase": p.phase, "name": p.name, "select": _fmt(p.select_column),
+          "n": _fmt(p.n),
+          "profit": _fmt(p.record.get("predicted_profit", p.record.get("expected_profit"))),
+          "note": p.rule or p.record.get("description") or ""} for p in design.phases],
         title="Staged rollout")
 
 
@@ -194,23 +194,36 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
                          option="--information-fractions")
     if output is not None and output.exists() and output.is_dir():
         raise InputError("the output must be a file (design.json), not a folder", file=output)
+    figure_folder = figures_dir or (output.parent if output is not None else None)
+    from rollout.io import check_writable, output_set
+
+    if output is not None:
+        check_writable(output)
+    if figure_folder is not None:
+        check_writable(figure_folder, folder=True, inside=True)
     with console.progress(enabled=not as_json) as bar:
         task = bar.add_task("designing", total=None)
         planned = plan_design(request)
         bar.update(task, completed=1, total=1)
     for message in planned.details.get("warnings", []):
         console.warn(message)
-    if output is not None:
-        save_design(output, planned)
-    figure_folder = figures_dir or (output.parent if output is not None else None)
-    if figure_folder is not None:
-        from rollout.planning.figures import draw_figures
+    # design.json and its figures land as one set, design.json last (or, without it, the
+    # power curve)
+    stem = output.stem if output is not None and figures_dir is None else "design"
+    primary = output if output is not None else (
+        figure_folder / f"{stem}_power_curve.png" if figure_folder is not None else None)
+    with output_set(primary) as outputs:
+        if output is not None:
+            save_design(output, planned)
+        if figure_folder is not None:
+            from rollout.planning.figures import draw_figures
 
-        stem = output.stem if output is not None and figures_dir is None else "design"
-        draw_figures(planned, figure_folder, stem=stem)
+            staging = outputs.scratch_folder(figure_folder)
+            for drawn in draw_figures(planned, staging, stem=stem):
+                outputs.add(drawn, figure_folder / Path(drawn).name)
     if as_json:
         console.emit_json(planned.to_dict())
     else:
         _render(planned)
         if output is not None:
-            console.stdout.print(f"design written to {output}")
+            console.say(f"design written to {output}")

@@ -7,11 +7,15 @@ import sys
 import click
 
 from rollout import console
-from rollout.cli import EXIT_BAD_INPUT, cli, handles_input_errors, json_option, seed_option
 from rollout.cli._returned import read_returned, returned_data_options
-from rollout.evaluation.evaluate import evaluate as run_evaluation
-from rollout.evaluation.evaluate import write_evaluation
-from rollout.io import read_table
+from rollout.cli.app import (
+    EXIT_BAD_INPUT,
+    cli,
+    force_option,
+    handles_input_errors,
+    json_option,
+    seed_option,
+)
 
 
 @cli.command()
@@ -30,13 +34,14 @@ from rollout.io import read_table
               help="Exit with status 2 (writing nothing) when the arm sizes mismatch the design.")
 @click.option("--srm-threshold", type=float, default=0.001, show_default=True)
 @seed_option
+@force_option
 @json_option
 @handles_input_errors
 def evaluate(design_path: str, data_path: str, outcome: str | None, covariates: str | None,
              other_outcomes: str, joins: tuple[str, ...], treatment_arm: str | None,
              output: str, results: str | None, customers: str | None,
              stopped_at_look: int | None, groups: int, strict_srm: bool, srm_threshold: float,
-             seed: int, as_json: bool) -> None:
+             seed: int, force: bool, as_json: bool) -> None:
     """Post-test analysis: SRM, the effect three ways, profit, calibration of the old model,
     re-estimated CATE and the phase-3 target list.
 
@@ -45,6 +50,14 @@ def evaluate(design_path: str, data_path: str, outcome: str | None, covariates: 
       rollout evaluate design.json returns.parquet --join cohort.parquet \\
           --results results/ -o evaluation/
     """
+    from rollout.io import check_output_folder
+
+    check_output_folder(output, "evaluate", force=force,
+                        inputs=[design_path, data_path, *joins, results, customers])
+    from rollout.evaluation.evaluate import evaluate as run_evaluation
+    from rollout.evaluation.evaluate import write_evaluation
+    from rollout.io import read_table
+
     design, data = read_returned(design_path, data_path, outcome, covariates, other_outcomes,
                                  joins, treatment_arm)
     more = read_table(customers) if customers else None
@@ -56,7 +69,7 @@ def evaluate(design_path: str, data_path: str, outcome: str | None, covariates: 
         sys.exit(EXIT_BAD_INPUT)
     write_evaluation(result, output)
     if as_json:
-        console.emit_json(result.summary())
+        console.emit_json(result.to_dict())
         return
     for warning in result.warnings:
         console.warn(warning)
@@ -68,8 +81,8 @@ def evaluate(design_path: str, data_path: str, outcome: str | None, covariates: 
                            columns=["profit", "ci_low", "ci_high", "roi", "breakeven_effect"])
     if result.calibration:
         c = result.calibration
-        console.stdout.print(f"Calibration of the observational CATE: [bold]{c['verdict']}"
-                             f"[/bold] — {c['reason']}")
+        console.say(f"Calibration of the observational CATE: {c['verdict']}"
+                             f" — {c['reason']}")
     r = result.reestimation
-    console.stdout.print(f"Phase-3 list: {r['n_targeted']:,} of {r['n_scored']:,} customers "
+    console.say(f"Phase-3 list: {r['n_targeted']:,} of {r['n_scored']:,} customers "
                          f"({r['rule']}); written to {output}/targets.parquet")

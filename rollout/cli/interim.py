@@ -5,10 +5,9 @@ from __future__ import annotations
 import click
 
 from rollout import console
-from rollout.cli import cli, handles_input_errors, json_option
 from rollout.cli._returned import read_returned, returned_data_options
+from rollout.cli.app import cli, handles_input_errors, json_option
 from rollout.errors import InputError
-from rollout.evaluation.interim import interim_decision
 
 
 @cli.command()
@@ -29,6 +28,8 @@ def interim(design_path: str, data_path: str, outcome: str | None, covariates: s
     Example:
       rollout interim design.json returns_look1.parquet --look 1 --join cohort.parquet
     """
+    from rollout.evaluation.interim import interim_decision
+
     design, data = read_returned(design_path, data_path, outcome, covariates, other_outcomes,
                                  joins, treatment_arm)
     previous = None
@@ -37,7 +38,7 @@ def interim(design_path: str, data_path: str, outcome: str | None, covariates: s
             previous = [float(v) for v in previous_fractions.split(",")]
         except ValueError as exc:
             raise InputError(f"not a list of numbers: {previous_fractions!r}",
-                             column="--previous-fractions") from exc
+                             option="--previous-fractions") from exc
     result = interim_decision(design, data, look, previous_fractions=previous,
                               srm_threshold=srm_threshold)
     if as_json:
@@ -61,4 +62,4 @@ def interim(design_path: str, data_path: str, outcome: str | None, covariates: s
          "value": result.conditional_power["current_trend"]},
         {"quantity": "SRM p-value", "value": result.srm["p_value"]},
     ], title=f"Interim look {result.look} of {result.n_looks}")
-    console.stdout.print(result.reason)
+    console.say(result.reason)

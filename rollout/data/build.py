@@ -35,7 +35,7 @@ from rollout.data.features import (
 from rollout.data.history import HistorySource, normalise_campaign_type, open_history
 from rollout.data.sources import resolve_source
 from rollout.errors import InputError
-from rollout.io import write_parquet
+from rollout.io import output_set, write_parquet
 
 STEPS = ("load history", "design cohort", "compute features", "assemble cohort")
 
@@ -95,9 +95,10 @@ class CohortBuild:
                 for name in self.cohort.roles.outcomes}
 
     def save(self, path: str | Path) -> tuple[Path, Path]:
-        """Write the cohort parquet and its attrition sidecar; returns both paths."""
-        side = write_parquet(attrition_path(path), self.attrition)
-        return save_cohort(path, self.cohort), side
+        """Write the cohort parquet and its attrition sidecar as one set (cohort last)."""
+        with output_set(path):
+            side = write_parquet(attrition_path(path), self.attrition)
+            return save_cohort(path, self.cohort), side
 
 
 def _connect() -> duckdb.DuckDBPyConnection:

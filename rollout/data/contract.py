@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rollout.errors import InputError
+from rollout.errors import InputError, shown
 from rollout.io import read_parquet_metadata, read_table, write_parquet
 
 COHORT_SCHEMA = "rollout.cohort/1"
@@ -196,13 +196,13 @@ def validate_frame(frame: pd.DataFrame, roles: CohortRoles, source: str | None =
     dup = ids.duplicated(keep="first")
     if dup.any():
         row = _first_bad_row(dup)
-        raise InputError(f"duplicate customer id {ids.iloc[row]!r}", file=source,
+        raise InputError(f"duplicate customer id {shown(ids.iloc[row])}", file=source,
                          column=roles.id, row=row)
     t = frame[roles.treatment]
     valid = t.isin([0, 1]) & t.notna()
     if not valid.all():
         row = _first_bad_row(~valid)
-        raise InputError(f"treatment must be 0 or 1, got {t.iloc[row]!r}", file=source,
+        raise InputError(f"treatment must be 0 or 1, got {shown(t.iloc[row])}", file=source,
                          column=roles.treatment, row=row)
     for arm, label in ((1, "treated"), (0, "control")):
         if not (t == arm).any():
@@ -215,7 +215,7 @@ def validate_frame(frame: pd.DataFrame, roles: CohortRoles, source: str | None =
         finite = np.isfinite(values.to_numpy(dtype=float))
         if not finite.all():
             row = int(np.flatnonzero(~finite)[0])
-            raise InputError(f"missing or infinite value {values.iloc[row]!r}", file=source,
+            raise InputError(f"missing or infinite value {shown(values.iloc[row])}", file=source,
                              column=col, row=row)
 
 

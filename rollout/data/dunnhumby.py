@@ -20,6 +20,7 @@ Column names are matched without regard to case.
 
 from __future__ import annotations
 
+import codecs
 import csv
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ import duckdb
 
 from rollout.data.history import HistorySource, StagedFile, sql_string
 from rollout.errors import InputError
+from rollout.io import check_utf8_file, decode_utf8
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,11 @@ def _convertible(text: str, duck_type: str) -> bool:
 
 
 def _header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+    with path.open("rb") as raw:
+        head = raw.read(4096)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
+        decode_utf8(head, path)  # refuses UTF-16 (a spreadsheet's "Unicode text") by name
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
         row = next(csv.reader(handle), None)
     if not row:
         raise InputError("the file is empty (no header row)", file=path)
@@ -108,7 +114,7 @@ def _first_bad_value(path: Path, columns: dict[str, str], spec: CsvSpec
 
     Only on the error path: DuckDB reads the file fast, this finds the exact row to report.
     """
-    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
         reader = csv.reader(handle)
         header = [name.strip() for name in next(reader)]
         index = {name: header.index(actual) for name, actual in columns.items()}
@@ -175,6 +181,7 @@ class DunnhumbySource(HistorySource):
                 f"sample_size = 20480, types = {{{types}}})"
             )
         except duckdb.Error as exc:
+            check_utf8_file(path)  # a file saved as Windows-1252 or Latin-1 is named as such
             bad = _first_bad_value(path, actual, spec)
             if bad is None:
                 raise InputError(f"cannot be read as CSV: {exc}", file=path) from exc

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from rollout.estimation.cate.figures import CATE_FIGURES
+from rollout.estimation.figures import CORE_FIGURES
+from rollout.estimation.results_folder import ResultsFolder
+from rollout.policy.figures import PROFIT_FIGURES, SEGMENT_FIGURES
 from rollout.report import Report, Section
 
 
@@ -28,24 +33,26 @@ def _figures(section: Section, folder: Path, prefixes: tuple[str, ...] = ("",)) 
                 section.figure(png, caption=png.stem.replace("_", " "))
 
 
-OBSERVATIONAL_FIGURES = ("ps_", "love", "effects", "trimming")
+def _results_figures(section: Section, results: ResultsFolder | None,
+                     names: Iterable[str]) -> None:
+    """The analysis' figures among ``names``, in the order the analysis listed them."""
+    wanted = set(names)
+    for png in results.figures() if results is not None else []:
+        if png.name in wanted:
+            section.figure(png, caption=png.stem.replace("_", " "))
+
+
+def _results(folder: Path) -> ResultsFolder | None:
+    return ResultsFolder.open(folder) if folder.is_dir() else None
 
 
 def _pick(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame[[c for c in columns if c in frame.columns]]
 
 
-def build_report(folder: Path, headline: dict[str, Any]) -> Report:
-    """Assemble the report from the files the demo wrote into ``folder``."""
-    results = _json(folder / "results" / "summary.json")
-    design = _json(folder / "design.json")
-    interim = _json(folder / "interim_look1.json")
-    evaluation = _json(folder / "evaluation" / "summary.json")
-    report = Report(
-        "rollout demo: from campaign history to a validated, staged rollout",
-        subtitle="The embedded Complete Journey data (campaign type A), and an A/B test whose "
-                 "return is simulated on the same customers from a world with a known effect.")
-
+def _summary_section(report: Report, headline: dict[str, Any], design: dict[str, Any],
+                     interim: dict[str, Any]) -> None:
+    """Summary."""
     top = report.section("Summary")
     ev = headline.get("evaluation", {})
     top.verdict(
@@ -60,64 +67,88 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
              "design.json, assignment.parquet, returns.parquet, interim_look1.json and "
              "evaluation/. Every estimate carries its standard error and a 95% interval.")
 
+
+
+def _cohort_section(report: Report, folder: Path) -> None:
+    """1. The study cohort."""
     sec = report.section("1. The study cohort")
     attrition = pd.read_parquet(folder / "cohort.attrition.parquet") \
         if (folder / "cohort.attrition.parquet").exists() else None
     if attrition is not None:
         sec.table(attrition, caption="Attrition: customers at each step of the design, by arm.")
 
+
+
+def _observational_section(report: Report, results: ResultsFolder | None) -> None:
+    """2. Positivity and the average effect (observational)."""
     sec = report.section("2. Positivity and the average effect (observational)")
-    positivity = results.get("positivity", {})
+    positivity = results.section("positivity") if results else {}
     if positivity:
         sec.text(f"Propensity-score AUC {positivity.get('ps_auc', float('nan')):.3f}; share of "
                  f"customers with a propensity in [0.1, 0.9]: "
                  f"{positivity.get('overlap_share', {}).get('0.1-0.9', float('nan')):.1%}.")
     for key, caption in (("ate", "Average effects by method, each with its estimand."),
                          ("trimming", "Trimming sensitivity: each window is its own estimand.")):
-        frame = _records(results.get(key))
+        frame = _records(results.records(key) if results else None)
         if frame is not None:
             sec.table(_pick(frame, ["outcome", "method", "trim", "estimand", "estimate", "se",
                                     "ci_low", "ci_high", "n"]), caption=caption)
-    for warning in results.get("warnings", [])[:8]:
+    for warning in (results.warnings if results else [])[:8]:
         sec.warning(str(warning))
-    _figures(sec, folder / "results" / "figures", OBSERVATIONAL_FIGURES)
+    _results_figures(sec, results, CORE_FIGURES)
 
+
+
+def _cate_section(report: Report, results: ResultsFolder | None) -> None:
+    """3. Heterogeneous effects (CATE models)."""
     sec = report.section("3. Heterogeneous effects (CATE models)")
-    models = _records(results.get("cate_models"))
+    models = _records(results.records("cate_models") if results else None)
     if models is not None:
         sec.table(_pick(models, ["outcome", "model", "mean", "sd", "share_positive", "r_loss",
                                  "blp_slope", "blp_p", "qini", "qini_ci_low", "qini_ci_high",
                                  "flagged", "selected"]),
                   caption="Validation on held-out customers with doubly robust scores.")
-        for record in results.get("cate_selection") or []:
+        for record in results.records("cate_selection") if results else []:
             sec.text(f"{record.get('outcome')}: {record.get('reason')}")
-        regions = _records(results.get("cate_by_region"))
+        regions = _records(results.records("cate_by_region") if results else None)
         if regions is not None:
             sec.table(regions, caption="CATE by propensity-score region: where effects are "
                                        "extrapolated.")
-    _figures(sec, folder / "results" / "figures", ("cate",))
+    _results_figures(sec, results, CATE_FIGURES)
 
+
+
+def _policies_section(report: Report, results: ResultsFolder | None) -> None:
+    """4. Targeting policies: predicted and honest value."""
     sec = report.section("4. Targeting policies: predicted and honest value")
-    breakeven = results.get("breakeven") or {}
+    breakeven = results.section("breakeven") if results else {}
     if breakeven:
         sec.text(f"Cost per targeted customer {breakeven.get('cost', float('nan')):.2f} "
                  f"({breakeven.get('cost_method')}): {breakeven.get('cost_explanation', '')} "
                  f"Margin {breakeven.get('margin')}; breakeven CATE "
                  f"{breakeven.get('breakeven_cate', float('nan')):.2f}.")
-    policies = _records(results.get("policies"))
+    policies = _records(results.records("policies") if results else None)
     if policies is not None:
         sec.table(_pick(policies, ["policy", "n_targeted", "share_targeted", "predicted_profit",
                                    "value", "value_ci_low", "value_ci_high", "trivial"]),
                   caption="Predicted profit is the model's own view; value is the cross-fitted "
                           "doubly robust estimate on held-out customers, with a 95% CI.")
-    _figures(sec, folder / "results" / "figures", ("policy", "breakeven"))
+    _results_figures(sec, results, PROFIT_FIGURES)
 
+
+
+def _segments_section(report: Report, results: ResultsFolder | None) -> None:
+    """5. Segments."""
     sec = report.section("5. Segments")
-    segments = _records(results.get("segments"))
+    segments = _records(results.records("segments") if results else None)
     if segments is not None:
         sec.table(segments)
-    _figures(sec, folder / "results" / "figures", ("segment",))
+    _results_figures(sec, results, SEGMENT_FIGURES)
 
+
+
+def _design_section(report: Report, design: dict[str, Any], headline: dict[str, Any]) -> None:
+    """6. The A/B design."""
     sec = report.section("6. The A/B design")
     if design:
         sec.text(f"Test '{design.get('test')}' on {design.get('outcome')}: n per arm "
@@ -146,16 +177,28 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
                       caption="The staged rollout plan (predicted profit is the model's own "
                               "view; the A/B test is what checks it).")
 
+
+
+def _assignment_section(report: Report, headline: dict[str, Any]) -> None:
+    """7. Assignment."""
     sec = report.section("7. Assignment")
     counts = pd.Series(headline.get("assignment", {}), name="customers").rename_axis("role")
     sec.table(counts.reset_index(), caption="Every customer has exactly one role.")
 
+
+
+def _interim_section(report: Report, interim: dict[str, Any]) -> None:
+    """8. Interim look 1."""
     sec = report.section("8. Interim look 1")
     if interim:
         sec.verdict(f"{interim['decision']}: {interim['reason']}")
         sec.table(pd.DataFrame([{k: interim[k] for k in (
             "z", "estimate", "se", "information_fraction", "efficacy_z", "futility_z", "harm_z")}]))
 
+
+
+def _evaluation_section(report: Report, folder: Path, evaluation: dict[str, Any]) -> None:
+    """9. Evaluation of the completed test."""
     sec = report.section("9. Evaluation of the completed test")
     frame = _records(evaluation.get("effect"))
     if frame is not None:
@@ -175,4 +218,30 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
     for warning in evaluation.get("warnings", []):
         sec.warning(str(warning))
     _figures(sec, folder / "evaluation" / "figures")
+
+
+def build_report(folder: Path, headline: dict[str, Any]) -> Report:
+    """Assemble the report from the files the demo wrote into ``folder``.
+
+    The analysis' results are read through their owner (:class:`ResultsFolder`); the design,
+    interim and evaluation files are read as their own plain JSON documents.
+    """
+    results = _results(folder / "results")
+    design = _json(folder / "design.json")
+    interim = _json(folder / "interim_look1.json")
+    evaluation = _json(folder / "evaluation" / "summary.json")
+    report = Report(
+        "rollout demo: from campaign history to a validated, staged rollout",
+        subtitle="The embedded Complete Journey data (campaign type A), and an A/B test whose "
+                 "return is simulated on the same customers from a world with a known effect.")
+    _summary_section(report, headline, design, interim)
+    _cohort_section(report, folder)
+    _observational_section(report, results)
+    _cate_section(report, results)
+    _policies_section(report, results)
+    _segments_section(report, results)
+    _design_section(report, design, headline)
+    _assignment_section(report, headline)
+    _interim_section(report, interim)
+    _evaluation_section(report, folder, evaluation)
     return report

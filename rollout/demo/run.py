@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 
 from rollout.analysis import analyze, write_results
+from rollout.common.display import DisplayMixin
 from rollout.data import build_cohort
 from rollout.errors import InputError
 from rollout.evaluation.evaluate import evaluate, write_evaluation
 from rollout.evaluation.interim import interim_decision
 from rollout.evaluation.returned import load_returned
-from rollout.io import atomic_directory, read_table, write_json, write_parquet
+from rollout.io import atomic_directory, write_json, write_parquet
 from rollout.planning.assignment import assign_customers, write_assignment
 from rollout.planning.design import save_design
 from rollout.planning.plan import DesignRequest, plan_design
@@ -29,11 +30,18 @@ STAGES = ("cohort", "analyze", "design", "assign", "simulate", "interim", "evalu
 
 
 @dataclass
-class DemoResult:
+class DemoResult(DisplayMixin):
     """Where the demo wrote its files and the headline of each stage."""
 
     folder: Path
     headline: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"folder": str(self.folder), **self.headline}
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The headline numbers, one column per dotted key (``evaluation.ci_low``, ...)."""
+        return pd.json_normalize(self.headline, sep=".")
 
 
 def world_file() -> Path:
@@ -70,7 +78,7 @@ def run_demo(output: str | Path, seed: int = 0,
 
         tick("analyze")
         result = analyze(cohort, seed=seed)
-        write_results(result, tmp / "results")
+        results = write_results(result, tmp / "results")
         headline["analysis"] = {"verdict": result.verdict}
 
         tick("design")
@@ -93,9 +101,9 @@ def run_demo(output: str | Path, seed: int = 0,
             headline["design"]["at_breakeven"] = {"unavailable": str(exc)}
 
         tick("assign")
-        customers = read_table(tmp / "results" / "customers.parquet")
+        customers = results.customers()
         assignment = assign_customers(customers, design, salt=f"demo-{seed}",
-                                      source=tmp / "results" / "customers.parquet")
+                                      source=results.customers_path)
         write_assignment(assignment, tmp / "assignment.parquet", csv_dir=tmp / "lists")
         headline["assignment"] = assignment.table["arm"].value_counts().sort_index().to_dict()
 
@@ -110,7 +118,7 @@ def run_demo(output: str | Path, seed: int = 0,
         headline["truth"] = {"true_ate_tested": truth["true_ate"]}
 
         tick("interim")
-        first = float(design.looks[0]["information_fraction"])
+        first = float(design.looks[0].information_fraction)
         look_data = _first_look_sample(returns.data, first, seed)
         write_parquet(tmp / "returns_look1.parquet", look_data, metadata=returns.metadata())
         data_look1 = load_returned(tmp / "returns_look1.parquet", design,

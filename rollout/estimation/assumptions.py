@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from rollout.common.display import DisplayMixin
+
 CONFIRMATORY = "confirmatory"
 HYPOTHESIS_GENERATING = "hypothesis-generating"
 
@@ -27,7 +29,7 @@ VERDICT_RULE = (
 
 
 @dataclass(frozen=True)
-class AssumptionsResult:
+class AssumptionsResult(DisplayMixin):
     """The assumptions table and the verdict with its reasons."""
 
     table: pd.DataFrame  # assumption, status, evidence, mitigation

@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-Z95 = float(stats.norm.ppf(0.975))
+from rollout.common.display import DisplayMixin
+from rollout.common.stats import Z_975, aipw_scores
+
 METHODS: tuple[str, ...] = ("naive", "ipw", "aipw", "ols", "dml", "ato")
 
 ESTIMANDS: dict[str, tuple[str, str]] = {
@@ -50,7 +52,7 @@ ESTIMANDS: dict[str, tuple[str, str]] = {
 
 
 @dataclass(frozen=True)
-class EffectEstimate:
+class EffectEstimate(DisplayMixin):
     """One average effect: point estimate, standard error, 95% interval and what it estimates."""
 
     outcome: str
@@ -66,11 +68,11 @@ class EffectEstimate:
     n_clipped: int | None = None
     clip: tuple[float, float] | None = None
 
-    def summary(self) -> str:
+    def describe(self) -> str:
         """A one-line description, e.g. for logs.
 
         >>> EffectEstimate("y", "naive", "difference in means", 1.0, 0.5, 0.0, 2.0, 10,
-        ...                "Welch").summary()
+        ...                "Welch").describe()
         'y naive (difference in means): 1 [0, 2] SE 0.5 (Welch), n=10'
         """
         return (f"{self.outcome} {self.method} ({self.estimand}): {self.estimate:.4g} "
@@ -100,8 +102,8 @@ def _from_influence(outcome: str, method: str, estimate: float, psi: np.ndarray,
     se = float(np.sqrt(np.mean(psi**2) / n))
     label, note = ESTIMANDS[method]
     return EffectEstimate(outcome=outcome, method=method, estimand=label, estimate=float(estimate),
-                          se=se, ci_low=float(estimate - Z95 * se),
-                          ci_high=float(estimate + Z95 * se), n=n, se_type=se_type,
+                          se=se, ci_low=float(estimate - Z_975 * se),
+                          ci_high=float(estimate + Z_975 * se), n=n, se_type=se_type,
                           estimand_note=note, **extra)  # type: ignore[arg-type]
 
 
@@ -159,17 +161,6 @@ def ipw_hajek(y: np.ndarray, treatment: np.ndarray, e: np.ndarray, clip: float =
                            n_clipped=n_clipped, clip=(clip, 1 - clip))
 
 
-def aipw_scores(y: np.ndarray, treatment: np.ndarray, e: np.ndarray, mu0: np.ndarray,
-                mu1: np.ndarray) -> np.ndarray:
-    """Per-customer doubly robust (AIPW) scores; their mean is the AIPW estimate of the ATE.
-
-    The later CATE and policy steps reuse these scores (DR-learner targets, policy values).
-    """
-    y = np.asarray(y, dtype=float)
-    t = np.asarray(treatment).astype(float)
-    return mu1 - mu0 + t * (y - mu1) / e - (1 - t) * (y - mu0) / (1 - e)
-
-
 def aipw(y: np.ndarray, treatment: np.ndarray, e: np.ndarray, mu0: np.ndarray, mu1: np.ndarray,
          clip: float = 0.01, outcome: str = "y") -> EffectEstimate:
     """Augmented IPW (doubly robust) ATE with cross-fitted nuisances and influence-function SE.
@@ -209,7 +200,7 @@ def ols_adjusted(y: np.ndarray, treatment: np.ndarray, X: np.ndarray,
     estimate, se = float(beta[1]), float(np.sqrt(cov[1, 1]))
     label, note = ESTIMANDS["ols"]
     return EffectEstimate(outcome=outcome, method="ols", estimand=label, estimate=estimate, se=se,
-                          ci_low=estimate - Z95 * se, ci_high=estimate + Z95 * se, n=len(y),
+                          ci_low=estimate - Z_975 * se, ci_high=estimate + Z_975 * se, n=len(y),
                           se_type="HC3 robust", estimand_note=note)
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rollout.common.display import DisplayMixin
+
 BALANCE_THRESHOLD = 0.1
 SMD_DENOMINATOR = "pooled SD, unweighted: sqrt((var_treated + var_control) / 2), ddof=1"
 
@@ -43,7 +45,7 @@ def standardized_mean_difference(
 
 
 @dataclass(frozen=True)
-class BalanceResult:
+class BalanceResult(DisplayMixin):
     """SMD of every covariate before and after IPW (ATE) weighting."""
 
     table: pd.DataFrame  # covariate, smd_unweighted, smd_weighted

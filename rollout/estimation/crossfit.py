@@ -4,7 +4,7 @@ Doubly robust and double machine learning estimators need predictions of the pro
 e(x) = P(T=1|x) and of the outcome regressions mu0(x), mu1(x), m(x) = E[Y|x] that were *not*
 fitted on the customer they are evaluated on (cross-fitting), otherwise overfitting leaks into the
 effect estimate and its standard error. The folds are stratified by treatment and seeded, and
-the predictions are kept in a :class:`Nuisances` object so that later steps (CATE learners, DR
+the predictions are kept in a :class:`Nuisances` object so that later stages (CATE learners, DR
 scores, policy values) reuse exactly the same folds and predictions instead of refitting.
 
 The learners differ by nuisance. The propensity score is boosted trees with shallow, fixed
@@ -21,11 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import StratifiedKFold
 from xgboost import XGBClassifier, XGBRegressor
+
+from rollout.common.display import DisplayMixin
 
 #: Modest, fixed hyperparameters: shallow trees, a small learning rate and a large minimum leaf
 #: weight give smooth, reasonably calibrated predictions on a few thousand customers without tuning
@@ -148,7 +152,7 @@ def fit_predict_regressor(seed: int, n_jobs: int = 1) -> FitPredict:
 
 
 @dataclass(frozen=True)
-class OutcomeNuisances:
+class OutcomeNuisances(DisplayMixin):
     """Cross-fitted outcome regressions for one outcome.
 
     ``mu0``/``mu1`` are E[Y|x, T=0/1] (each fitted on its own arm of the training folds), ``m`` is
@@ -159,9 +163,16 @@ class OutcomeNuisances:
     mu1: np.ndarray
     m: np.ndarray
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per customer: mu0, mu1, m."""
+        return pd.DataFrame({"mu0": self.mu0, "mu1": self.mu1, "m": self.m})
+
+    def summary(self) -> pd.DataFrame:
+        return self.to_pandas().describe().T.reset_index(names="prediction")
+
 
 @dataclass(frozen=True)
-class Nuisances:
+class Nuisances(DisplayMixin):
     """Everything estimated once per cohort and reused by every effect estimator.
 
     Arrays are aligned with the cohort's rows. ``e_hat`` is the cross-fitted boosted propensity
@@ -178,6 +189,23 @@ class Nuisances:
     @property
     def n_folds(self) -> int:
         return int(self.folds.max()) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """What was fitted, in plain values (the per-customer arrays are in :meth:`to_pandas`)."""
+        return {"n": len(self.folds), "folds": self.n_folds, "seed": self.seed,
+                "outcomes": list(self.outcomes)}
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per customer: fold, propensity scores, and each outcome's regressions."""
+        frame = pd.DataFrame({"fold": self.folds, "e_hat": self.e_hat,
+                              "e_reference": self.e_reference})
+        for name, fitted in self.outcomes.items():
+            for column, values in (("mu0", fitted.mu0), ("mu1", fitted.mu1), ("m", fitted.m)):
+                frame[f"{column}_{name}"] = values
+        return frame
+
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame([self.to_dict()]).assign(outcomes=", ".join(self.outcomes))
 
 
 def cross_fit_outcomes(

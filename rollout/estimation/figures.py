@@ -1,36 +1,29 @@
 """The analysis figures as PNG files: propensity by arm, love plot, effects by method, trimming.
 
-Figures are drawn on the Agg backend without pyplot's global state and saved without the software
-version in the PNG metadata, so the same result gives the same bytes.
+Figures are drawn with :func:`rollout.common.figures.new_figure` (the Agg canvas, no pyplot
+global state); the results folder saves them without the software version in the PNG metadata,
+so the same result gives the same bytes.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from rollout.common.figures import new_figure
 from rollout.estimation.ate import METHODS
 from rollout.estimation.balance import BALANCE_THRESHOLD
 
 if TYPE_CHECKING:
-    from rollout.analysis import AnalysisResult
-
-PNG_METADATA = {"Software": None}
+    from rollout.estimation.core import CoreResult
 
 
-def _new(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def ps_histogram(result: AnalysisResult) -> Figure:
+def ps_histogram(result: CoreResult) -> Figure:
     """Cross-fitted propensity score by arm, with the [0.1, 0.9] overlap window marked."""
-    fig = _new(7, 4)
+    fig = new_figure(7, 4)
     ax = fig.add_subplot()
     e, t = result.nuisances.e_hat, result.cohort.treatment
     bins = np.linspace(0, 1, 41)
@@ -47,10 +40,10 @@ def ps_histogram(result: AnalysisResult) -> Figure:
     return fig
 
 
-def love_plot(result: AnalysisResult) -> Figure:
+def love_plot(result: CoreResult) -> Figure:
     """|SMD| of every covariate before and after IPW weighting."""
     table = result.balance.table.sort_values("smd_unweighted", key=np.abs)
-    fig = _new(7, max(3.0, 0.28 * len(table) + 1.2))
+    fig = new_figure(7, max(3.0, 0.28 * len(table) + 1.2))
     ax = fig.add_subplot()
     pos = np.arange(len(table))
     ax.scatter(table["smd_unweighted"].abs(), pos, label="unweighted", marker="o")
@@ -63,10 +56,10 @@ def love_plot(result: AnalysisResult) -> Figure:
     return fig
 
 
-def effects_by_method(result: AnalysisResult) -> Figure:
+def effects_by_method(result: CoreResult) -> Figure:
     """Estimate and 95% interval by method, one panel per outcome."""
     outcomes = result.outcomes
-    fig = _new(7, 2.8 * len(outcomes) + 0.5)
+    fig = new_figure(7, 2.8 * len(outcomes) + 0.5)
     frame = result.effects_table()
     for i, outcome in enumerate(outcomes):
         ax = fig.add_subplot(len(outcomes), 1, i + 1)
@@ -81,10 +74,10 @@ def effects_by_method(result: AnalysisResult) -> Figure:
     return fig
 
 
-def trimming_plot(result: AnalysisResult) -> Figure:
+def trimming_plot(result: CoreResult) -> Figure:
     """AIPW estimate and 95% interval by propensity window, one panel per outcome."""
     outcomes = result.outcomes
-    fig = _new(7, 2.8 * len(outcomes) + 0.5)
+    fig = new_figure(7, 2.8 * len(outcomes) + 0.5)
     table = result.trimming.table
     for i, outcome in enumerate(outcomes):
         ax = fig.add_subplot(len(outcomes), 1, i + 1)
@@ -107,13 +100,7 @@ CORE_FIGURES = {
 }
 
 
-def write_figures(result: AnalysisResult, folder: Path) -> list[str]:
-    """Draw the core figures and any added by extra steps; returns the file names written."""
-    folder.mkdir(parents=True, exist_ok=True)
-    makers = {**CORE_FIGURES, **result.figures}
-    names = []
-    for name, make in sorted(makers.items()):
-        fig = make(result)
-        fig.savefig(folder / name, format="png", metadata=PNG_METADATA)
-        names.append(name)
-    return names
+def core_figures(core: CoreResult) -> dict[str, Callable[[], Figure]]:
+    """The core stage's figure makers (file name -> maker)."""
+    return {name: (lambda make=make: make(core)) for name, make in CORE_FIGURES.items()}
+

@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from rollout.common.display import DisplayMixin
 from rollout.estimation.crossfit import cross_fit, fit_predict_classifier
 
 #: Symmetric propensity windows [a, 1-a] used for overlap shares and trimming.
@@ -83,7 +84,7 @@ def _midranks(x: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class AUCResult:
+class AUCResult(DisplayMixin):
     """An AUC with its DeLong standard error and 95% interval (logit-transformed, kept in [0,1])."""
 
     auc: float
@@ -124,7 +125,7 @@ def auc_delong(labels: np.ndarray, scores: np.ndarray, level: float = 0.95) -> A
 
 
 @dataclass(frozen=True)
-class PositivityResult:
+class PositivityResult(DisplayMixin):
     """How predictable treatment is, and how much the arms overlap."""
 
     auc: AUCResult

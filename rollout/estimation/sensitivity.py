@@ -18,14 +18,15 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from rollout.estimation.ate import Z95
+from rollout.common.display import DisplayMixin
+from rollout.common.stats import Z_975
 
 EVALUE_CONVERSION = "d = effect / SD(outcome); RR = exp(0.91 d); E = RR + sqrt(RR (RR - 1)) " \
                     "for RR >= 1 (use 1/RR below 1)"
 
 
 @dataclass(frozen=True)
-class ManskiBounds:
+class ManskiBounds(DisplayMixin):
     """No-assumption bounds on the ATE, with a 95% interval that covers the whole identified set."""
 
     outcome: str
@@ -54,7 +55,7 @@ class ManskiBounds:
     def to_pandas(self) -> pd.DataFrame:
         return pd.DataFrame([self.to_dict()])
 
-    def summary(self) -> str:
+    def describe(self) -> str:
         return (f"{self.outcome}: ATE in [{self.lower:.4g}, {self.upper:.4g}] with no "
                 f"assumption on treatment assignment (outcome bounds {self.outcome_low:.4g}.."
                 f"{self.outcome_high:.4g}, {self.bounds_source})")
@@ -85,7 +86,7 @@ def manski_bounds(y: np.ndarray, treatment: np.ndarray, low: float, high: float,
     lower, upper = float(lower_i.mean()), float(upper_i.mean())
     return ManskiBounds(outcome=outcome, outcome_low=float(low), outcome_high=float(high),
                         bounds_source=bounds_source, lower=lower, upper=upper, se_lower=se_l,
-                        se_upper=se_u, ci_low=lower - Z95 * se_l, ci_high=upper + Z95 * se_u,
+                        se_upper=se_u, ci_low=lower - Z_975 * se_l, ci_high=upper + Z_975 * se_u,
                         n_outside=int(np.sum((y < low) | (y > high))), n=n)
 
 
@@ -102,7 +103,7 @@ def evalue_from_rr(rr: float) -> float:
 
 
 @dataclass(frozen=True)
-class EValue:
+class EValue(DisplayMixin):
     """E-values of an effect and of its interval limit closer to zero."""
 
     outcome: str
@@ -124,7 +125,7 @@ class EValue:
     def to_pandas(self) -> pd.DataFrame:
         return pd.DataFrame([self.to_dict()])
 
-    def summary(self) -> str:
+    def describe(self) -> str:
         return (f"{self.outcome} ({self.method}): E-value {self.evalue_estimate:.3g} for the "
                 f"estimate, {self.evalue_ci:.3g} for the interval limit closer to zero")
 

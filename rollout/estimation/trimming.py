@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rollout.estimation.ate import Z95, aipw_scores, clip_scores
+from rollout.common.display import DisplayMixin
+from rollout.common.stats import Z_975, aipw_scores
+from rollout.estimation.ate import clip_scores
 from rollout.estimation.propensity import WINDOWS, window_label
 
 NONE = "none"
@@ -34,7 +36,7 @@ def trimmed_estimand(trim: str) -> str:
 
 
 @dataclass(frozen=True)
-class TrimmingResult:
+class TrimmingResult(DisplayMixin):
     """AIPW estimate, SE and interval for no trimming and each propensity window."""
 
     table: pd.DataFrame  # outcome, trim, n, n_treated, n_control, estimate, se, ci_low, ...
@@ -91,7 +93,7 @@ def trimming_sensitivity(
                                  np.asarray(mu0, float)[keep], np.asarray(mu1, float)[keep])
             estimate = float(scores.mean())
             se = float(np.sqrt(np.mean((scores - estimate) ** 2) / len(scores)))
-            row.update(estimate=estimate, se=se, ci_low=estimate - Z95 * se,
-                       ci_high=estimate + Z95 * se)
+            row.update(estimate=estimate, se=se, ci_low=estimate - Z_975 * se,
+                       ci_high=estimate + Z_975 * se)
         rows.append(row)
     return TrimmingResult(table=pd.DataFrame(rows))

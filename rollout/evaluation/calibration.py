@@ -25,10 +25,11 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from rollout.common.display import DisplayMixin
+from rollout.common.stats import Z_975
 from rollout.errors import InputError
+from rollout.estimation.cate.validation import rate_weights
 from rollout.policy.value import policy_difference, profit_scores
-
-Z_975 = float(stats.norm.ppf(0.975))
 
 
 def _as_prob(p: np.ndarray | float, n: int) -> np.ndarray:
@@ -76,7 +77,7 @@ def calibration_by_group(score: np.ndarray, y: np.ndarray, t: np.ndarray,
 
 
 @dataclass(frozen=True)
-class BLPResult:
+class BLPResult(DisplayMixin):
     """Best linear predictor of the effect given the score: ATE and heterogeneity loading."""
 
     ate: float
@@ -120,7 +121,7 @@ def blp_test(score: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray | fl
 
 
 @dataclass(frozen=True)
-class RATEResult:
+class RATEResult(DisplayMixin):
     """AUTOC and Qini of a fixed ranking, with influence-function SEs and 95% intervals."""
 
     autoc: float
@@ -135,22 +136,6 @@ class RATEResult:
             out[f"{key}_ci_low"] = out[key] - Z_975 * out[f"{key}_se"]
             out[f"{key}_ci_high"] = out[key] + Z_975 * out[f"{key}_se"]
         return out
-
-
-def rate_weights(n: int, kind: str) -> np.ndarray:
-    """Weights a_j on the j-th best-ranked score such that RATE = sum_j a_j * score_(j).
-
-    AUTOC = (1/n) sum_k TOC(k/n), TOC(k/n) = mean of the top k scores - mean of all scores, so
-    a_j = (H_n - H_{j-1}) / n - 1/n with H the harmonic numbers. Qini weights each TOC(k/n) by
-    k/n instead, giving a_j = (n - j + 1) / n^2 - (n + 1) / (2 n^2). Both sum to zero.
-    """
-    j = np.arange(1, n + 1)
-    if kind == "autoc":
-        harmonic = np.concatenate([[0.0], np.cumsum(1.0 / j)])
-        return (harmonic[n] - harmonic[j - 1]) / n - 1.0 / n
-    if kind == "qini":
-        return (n - j + 1) / n**2 - (n + 1) / (2 * n**2)
-    raise ValueError(f"unknown RATE kind {kind!r}")
 
 
 def rate(score: np.ndarray, effect_scores: np.ndarray) -> RATEResult:

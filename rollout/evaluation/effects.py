@@ -20,13 +20,13 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from rollout.common.display import DisplayMixin
+from rollout.common.stats import Z_975
 from rollout.errors import InputError
-
-Z_975 = float(stats.norm.ppf(0.975))
 
 
 @dataclass(frozen=True)
-class Effect:
+class Effect(DisplayMixin):
     """One effect estimate with its uncertainty and what it estimates."""
 
     method: str

@@ -9,6 +9,7 @@ re-estimation on the experimental data and the phase-3 list.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,10 @@ import numpy as np
 import pandas as pd
 
 from rollout import __version__
+from rollout.common.display import DisplayMixin, plain
+from rollout.common.figures import new_figure, save_png
 from rollout.errors import InputError
+from rollout.estimation.results_folder import ResultsFolder, target_column
 from rollout.evaluation import calibration as cal
 from rollout.evaluation.effects import (
     Effect,
@@ -32,18 +36,25 @@ from rollout.evaluation.reestimate import dr_learner, policy_value
 from rollout.evaluation.returned import ReturnedData
 from rollout.evaluation.sequential_inference import stagewise_inference
 from rollout.evaluation.srm import SRMResult
-from rollout.io import atomic_directory, read_table, write_json, write_parquet
+from rollout.io import atomic_directory, write_json, write_parquet
 from rollout.planning.design import Design
-from rollout.planning.sequential import efficacy_boundaries
 
 EVALUATION_SCHEMA = "rollout.evaluation/1"
 #: Strata with fewer customers than this in an arm are left out of the effect-by-stratum figure.
 MIN_PLOTTED_PER_ARM = 10
+#: The columns of the effect-by-stratum table, also when the data carry no strata.
+#: The figures an evaluation folder may hold, in the order they are drawn.
+FIGURE_NAMES = ("effect_by_stratum.png", "calibration.png")
+STRATA_COLUMNS = ("stratum", "n", "n_treatment", "n_control", "estimate", "se", "ci_low",
+                  "ci_high")
 
 
-@dataclass
-class EvaluationResult:
-    """Everything ``evaluate`` found; ``summary()`` is the JSON document written to disk."""
+@dataclass(frozen=True)
+class EvaluationResult(DisplayMixin):
+    """Everything ``evaluate`` found; :meth:`to_dict` is the ``summary.json`` written to disk.
+
+    :meth:`summary` is the effect table (one row per method); :meth:`to_pandas` the same.
+    """
 
     srm: SRMResult
     effects: list[Effect]
@@ -59,8 +70,9 @@ class EvaluationResult:
     sequential: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
 
-    def summary(self) -> dict[str, Any]:
-        return {
+    def to_dict(self) -> dict[str, Any]:
+        """The evaluation's ``summary.json`` document, as plain values."""
+        return plain({
             "schema": EVALUATION_SCHEMA,
             "created_by": f"rollout {__version__}",
             "outcome": self.outcome,
@@ -75,7 +87,11 @@ class EvaluationResult:
             "reestimation": self.reestimation,
             "sequential": self.sequential,
             "warnings": self.warnings,
-        }
+        })
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The effect of the campaign, one row per method."""
+        return pd.DataFrame([e.to_dict() for e in self.effects])
 
 
 def _assignment_probability(design: Design, data: ReturnedData) -> float:
@@ -104,23 +120,145 @@ def _effect_by_stratum(y: np.ndarray, t: np.ndarray, labels: pd.Series) -> pd.Da
             e = difference_in_means(y[m], t[m])
             row |= {"estimate": e.estimate, "se": e.se, "ci_low": e.ci_low, "ci_high": e.ci_high}
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(STRATA_COLUMNS))
 
 
 def _old_results(results: str | Path, data: ReturnedData) -> pd.DataFrame:
-    path = Path(results) / "customers.parquet"
+    folder = ResultsFolder.at(results)
+    path = folder.customers_path
     if not path.exists():
         raise InputError("results folder has no customers.parquet", file=path)
-    old = read_table(path)
+    old = folder.customers()
     if "cate" not in old.columns:
         raise InputError("no CATE column in the observational results", file=path, column="cate")
-    keep = [c for c in ("customer_id", "cate", "target_breakeven", "treatment")
+    keep = [c for c in ("customer_id", "cate", target_column("breakeven"), "treatment")
             if c in old.columns]
     merged = data.frame[["customer_id"]].merge(old[keep], on="customer_id", how="left")
     if merged["cate"].isna().all():
         raise InputError("no tested customer has an observational CATE (ids do not match)",
                          file=path, column="customer_id")
     return merged
+
+
+def _effects(design: Design, data: ReturnedData, warnings: list[str]
+             ) -> tuple[list[Effect], pd.DataFrame]:
+    """The effect by difference in means, adjusted (with covariates) and post-stratified."""
+    y, t = data.y, data.t
+    effects = [difference_in_means(y, t)]
+    if data.covariates:
+        effects.append(adjusted(y, t, data.X))
+    else:
+        warnings.append("no pre-period covariates: the adjusted estimate is skipped; pass "
+                        "--covariates or --join the cohort to gain precision")
+    labels = _strata_labels(design, data.frame)
+    if labels is not None:
+        effects.append(stratified(y, t, labels.to_numpy()))
+        return effects, _effect_by_stratum(y, t, labels)
+    if design.strata:
+        warnings.append(f"strata columns {list(design.strata)} are not in the data; the "
+                        "stratified estimate is skipped (--join the assignment file to add them)")
+    return effects, pd.DataFrame(columns=list(STRATA_COLUMNS))
+
+
+def _profit(design: Design, primary: Effect, warnings: list[str]) -> dict[str, Any] | None:
+    if design.cost is None or design.margin is None:
+        warnings.append("the design has no cost and margin: profit and ROI are not computed")
+        return None
+    profit = profit_per_customer(primary, cost=design.cost, margin=design.margin)
+    profit["based_on"] = primary.method
+    return profit
+
+
+def _sequential(design: Design, data: ReturnedData, stopped_at_look: int | None,
+                srm_threshold: float, warnings: list[str]) -> dict[str, Any] | None:
+    """Stage-wise inference when the test stopped at an interim look (else ``None``)."""
+    if stopped_at_look is None or stopped_at_look >= len(design.looks):
+        return None
+    decision = interim_decision(design, data, stopped_at_look, srm_threshold=srm_threshold)
+    bounds = design.spending.boundaries(decision.fractions_used, design.alpha, design.sided)
+    efficacy = np.asarray(bounds.efficacy_z)
+    inference = stagewise_inference(decision.fractions_used, efficacy, np.asarray(bounds.harm_z),
+                                    stopped_at_look, decision.z, decision.max_information)
+    warnings.append(f"the test stopped at look {stopped_at_look}: read the stage-wise "
+                    "adjusted estimate and interval in 'sequential', not the fixed-sample "
+                    "intervals, which over-state an early stop")
+    return inference.to_dict() | {
+        "decision_at_look": decision.decision,
+        "information_fraction": decision.information_fraction,
+        "fractions_used": decision.fractions_used}
+
+
+def _calibration(design: Design, data: ReturnedData, results: str | Path, p: float,
+                 n_groups: int, primary: Effect, warnings: list[str]
+                 ) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The old model's CATE and policy checked on the randomized data."""
+    old = _old_results(results, data)
+    has = old["cate"].notna().to_numpy()
+    if not has.all():
+        warnings.append(f"{int((~has).sum())} tested customers have no observational CATE; "
+                        "calibration uses the rest")
+    score = old["cate"].to_numpy(dtype=float)[has]
+    yh, th = data.y[has], data.t[has]
+    groups = cal.calibration_by_group(score, yh, th, p, n_groups=n_groups)
+    blp = cal.blp_test(score, yh, th, p)
+    rate = cal.rate(score, cal.transformed_outcome(yh, th, p))
+    value = None
+    if ("target_breakeven" in old.columns and "treatment" in old.columns
+            and design.cost is not None and design.margin is not None):
+        value = cal.policy_value_difference(
+            old["target_breakeven"].to_numpy(dtype=float)[has],
+            old["treatment"].to_numpy(dtype=float)[has], yh, th, p,
+            cost=design.cost, margin=design.margin)
+    verdict = cal.calibration_verdict(blp, value, ate_ci_high=primary.ci_high)
+    return ({"n": int(has.sum()), "blp": blp.to_dict(), "rate": rate.to_dict(),
+             "policy_vs_current_practice": value, **verdict, "groups": groups}, groups)
+
+
+def _reestimation(design: Design, data: ReturnedData, p: float,
+                  customers: pd.DataFrame | None, seed: int
+                  ) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The DR-learner on the test and the phase-3 target list it implies."""
+    y, t = data.y, data.t
+    fit = dr_learner(data.X if data.covariates else np.zeros((len(y), 1)), y, t, p,
+                     covariates=data.covariates or ["__none__"], seed=seed)
+    if design.cost is not None and design.margin is not None:
+        threshold, rule = design.cost / design.margin, "CATE > breakeven (cost / margin)"
+        value_new = policy_value(fit.cate > threshold, fit.dr_scores, design.cost, design.margin)
+    else:
+        threshold, rule = 0.0, "CATE > 0 (no cost and margin in the design)"
+        value_new = policy_value(fit.cate > 0, fit.dr_scores, 0.0, 1.0)
+    targets = pd.DataFrame({"customer_id": data.frame["customer_id"].to_numpy(),
+                            "cate_new": fit.cate, "source": "test (cross-fitted)"})
+    if customers is not None and data.covariates:
+        outside = customers[~customers["customer_id"].isin(targets["customer_id"])]
+        if len(outside):
+            targets = pd.concat([targets, pd.DataFrame({
+                "customer_id": outside["customer_id"].to_numpy(),
+                "cate_new": fit.predict(outside), "source": "scored (model fitted on the test)"})],
+                ignore_index=True)
+    targets["target"] = (targets["cate_new"] > threshold).astype(int)
+    targets = targets.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    return {
+        "method": "DR-learner with known assignment probability, cross-fitted (5 folds)",
+        "rule": rule, "threshold": threshold,
+        "n_scored": len(targets), "n_targeted": int(targets["target"].sum()),
+        "share_targeted": float(targets["target"].mean()),
+        "value_on_test": value_new,
+        "cate_mean": float(fit.cate.mean()), "cate_sd": float(fit.cate.std(ddof=1)),
+    }, targets
+
+
+def _check_options(design: Design, n_groups: int, srm_threshold: float,
+                   stopped_at_look: int | None) -> None:
+    if isinstance(n_groups, bool) or not isinstance(n_groups, int) or n_groups < 2:
+        raise InputError(f"the calibration needs at least 2 groups, got {n_groups!r}",
+                         argument="n_groups")
+    if not 0 < srm_threshold < 1:
+        raise InputError(f"the SRM threshold must be in (0, 1), got {srm_threshold:g}",
+                         argument="srm_threshold")
+    if stopped_at_look is not None and not 1 <= stopped_at_look <= len(design.looks):
+        raise InputError(f"the design has {len(design.looks)} looks; the test cannot have "
+                         f"stopped at look {stopped_at_look}", argument="stopped_at_look")
 
 
 def evaluate(
@@ -141,106 +279,24 @@ def evaluate(
     test stopped at this interim look, so the effect is also reported with stage-wise adjusted
     inference (the fixed-sample intervals over-state an early stop).
     """
+    _check_options(design, n_groups, srm_threshold, stopped_at_look)
     warnings: list[str] = []
-    y, t = data.y, data.t
     srm = data.srm(design, srm_threshold)
     if srm.flag:
         warnings.append(srm.message() + " Every number below is suspect.")
     p = _assignment_probability(design, data)
-
-    effects = [difference_in_means(y, t)]
-    if data.covariates:
-        effects.append(adjusted(y, t, data.X))
-    else:
-        warnings.append("no pre-period covariates: the adjusted estimate is skipped; pass "
-                        "--covariates or --join the cohort to gain precision")
-    labels = _strata_labels(design, data.frame)
-    if labels is not None:
-        effects.append(stratified(y, t, labels.to_numpy()))
-        strata = _effect_by_stratum(y, t, labels)
-    else:
-        strata = pd.DataFrame(columns=["stratum", "n", "estimate", "se", "ci_low", "ci_high"])
-        if design.strata:
-            warnings.append(f"strata columns {design.strata} are not in the data; the stratified "
-                            "estimate is skipped (--join the assignment file to add them)")
+    effects, strata = _effects(design, data, warnings)
     primary = effects[1] if len(effects) > 1 else effects[0]
-    profit = None
-    if design.cost is not None and design.margin is not None:
-        profit = profit_per_customer(primary, cost=design.cost, margin=design.margin)
-        profit["based_on"] = primary.method
-    else:
-        warnings.append("the design has no cost and margin: profit and ROI are not computed")
-
-    sequential = None
-    if stopped_at_look is not None and stopped_at_look < len(design.looks):
-        decision = interim_decision(design, data, stopped_at_look, srm_threshold=srm_threshold)
-        efficacy = efficacy_boundaries(decision.fractions_used, design.alpha, design.sided,
-                                       design.spending.get("efficacy", "obf"))
-        adjusted_inference = stagewise_inference(
-            decision.fractions_used, efficacy, -efficacy, stopped_at_look, decision.z,
-            decision.max_information)
-        sequential = adjusted_inference.to_dict() | {
-            "decision_at_look": decision.decision, "information_fraction":
-            decision.information_fraction, "fractions_used": decision.fractions_used}
-        warnings.append(f"the test stopped at look {stopped_at_look}: read the stage-wise "
-                        "adjusted estimate and interval in 'sequential', not the fixed-sample "
-                        "intervals, which over-state an early stop")
-
+    profit = _profit(design, primary, warnings)
+    sequential = _sequential(design, data, stopped_at_look, srm_threshold, warnings)
     segments = None
     if "segment" in data.frame.columns:
-        segments = segment_effects(y, t, data.frame["segment"].to_numpy())
-
+        segments = segment_effects(data.y, data.t, data.frame["segment"].to_numpy())
     calibration = groups = None
     if results is not None:
-        old = _old_results(results, data)
-        has = old["cate"].notna().to_numpy()
-        if not has.all():
-            warnings.append(f"{int((~has).sum())} tested customers have no observational CATE; "
-                            "calibration uses the rest")
-        score = old["cate"].to_numpy(dtype=float)[has]
-        yh, th = y[has], t[has]
-        groups = cal.calibration_by_group(score, yh, th, p, n_groups=n_groups)
-        blp = cal.blp_test(score, yh, th, p)
-        rate = cal.rate(score, cal.transformed_outcome(yh, th, p))
-        value = None
-        if ("target_breakeven" in old.columns and "treatment" in old.columns
-                and design.cost is not None and design.margin is not None):
-            value = cal.policy_value_difference(
-                old["target_breakeven"].to_numpy(dtype=float)[has],
-                old["treatment"].to_numpy(dtype=float)[has], yh, th, p,
-                cost=design.cost, margin=design.margin)
-        verdict = cal.calibration_verdict(blp, value, ate_ci_high=primary.ci_high)
-        calibration = {"n": int(has.sum()), "blp": blp.to_dict(), "rate": rate.to_dict(),
-                       "policy_vs_current_practice": value, **verdict,
-                       "groups": groups}
-
-    fit = dr_learner(data.X if data.covariates else np.zeros((len(y), 1)), y, t, p,
-                     covariates=data.covariates or ["__none__"], seed=seed)
-    if design.cost is not None and design.margin is not None:
-        threshold, rule = design.cost / design.margin, "CATE > breakeven (cost / margin)"
-        value_new = policy_value(fit.cate > threshold, fit.dr_scores, design.cost, design.margin)
-    else:
-        threshold, rule = 0.0, "CATE > 0 (no cost and margin in the design)"
-        value_new = policy_value(fit.cate > 0, fit.dr_scores, 0.0, 1.0)
-    targets = pd.DataFrame({"customer_id": data.frame["customer_id"].to_numpy(),
-                            "cate_new": fit.cate, "source": "test (cross-fitted)"})
-    if customers is not None and data.covariates:
-        outside = customers[~customers["customer_id"].isin(targets["customer_id"])]
-        if len(outside):
-            targets = pd.concat([targets, pd.DataFrame({
-                "customer_id": outside["customer_id"].to_numpy(),
-                "cate_new": fit.predict(outside), "source": "scored (model fitted on the test)"})],
-                ignore_index=True)
-    targets["target"] = (targets["cate_new"] > threshold).astype(int)
-    targets = targets.sort_values("customer_id", kind="stable").reset_index(drop=True)
-    reestimation = {
-        "method": "DR-learner with known assignment probability, cross-fitted (5 folds)",
-        "rule": rule, "threshold": threshold,
-        "n_scored": len(targets), "n_targeted": int(targets["target"].sum()),
-        "share_targeted": float(targets["target"].mean()),
-        "value_on_test": value_new,
-        "cate_mean": float(fit.cate.mean()), "cate_sd": float(fit.cate.std(ddof=1)),
-    }
+        calibration, groups = _calibration(design, data, results, p, n_groups, primary,
+                                           warnings)
+    reestimation, targets = _reestimation(design, data, p, customers, seed)
     return EvaluationResult(srm=srm, effects=effects, profit=profit, strata=strata,
                             segments=segments, calibration=calibration,
                             calibration_groups=groups, reestimation=reestimation,
@@ -248,58 +304,60 @@ def evaluate(
                             sequential=sequential, warnings=warnings)
 
 
-def _figures(result: EvaluationResult, folder: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    folder.mkdir(parents=True, exist_ok=True)
+def _stratum_figure(result: EvaluationResult, folder: Path) -> None:
     # Strata too small to say anything would stretch the axis for everyone; the table keeps them.
     strata = result.strata.dropna(subset=["estimate"])
     strata = strata[(strata["n_treatment"] >= MIN_PLOTTED_PER_ARM)
                     & (strata["n_control"] >= MIN_PLOTTED_PER_ARM)]
-    if len(strata):
-        fig, ax = plt.subplots(figsize=(11, 0.4 * len(strata) + 1.8))
-        pos = np.arange(len(strata))
-        ax.errorbar(strata["estimate"], pos,
-                    xerr=[strata["estimate"] - strata["ci_low"],
-                          strata["ci_high"] - strata["estimate"]], fmt="o", capsize=3)
-        ax.axvline(0, color="grey", lw=1)
-        ax.set_yticks(pos, strata["stratum"])
-        ax.set_xlabel(f"effect on {result.outcome} (95% CI)")
-        ax.set_title(f"Effect by stratum (strata with at least {MIN_PLOTTED_PER_ARM} customers "
-                     "per arm)")
-        fig.tight_layout()
-        fig.savefig(folder / "effect_by_stratum.png", dpi=100, metadata={"Software": None})
-        plt.close(fig)
-    if result.calibration_groups is not None:
-        g = result.calibration_groups
-        fig, ax = plt.subplots(figsize=(6, 4))
-        ax.errorbar(g["mean_predicted"], g["estimate"],
-                    yerr=[g["estimate"] - g["ci_low"], g["ci_high"] - g["estimate"]],
-                    fmt="o", capsize=3, label="experimental effect")
-        lo = float(min(g["mean_predicted"].min(), g["ci_low"].min()))
-        hi = float(max(g["mean_predicted"].max(), g["ci_high"].max()))
-        ax.plot([lo, hi], [lo, hi], ls="--", color="grey", label="perfect calibration")
-        ax.set_xlabel("predicted CATE (observational model), group mean")
-        ax.set_ylabel("experimental effect (95% CI)")
-        ax.set_title("Calibration of the observational CATE")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(folder / "calibration.png", dpi=100, metadata={"Software": None})
-        plt.close(fig)
+    if not len(strata):
+        return
+    fig = new_figure(11, 0.4 * len(strata) + 1.8)
+    ax = fig.subplots()
+    pos = np.arange(len(strata))
+    ax.errorbar(strata["estimate"], pos,
+                xerr=[strata["estimate"] - strata["ci_low"],
+                      strata["ci_high"] - strata["estimate"]], fmt="o", capsize=3)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(pos, strata["stratum"])
+    ax.set_xlabel(f"effect on {result.outcome} (95% CI)")
+    ax.set_title(f"Effect by stratum (strata with at least {MIN_PLOTTED_PER_ARM} customers "
+                 "per arm)")
+    save_png(fig, folder / FIGURE_NAMES[0], dpi=100)
+
+
+def _calibration_figure(result: EvaluationResult, folder: Path) -> None:
+    g = result.calibration_groups
+    if g is None:
+        return
+    fig = new_figure(6, 4)
+    ax = fig.subplots()
+    ax.errorbar(g["mean_predicted"], g["estimate"],
+                yerr=[g["estimate"] - g["ci_low"], g["ci_high"] - g["estimate"]],
+                fmt="o", capsize=3, label="experimental effect")
+    lo = float(min(g["mean_predicted"].min(), g["ci_low"].min()))
+    hi = float(max(g["mean_predicted"].max(), g["ci_high"].max()))
+    ax.plot([lo, hi], [lo, hi], ls="--", color="grey", label="perfect calibration")
+    ax.set_xlabel("predicted CATE (observational model), group mean")
+    ax.set_ylabel("experimental effect (95% CI)")
+    ax.set_title("Calibration of the observational CATE")
+    ax.legend()
+    save_png(fig, folder / FIGURE_NAMES[1], dpi=100)
+
+
+def _figures(result: EvaluationResult, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    _stratum_figure(result, folder)
+    _calibration_figure(result, folder)
 
 
 def write_evaluation(result: EvaluationResult, folder: str | Path,
                      figures: bool = True) -> Path:
     """Write ``summary.json``, the tables as parquet and the figures, atomically."""
     with atomic_directory(folder) as tmp:
-        write_json(tmp / "summary.json", result.summary())
+        write_json(tmp / "summary.json", result.to_dict())
         tables = tmp / "tables"
         tables.mkdir()
-        effects = pd.DataFrame([e.to_dict() for e in result.effects])
-        write_parquet(tables / "effects.parquet", effects)
+        write_parquet(tables / "effects.parquet", result.to_pandas())
         write_parquet(tables / "strata.parquet", result.strata)
         if result.segments is not None:
             write_parquet(tables / "segments.parquet", result.segments)
@@ -309,3 +367,68 @@ def write_evaluation(result: EvaluationResult, folder: str | Path,
         if figures:
             _figures(result, tmp / "figures")
     return Path(folder)
+
+
+@dataclass(frozen=True)
+class EvaluationFolder(DisplayMixin):
+    """An evaluation folder as :func:`write_evaluation` wrote it, read back by its one owner.
+
+    ``document`` is ``summary.json``; the accessors give its parts typed, ``figures`` the PNG
+    files as written. :meth:`summary` is the effect table.
+    """
+
+    path: Path
+    document: dict[str, Any]
+    figures: tuple[Path, ...]
+
+    @property
+    def effects(self) -> pd.DataFrame:
+        """The effect of the campaign, one row per method."""
+        return pd.DataFrame(self.document["effect"])
+
+    def effect(self, method: str) -> dict[str, Any] | None:
+        """The estimate by one method (``difference_in_means``, ``adjusted``, ``stratified``)."""
+        return next((e for e in self.document["effect"] if e["method"] == method), None)
+
+    @property
+    def srm(self) -> dict[str, Any]:
+        return self.document["srm"]
+
+    @property
+    def calibration(self) -> dict[str, Any] | None:
+        return self.document.get("calibration")
+
+    @property
+    def reestimation(self) -> dict[str, Any]:
+        return self.document["reestimation"]
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(self.document.get("warnings") or ())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "document": self.document,
+                "figures": [str(p) for p in self.figures]}
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self.effects
+
+
+def read_evaluation(folder: str | Path) -> EvaluationFolder:
+    """Read an evaluation folder (``summary.json`` and the figure list); raises on a bad one."""
+    folder = Path(folder)
+    path = folder / "summary.json"
+    if not path.is_file():
+        raise InputError("not an evaluation folder: no summary.json", file=folder)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"not a readable JSON document: {exc}", file=path) from exc
+    if not isinstance(document, dict) or document.get("schema") != EVALUATION_SCHEMA:
+        raise InputError(f"expected schema {EVALUATION_SCHEMA!r}", file=path)
+    for key in ("effect", "srm", "reestimation"):
+        if key not in document:
+            raise InputError(f"missing {key!r}", file=path)
+    figures = tuple(folder / "figures" / name for name in FIGURE_NAMES
+                    if (folder / "figures" / name).is_file())
+    return EvaluationFolder(path=folder, document=document, figures=figures)

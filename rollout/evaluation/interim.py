@@ -19,22 +19,23 @@ type I error.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
 
+from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
 from rollout.evaluation.effects import Effect, adjusted, difference_in_means
 from rollout.evaluation.returned import ReturnedData
 from rollout.planning.design import Design
-from rollout.planning.sequential import _futility_for_drift, efficacy_boundaries
+from rollout.planning.sequential import Boundaries
 
 DECISIONS = ("continue", "stop_efficacy", "stop_harm", "stop_futility")
 
 
 @dataclass(frozen=True)
-class InterimDecision:
+class InterimDecision(DisplayMixin):
     """Everything the decision at one look rests on."""
 
     look: int
@@ -60,9 +61,6 @@ class InterimDecision:
     srm: dict
     warnings: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 def max_information(design: Design) -> float:
     """The design's information at its last look, ``(drift / mde)^2``.
@@ -70,7 +68,7 @@ def max_information(design: Design) -> float:
     Falls back to the sample sizes (``1 / (sd^2 (1/n_t + 1/n_c))`` with the variance reduced by
     ``1 - r2`` when the design counted on regression adjustment) for designs without a drift.
     """
-    drift = design.spending.get("drift") if isinstance(design.spending, dict) else None
+    drift = design.spending.drift
     if drift:
         return float((drift / design.mde) ** 2)
     control = design.control_arm
@@ -87,14 +85,14 @@ def look_fractions(planned: Sequence[float], look: int, actual: float,
     later planned looks that this one has already passed are dropped; the list always ends at 1.
     """
     if look < 1:
-        raise InputError(f"look must be 1 or more, got {look}", column="--look")
+        raise InputError(f"look must be 1 or more, got {look}", argument="look")
     earlier = list(previous) if previous is not None else list(planned[: look - 1])
     if len(earlier) != look - 1:
         raise InputError(f"need {look - 1} earlier fractions for look {look}, got {len(earlier)}",
-                         column="--previous-fractions")
+                         argument="previous_fractions")
     if earlier and actual <= earlier[-1]:
         raise InputError(f"information fraction {actual:.3f} at look {look} is not above the "
-                         f"previous look's {earlier[-1]:.3f}", column="--look")
+                         f"previous look's {earlier[-1]:.3f}", argument="look")
     if actual >= 1.0:
         return [*earlier, 1.0]
     later = [f for f in planned[look:] if f > actual]
@@ -110,14 +108,42 @@ def conditional_power(z: float, fraction: float, final_boundary: float, drift: f
     return float(stats.norm.sf((final_boundary - mean) / np.sqrt(1 - fraction)))
 
 
+def _decide(z: float, final: bool, efficacy: float, harm: float, futility: float | None,
+            cp_design: float, cp_trend: float) -> tuple[str, str]:
+    """The decision at a look and the sentence that explains it."""
+    if z >= efficacy:
+        return ("stop_efficacy",
+                f"z = {z:.2f} crosses the efficacy boundary {efficacy:.2f}: the effect is positive")
+    if z <= harm:
+        return "stop_harm", f"z = {z:.2f} is below the harm boundary {harm:.2f}: the campaign hurts"
+    if futility is not None and z < futility:
+        return "stop_futility", (
+            f"final analysis: z = {z:.2f} is below the efficacy boundary {efficacy:.2f}; "
+            "the effect was not shown" if final else
+            f"z = {z:.2f} is below the (non-binding) futility boundary {futility:.2f}; "
+            f"conditional power under the design effect is {cp_design:.0%}")
+    return "continue", (f"z = {z:.2f} lies between the boundaries; conditional power "
+                        f"{cp_design:.0%} under the design effect, {cp_trend:.0%} under the trend")
+
+
+def _look_futility(bounds: Boundaries, k: int, final: bool) -> float | None:
+    """This look's futility boundary; at the final analysis, the efficacy boundary."""
+    if bounds.futility_z is not None:
+        return float(bounds.futility_z[k])
+    return float(bounds.efficacy_z[k]) if final else None
+
+
 def interim_decision(design: Design, data: ReturnedData, look: int,
                      previous_fractions: Sequence[float] | None = None,
                      srm_threshold: float = 0.001) -> InterimDecision:
     """The decision at ``look`` on the data so far; see the module docstring."""
-    planned = [float(lk["information_fraction"]) for lk in design.looks]
+    planned = design.information_fractions
+    if not 0 < srm_threshold < 1:
+        raise InputError(f"the SRM threshold must be in (0, 1), got {srm_threshold:g}",
+                         argument="srm_threshold")
     if look > len(planned):
         raise InputError(f"the design has {len(planned)} looks; look {look} does not exist",
-                         column="--look")
+                         argument="look")
     warnings: list[str] = []
     srm = data.srm(design, srm_threshold)
     if srm.flag:
@@ -135,44 +161,16 @@ def interim_decision(design: Design, data: ReturnedData, look: int,
                         "information: the test is under-powered; this is the final analysis")
     fractions = look_fractions(planned, look, min(fraction, 1.0) if not final else 1.0,
                                previous_fractions)
-    t = np.asarray(fractions)
-    spending = design.spending if isinstance(design.spending, dict) else {}
-    kind = spending.get("efficacy", "obf")
-    if kind not in ("obf", "pocock"):
-        kind = "obf"
-    efficacy = efficacy_boundaries(t, design.alpha, design.sided, kind)
-    harm = -efficacy
+    drift = float(design.spending.drift or design.mde * np.sqrt(i_max))
+    bounds = design.spending.boundaries(fractions, design.alpha, design.sided, drift=drift)
     k = look - 1
-    futility_z: float | None = None
-    drift = float(spending.get("drift") or design.mde * np.sqrt(i_max))
-    if spending.get("futility") == "beta" and len(t) > 1:
-        bounds, _ = _futility_for_drift(t, efficacy, harm, 1 - design.power, kind, drift)
-        futility_z = float(bounds[k])
-    elif final:
-        futility_z = float(efficacy[k])
-
-    se_at_max = 1.0 / np.sqrt(i_max)
-    cp_design = conditional_power(z, min(fraction, 1.0), float(efficacy[-1]), drift)
-    trend_drift = z / np.sqrt(min(fraction, 1.0))
-    cp_trend = conditional_power(z, min(fraction, 1.0), float(efficacy[-1]), trend_drift)
-
-    b_eff, b_harm = float(efficacy[k]), float(harm[k])
-    if z >= b_eff:
-        decision = "stop_efficacy"
-        reason = f"z = {z:.2f} crosses the efficacy boundary {b_eff:.2f}: the effect is positive"
-    elif z <= b_harm:
-        decision = "stop_harm"
-        reason = f"z = {z:.2f} is below the harm boundary {b_harm:.2f}: the campaign hurts"
-    elif futility_z is not None and z < futility_z:
-        decision = "stop_futility"
-        reason = (f"final analysis: z = {z:.2f} is below the efficacy boundary {b_eff:.2f}; "
-                  "the effect was not shown" if final else
-                  f"z = {z:.2f} is below the (non-binding) futility boundary {futility_z:.2f}; "
-                  f"conditional power under the design effect is {cp_design:.0%}")
-    else:
-        decision = "continue"
-        reason = (f"z = {z:.2f} lies between the boundaries; conditional power "
-                  f"{cp_design:.0%} under the design effect, {cp_trend:.0%} under the trend")
+    futility_z = _look_futility(bounds, k, final)
+    reached = min(fraction, 1.0)
+    final_boundary = float(bounds.efficacy_z[-1])
+    cp_design = conditional_power(z, reached, final_boundary, drift)
+    cp_trend = conditional_power(z, reached, final_boundary, z / np.sqrt(reached))
+    b_eff, b_harm = float(bounds.efficacy_z[k]), float(bounds.harm_z[k])
+    decision, reason = _decide(z, final, b_eff, b_harm, futility_z, cp_design, cp_trend)
     if srm.flag:
         reason += " (sample-ratio mismatch: check the data before acting)"
     scale = effect.se  # boundaries on the effect scale at the information actually reached
@@ -184,7 +182,7 @@ def interim_decision(design: Design, data: ReturnedData, look: int,
         futility_z=futility_z, efficacy_effect=b_eff * scale, harm_effect=b_harm * scale,
         futility_effect=None if futility_z is None else futility_z * scale,
         conditional_power={"design_effect": cp_design, "current_trend": cp_trend,
-                           "se_at_full_information": float(se_at_max),
+                           "se_at_full_information": float(1.0 / np.sqrt(i_max)),
                            "method": "B-value (Lan & Wittes 1988), ignoring intermediate looks"},
         srm=srm.to_dict(), warnings=warnings,
     )

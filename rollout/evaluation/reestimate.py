@@ -20,6 +20,8 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 from xgboost import XGBRegressor
 
+from rollout.common.display import DisplayMixin
+from rollout.common.stats import aipw_scores
 from rollout.errors import InputError
 from rollout.policy.value import policy_value as policy_value_of
 from rollout.policy.value import profit_scores
@@ -41,7 +43,7 @@ def _regressor(seed: int, *, final: bool = False) -> XGBRegressor:
 
 
 @dataclass
-class Reestimate:
+class Reestimate(DisplayMixin):
     """Cross-fitted CATE on the test, DR scores, and a final model for scoring others."""
 
     cate: np.ndarray
@@ -56,6 +58,21 @@ class Reestimate:
             raise InputError(f"missing covariates {missing} needed to score customers",
                              column=missing[0])
         return self.final_model.predict(frame[self.covariates].to_numpy(dtype=float))
+
+    def to_dict(self) -> dict:
+        """The CATE and DR scores per tested customer and the covariates (not the model)."""
+        return {"cate": self.cate.tolist(), "dr_scores": self.dr_scores.tolist(),
+                "covariates": list(self.covariates)}
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per tested customer: the cross-fitted CATE and the DR score."""
+        return pd.DataFrame({"cate": self.cate, "dr_scores": self.dr_scores})
+
+    def summary(self) -> pd.DataFrame:
+        """The spread of the re-estimated CATE."""
+        return pd.DataFrame([{"n": len(self.cate), "cate_mean": float(np.mean(self.cate)),
+                              "cate_sd": float(np.std(self.cate, ddof=1)),
+                              "covariates": len(self.covariates)}])
 
 
 def dr_learner(X: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray | float,
@@ -75,7 +92,7 @@ def dr_learner(X: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray | floa
         for arm, target in ((0, mu0), (1, mu1)):
             idx = train[t[train] == arm]
             target[test] = _regressor(seed + k).fit(X[idx], y[idx]).predict(X[test])
-    gamma = mu1 - mu0 + t * (y - mu1) / p - (1 - t) * (y - mu0) / (1 - p)
+    gamma = aipw_scores(y, t, p, mu0, mu1)
     cate = np.empty(n)
     for k, (train, test) in enumerate(splits):
         cate[test] = _regressor(seed + 100 + k, final=True).fit(X[train], gamma[train]).predict(

@@ -9,16 +9,22 @@ id, the arm, the outcomes and bookkeeping columns.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from rollout.errors import InputError
+from rollout.common.labels import check_arm_labels
+from rollout.errors import InputError, shown
 from rollout.evaluation.srm import SRMResult, srm_check
 from rollout.io import read_parquet_metadata, read_table
+from rollout.planning.assignment import NOT_IN_TEST, PILOT
 from rollout.planning.design import Design
+
+#: Arm labels of an assignment's rows that are not part of the A/B test; any other label that is
+#: not one of the design's arms is refused (with a did-you-mean), never dropped.
+OUTSIDE_TEST = (PILOT, NOT_IN_TEST)
 
 #: Columns that describe the assignment, never covariates.
 BOOKKEEPING = {"customer_id", "arm", "phase", "stratum", "u", "treatment", "ps", "ps_region",
@@ -35,6 +41,8 @@ class ReturnedData:
     control_arm: str
     covariates: list[str]
     source: str
+    #: Rows of the file not in the test, by arm label (``pilot_target``, ``not_in_test``).
+    left_out: dict[str, int] = field(default_factory=dict)
 
     @property
     def y(self) -> np.ndarray:
@@ -96,8 +104,9 @@ def load_returned(
 
     Post-treatment columns must never be covariates: every outcome the file's own metadata
     declares, and any named in ``other_outcomes``, is excluded from the default covariates.
-    Rows whose arm is not one of the design's arms (for example ``not_in_test`` or
-    ``pilot_target`` rows of an assignment file) are not part of the test and are left out.
+    Rows whose arm is ``not_in_test`` or ``pilot_target`` (an assignment file's rows outside the
+    test) are left out and counted in ``left_out``; any other arm that is not one of the design's
+    arms is refused, with a did-you-mean for a label that differs only by case or spaces.
     """
     src = str(path)
     frame = read_table(path)
@@ -106,11 +115,14 @@ def load_returned(
             raise InputError("missing column", file=src, column=col)
     if frame["customer_id"].duplicated().any():
         row = int(np.flatnonzero(frame["customer_id"].duplicated().to_numpy())[0])
-        raise InputError(f"duplicate customer id {frame['customer_id'].iloc[row]!r}", file=src,
+        raise InputError(f"duplicate customer id {shown(frame['customer_id'].iloc[row])}", file=src,
                          column="customer_id", row=row)
+    in_test = check_arm_labels(frame["arm"], design.arms, outside=OUTSIDE_TEST, source=src)
+    left_out = {str(k): int(v) for k, v in
+                sorted(frame.loc[~in_test, "arm"].value_counts().to_dict().items())}
     for extra in join:
         frame = _join(frame, extra)
-    frame = frame[frame["arm"].isin(design.arms)].reset_index(drop=True)
+    frame = frame[in_test].reset_index(drop=True)
     if frame.empty:
         raise InputError(f"no rows with an arm in {design.arms}", file=src, column="arm")
     control = design.control_arm
@@ -151,4 +163,5 @@ def load_returned(
         if (frame["arm"] == arm).sum() < 2:
             raise InputError(f"fewer than 2 customers in arm {arm!r}", file=src, column="arm")
     return ReturnedData(frame=frame, outcome=outcome, treatment_arm=treatment_arm,
-                        control_arm=control, covariates=covariates, source=src)
+                        control_arm=control, covariates=covariates, source=src,
+                        left_out=left_out)

@@ -21,11 +21,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import optimize
 
+from rollout.common.display import DisplayMixin
 from rollout.planning.sequential import BOUNDARY_CAP, crossing_probabilities
 
 
 @dataclass(frozen=True)
-class SequentialEstimate:
+class SequentialEstimate(DisplayMixin):
     """Stage-wise-ordering p-value, median-unbiased estimate and 95% interval."""
 
     look: int

@@ -14,13 +14,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
 
 DEFAULT_SRM_THRESHOLD = 0.001
 
 
 @dataclass(frozen=True)
-class SRMResult:
+class SRMResult(DisplayMixin):
     """Observed and expected counts per arm, the chi-square statistic and its p-value."""
 
     observed: dict[str, int]

@@ -41,8 +41,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
-from rollout.io import read_table, write_csv, write_json, write_parquet
+from rollout.io import output_set, read_table, write_csv, write_json, write_parquet
 from rollout.planning.balance_report import (
     allocation_test,
     arm_by_stratum_test,
@@ -50,6 +51,20 @@ from rollout.planning.balance_report import (
     worst_abs_smd,
 )
 from rollout.planning.dependent_rounding import dependent_round
+from rollout.planning.design import (
+    ID_COLUMN,
+    PHASE_EXPANSION,
+    PHASE_PILOT,
+    PHASE_TEST,
+    RESERVED_ROLES,
+    Design,
+    check_allocation,
+    check_arms,
+    check_sizes,
+    check_strata,
+    field_error,
+    parse_phases,
+)
 from rollout.planning.keyed_hash import (
     canonical_ids,
     keyed_integer,
@@ -60,12 +75,9 @@ from rollout.planning.keyed_hash import (
 )
 
 ASSIGNMENT_SCHEMA = "rollout.assignment/1"
-ID_COLUMN = "customer_id"
-PILOT = "pilot_target"
-NOT_IN_TEST = "not_in_test"
+PILOT, NOT_IN_TEST = RESERVED_ROLES
 METHODS = ("complete", "hash")
-ALLOCATION_TOLERANCE = 1e-9
-PHASE_NONE, PHASE_PILOT, PHASE_TEST, PHASE_EXPANSION = 0, 1, 2, 3
+PHASE_NONE = 0
 CUSTOMERS_IN_RESULTS = "customers.parquet"
 
 HASH_RULE = (
@@ -87,13 +99,14 @@ RERANDOMIZATION_CAVEAT = (
 
 
 @dataclass(frozen=True)
-class AssignmentPlan:
+class AssignmentPlan(DisplayMixin):
     """The fields of a design that assignment reads, checked once.
 
-    Built from a ``design.json`` document or any mapping with the same fields
-    (:meth:`from_design`); ``allocation`` is in the order of ``arms``.
+    Built from a :class:`~rollout.planning.design.Design` (:meth:`from_design`) or a partial
+    document with the same fields (:meth:`from_mapping`); ``allocation`` is in the order of
+    ``arms``.
 
-    >>> plan = AssignmentPlan.from_design({"arms": ["treatment", "control"],
+    >>> plan = AssignmentPlan.from_mapping({"arms": ["treatment", "control"],
     ...     "allocation": {"treatment": 0.5, "control": 0.5}, "n_total": 10, "strata": [],
     ...     "phases": [], "seed": 1})
     >>> plan.allocation, plan.pilot_column
@@ -129,106 +142,73 @@ class AssignmentPlan:
         return tuple(dict.fromkeys(c for c in named if c is not None))
 
     @classmethod
-    def from_design(cls, design: Mapping[str, Any] | Any,
-                    source: str | Path | None = None) -> AssignmentPlan:
-        """Check the fields assignment uses; raises :class:`InputError` naming the field."""
-        if hasattr(design, "to_dict"):
-            design = design.to_dict()
-        if not isinstance(design, Mapping):
+    def from_design(cls, design: Design) -> AssignmentPlan:
+        """The fields assignment reads from a design (validated when it was built or loaded)."""
+        pilot = design.phase(PHASE_PILOT)
+        test = design.phase(PHASE_TEST)
+        expansion = design.phase(PHASE_EXPANSION)
+        return cls(
+            arms=tuple(design.arms),
+            allocation=tuple(float(design.allocation[arm]) for arm in design.arms),
+            n_total=design.n_total, strata=tuple(design.strata),
+            n_per_arm={arm: design.n_per_arm[arm] for arm in design.arms},
+            pilot_column=None if pilot is None else pilot.select_column,
+            pilot_n=None if pilot is None else pilot.n,
+            test_column=None if test is None else test.select_column,
+            expansion_column=None if expansion is None else expansion.select_column,
+            expansion_rule=None if expansion is None else expansion.rule,
+            seed=design.seed)
+
+    @classmethod
+    def from_mapping(cls, document: Mapping[str, Any],
+                     source: str | Path | None = None) -> AssignmentPlan:
+        """A plan from a partial design document holding only the fields assignment uses.
+
+        ``arms``, ``allocation`` and ``n_total`` are required; ``n_per_arm``, ``strata``,
+        ``phases`` and ``seed`` are optional. Each is checked by the design's own field checks
+        (:mod:`rollout.planning.design`), so a partial document passes exactly when the same
+        fields would pass in ``design.json``.
+        """
+        if not isinstance(document, Mapping):
             raise InputError("a design must be a JSON object", file=source)
         for name in ("arms", "allocation", "n_total"):
-            if name not in design:
-                raise _field_error(source, name, "missing")
-        arms = design["arms"]
-        if (not isinstance(arms, list) or len(arms) < 2
-                or not all(isinstance(a, str) and a for a in arms) or len(set(arms)) != len(arms)):
-            raise _field_error(source, "arms", "must be a list of at least two distinct names")
-        clash = {PILOT, NOT_IN_TEST} & set(arms)
-        if clash:
-            raise _field_error(source, "arms", f"{sorted(clash)[0]!r} is reserved for customers "
-                                               "outside the randomized test")
-        allocation = design["allocation"]
-        if not isinstance(allocation, Mapping) or set(allocation) != set(arms):
-            given = sorted(allocation) if isinstance(allocation, Mapping) else allocation
-            raise _field_error(source, "allocation",
-                               f"must give a fraction for each arm {arms}, got {given!r}")
-        shares = []
-        for arm in arms:
-            share = allocation[arm]
-            if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
-                raise _field_error(source, "allocation",
-                                   f"arm {arm!r}: fraction must be in (0, 1), got {share!r}")
-            shares.append(float(share))
-        if abs(math.fsum(shares) - 1.0) > ALLOCATION_TOLERANCE:
-            raise _field_error(source, "allocation",
-                               f"fractions sum to {math.fsum(shares)!r}, not 1")
-        n_total = design["n_total"]
+            if name not in document:
+                raise field_error(source, name, "missing")
+        arms = check_arms(document["arms"], source)
+        allocation = check_allocation(document["allocation"], arms, source)
+        n_total = document["n_total"]
         if isinstance(n_total, bool) or not isinstance(n_total, int) or n_total <= 0:
-            raise _field_error(source, "n_total", f"must be a positive integer, got {n_total!r}")
-        n_per_arm = design.get("n_per_arm")
+            raise field_error(source, "n_total", f"must be a positive integer, got {n_total!r}")
+        n_per_arm = document.get("n_per_arm")
         if n_per_arm is not None:
-            if not isinstance(n_per_arm, Mapping) or set(n_per_arm) != set(arms):
-                raise _field_error(source, "n_per_arm", f"must give a size for each arm {arms}")
-            n_per_arm = {arm: n_per_arm[arm] for arm in arms}
-        strata = design.get("strata") or []
-        if (not isinstance(strata, list) or not all(isinstance(c, str) and c for c in strata)
-                or len(set(strata)) != len(strata)):
-            raise _field_error(source, "strata", "must be a list of distinct column names")
-        if ID_COLUMN in strata:
-            raise _field_error(source, "strata", f"cannot stratify on {ID_COLUMN!r}")
-        phases = _phases_by_number(design.get("phases") or [], source)
-        seed = design.get("seed")
+            n_per_arm = check_sizes(n_per_arm, arms, source, "n_per_arm")
+        seed = document.get("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise _field_error(source, "seed", f"must be an integer, got {seed!r}")
-        pilot = phases.get(PHASE_PILOT, {})
-        pilot_n = pilot.get("n")
-        if pilot_n is not None and (isinstance(pilot_n, bool) or not isinstance(pilot_n, int)):
-            raise _field_error(source, "phases", f"phase 1: 'n' must be an integer or null, "
-                                                 f"got {pilot_n!r}")
-        expansion = phases.get(PHASE_EXPANSION, {})
+            raise field_error(source, "seed", f"must be an integer, got {seed!r}")
+        phases = {p.phase: p for p in parse_phases(document.get("phases") or [], source)}
+        pilot, test, expansion = (phases.get(k) for k in (PHASE_PILOT, PHASE_TEST,
+                                                          PHASE_EXPANSION))
         return cls(
-            arms=tuple(arms),
-            allocation=tuple(shares),
-            n_total=n_total,
-            strata=tuple(strata),
-            n_per_arm=n_per_arm,
-            pilot_column=_select_column(pilot, PHASE_PILOT, source),
-            pilot_n=pilot_n,
-            test_column=_select_column(phases.get(PHASE_TEST, {}), PHASE_TEST, source),
-            expansion_column=_select_column(expansion, PHASE_EXPANSION, source),
-            expansion_rule=expansion.get("rule"),
-            seed=seed,
-        )
+            arms=arms, allocation=tuple(float(allocation[a]) for a in arms), n_total=n_total,
+            strata=check_strata(document.get("strata") or [], source), n_per_arm=n_per_arm,
+            pilot_column=None if pilot is None else pilot.select_column,
+            pilot_n=None if pilot is None else pilot.n,
+            test_column=None if test is None else test.select_column,
+            expansion_column=None if expansion is None else expansion.select_column,
+            expansion_rule=None if expansion is None else expansion.rule, seed=seed)
 
-
-def _field_error(source: str | Path | None, name: str, message: str) -> InputError:
-    return InputError(f"field {name!r}: {message}", file=source)
-
-
-def _phases_by_number(phases: Any, source: str | Path | None) -> dict[int, Mapping[str, Any]]:
-    if not isinstance(phases, list) or not all(isinstance(p, Mapping) for p in phases):
-        raise _field_error(source, "phases", "must be a list of records")
-    by_number: dict[int, Mapping[str, Any]] = {}
-    for i, phase in enumerate(phases):
-        number = phase.get("phase")
-        if isinstance(number, bool) or not isinstance(number, int):
-            raise _field_error(source, "phases", f"record {i + 1}: 'phase' must be an integer")
-        if number in by_number:
-            raise _field_error(source, "phases", f"phase {number} appears twice")
-        by_number[number] = phase
-    return by_number
-
-
-def _select_column(phase: Mapping[str, Any], number: int, source: str | Path | None) -> str | None:
-    column = phase.get("select_column")
-    if column is not None and (not isinstance(column, str) or not column):
-        raise _field_error(source, "phases", f"phase {number}: 'select_column' must be a column "
-                                             f"name or null, got {column!r}")
-    return column
+    @classmethod
+    def of(cls, design: Design | AssignmentPlan | Mapping[str, Any]) -> AssignmentPlan:
+        """The plan of a design, a partial design document, or a plan as it is."""
+        if isinstance(design, AssignmentPlan):
+            return design
+        if isinstance(design, Design):
+            return cls.from_design(design)
+        return cls.from_mapping(design)
 
 
 @dataclass(frozen=True)
-class Assignment:
+class Assignment(DisplayMixin):
     """An assignment: one row per customer, and the report that says how it was made.
 
     ``table`` has ``customer_id`` (as given), ``stratum`` (a label such as
@@ -250,6 +230,19 @@ class Assignment:
         """
         rows = self.table[self.table["arm"] == role]
         return rows[[ID_COLUMN, "arm", "phase"]].reset_index(drop=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report (a plain JSON document)."""
+        return dict(self.report)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The assignment table, one row per customer."""
+        return self.table
+
+    def summary(self) -> pd.DataFrame:
+        """Customers per role."""
+        counts = self.report["roles"]
+        return pd.DataFrame({"role": list(counts), "customers": list(counts.values())})
 
 
 def read_customers(path: str | Path) -> tuple[pd.DataFrame, Path]:
@@ -500,25 +493,68 @@ def assign_customers(
     [2, 2, 2, 2]
     """
     src = str(source) if source is not None else None
-    plan = design if isinstance(design, AssignmentPlan) else AssignmentPlan.from_design(design)
-    if method not in METHODS:
-        raise InputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    if isinstance(rerandomize, bool) or not isinstance(rerandomize, int) or rerandomize < 1:
-        raise InputError(f"rerandomize must be a positive integer, got {rerandomize!r}")
-    if salt is None:
-        if plan.seed is None:
-            raise InputError("no salt given and the design has no 'seed' to derive one from")
-        salt = str(plan.seed)
-    if not isinstance(salt, str) or not salt:
-        raise InputError("the salt must be a non-empty string")
+    plan = AssignmentPlan.of(design)
+    salt = _check_options(plan, method, rerandomize, salt)
     _validate_customers(customers, plan, src)
     step = on_step or (lambda _name: None)
-
     warnings: list[str] = []
-    n = len(customers)
     ids = canonical_ids(customers[ID_COLUMN], source=src)
     codes, labels = stratum_labels(customers, plan.strata, src)
-    n_strata = len(labels)
+    roles = _roles(customers, plan, method, codes, labels, src, warnings)
+
+    step("hashing customer ids")
+    arm_integers, entry_integers = keyed_integer_pairs(ids, salt)
+    step("drawing test entrants")
+    entered = _entrants(plan, method, salt, codes, labels, roles.eligible, entry_integers)
+    del entry_integers
+    entrant_rows = np.flatnonzero(entered)
+    chosen, candidate_salts, worst_by_candidate = _choose_draw(
+        customers, plan, method, salt, rerandomize, ids, arm_integers, codes[entrant_rows],
+        labels, entrant_rows, warnings, step)
+    if chosen.salt != salt:
+        arm_integers = keyed_integers(ids, chosen.salt)  # u, for audit, under the chosen salt
+
+    step("building the table")
+    table = _table(customers, plan, codes, labels, roles, entered, entrant_rows, chosen,
+                   arm_integers)
+    step("checking balance")
+    report = _report(plan, method, salt, chosen, candidate_salts, worst_by_candidate, table,
+                     codes, labels, roles.pilot, roles.eligible, codes[entrant_rows], warnings,
+                     rerandomize)
+    return Assignment(table=table, report=report, roles=plan.roles, warnings=tuple(warnings))
+
+
+def _check_options(plan: AssignmentPlan, method: str, rerandomize: int,
+                   salt: str | None) -> str:
+    """Check the method, the re-randomization count and the salt; returns the salt to use."""
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}",
+                         argument="method")
+    if isinstance(rerandomize, bool) or not isinstance(rerandomize, int) or rerandomize < 1:
+        raise InputError(f"rerandomize must be a positive integer, got {rerandomize!r}",
+                         argument="rerandomize")
+    if salt is None:
+        if plan.seed is None:
+            raise InputError("no salt given and the design has no 'seed' to derive one from",
+                             argument="salt")
+        salt = str(plan.seed)
+    if not isinstance(salt, str) or not salt:
+        raise InputError("the salt must be a non-empty string", argument="salt")
+    return salt
+
+
+@dataclass(frozen=True)
+class _Roles:
+    """Who is a pilot target, who may enter the test, who is an expansion candidate."""
+
+    pilot: np.ndarray
+    eligible: np.ndarray
+    expansion: np.ndarray
+
+
+def _roles(customers: pd.DataFrame, plan: AssignmentPlan, method: str, codes: np.ndarray,
+           labels: list[str], src: str | None, warnings: list[str]) -> _Roles:
+    n = len(customers)
     pilot = (_flag(customers, plan.pilot_column, src) if plan.pilot_column
              else np.zeros(n, dtype=bool))
     eligible = ~pilot
@@ -527,7 +563,7 @@ def assign_customers(
     expansion = (_flag(customers, plan.expansion_column, src) if plan.expansion_column
                  else np.zeros(n, dtype=bool))
     n_arms = len(plan.arms)
-    eligible_per_stratum = np.bincount(codes[eligible], minlength=n_strata)
+    eligible_per_stratum = np.bincount(codes[eligible], minlength=len(labels))
     if method == "complete":
         small = np.flatnonzero((eligible_per_stratum > 0) & (eligible_per_stratum < n_arms))
         if len(small):
@@ -535,7 +571,7 @@ def assign_customers(
             raise InputError(
                 f"stratum {labels[s]!r} has {int(eligible_per_stratum[s])} customer(s) eligible "
                 f"for the test, fewer than the {n_arms} arms; merge it with another stratum or "
-                "use --method hash",
+                "use the hash method",
                 file=src, column=",".join(plan.strata) or None)
     if plan.pilot_n is not None and plan.pilot_n != int(pilot.sum()):
         warnings.append(f"the design expected {plan.pilot_n} pilot customers; column "
@@ -546,28 +582,39 @@ def assign_customers(
                         f"{n_eligible} are eligible; all of them enter")
     if n_eligible == 0:
         warnings.append("no customer is eligible for the A/B test")
+    return _Roles(pilot=pilot, eligible=eligible, expansion=expansion)
 
-    step("hashing customer ids")
-    arm_integers, entry_integers = keyed_integer_pairs(ids, salt)
-    step("drawing test entrants")
-    stratum_hash = [keyed_integer(f"{salt}:stratum", label) for label in labels]
-    entered = np.zeros(n, dtype=bool)
+
+def _entrants(plan: AssignmentPlan, method: str, salt: str, codes: np.ndarray,
+              labels: list[str], eligible: np.ndarray, entry_integers: np.ndarray) -> np.ndarray:
+    """Which eligible customers enter the test (see the module docstring)."""
+    entered = np.zeros(len(codes), dtype=bool)
     eligible_rows = np.flatnonzero(eligible)
-    if n_eligible:
-        eligible_entry = entry_integers[eligible_rows]
-        if method == "complete":
-            quota = proportional_counts(eligible_per_stratum, min(plan.n_total, n_eligible),
-                                        stratum_hash)
-            ranks = _ranks_within(codes[eligible_rows], eligible_entry, n_strata)
-            entered[eligible_rows] = ranks < quota[codes[eligible_rows]]
-        else:
-            rate = min(1.0, plan.n_total / n_eligible)
-            entered[eligible_rows] = uniform_from_integers(eligible_entry) < rate
-    del entry_integers
-    entrant_rows = np.flatnonzero(entered)
-    entrant_codes = codes[entrant_rows]
-    entrants_per_stratum = np.bincount(entrant_codes, minlength=n_strata)
+    n_eligible = len(eligible_rows)
+    if not n_eligible:
+        return entered
+    n_strata = len(labels)
+    eligible_entry = entry_integers[eligible_rows]
+    if method == "complete":
+        stratum_hash = [keyed_integer(f"{salt}:stratum", label) for label in labels]
+        eligible_per_stratum = np.bincount(codes[eligible], minlength=n_strata)
+        quota = proportional_counts(eligible_per_stratum, min(plan.n_total, n_eligible),
+                                    stratum_hash)
+        ranks = _ranks_within(codes[eligible_rows], eligible_entry, n_strata)
+        entered[eligible_rows] = ranks < quota[codes[eligible_rows]]
+    else:
+        rate = min(1.0, plan.n_total / n_eligible)
+        entered[eligible_rows] = uniform_from_integers(eligible_entry) < rate
+    return entered
 
+
+def _choose_draw(customers: pd.DataFrame, plan: AssignmentPlan, method: str, salt: str,
+                 rerandomize: int, ids: Any, arm_integers: np.ndarray,
+                 entrant_codes: np.ndarray, labels: list[str], entrant_rows: np.ndarray,
+                 warnings: list[str], step: Callable[[str], None],
+                 ) -> tuple[_Draw, list[str], list[float | None]]:
+    """Draw the arms under each candidate salt and keep the best balanced draw."""
+    entrants_per_stratum = np.bincount(entrant_codes, minlength=len(labels))
     covariate_names = _numeric_covariates(customers, plan)
     covariates = (customers[covariate_names].iloc[entrant_rows]
                   .to_numpy(dtype=np.float64, na_value=np.nan)
@@ -582,13 +629,12 @@ def assign_customers(
     candidate_salts = [salt] + [f"{salt}#{k}" for k in range(1, rerandomize)]
     if not covariate_names:
         candidate_salts = candidate_salts[:1]
-
     chosen: _Draw | None = None
     worst_by_candidate: list[float | None] = []
     entrant_ids = ids.take(entrant_rows) if len(candidate_salts) > 1 else ids
     for k, arm_salt in enumerate(candidate_salts):
         step(f"drawing arms ({k + 1}/{len(candidate_salts)})")
-        # Candidates after the first hash only the entrants; the chosen one is completed below.
+        # Candidates after the first hash only the entrants; the chosen one is completed later.
         entrant_integers = (arm_integers[entrant_rows] if k == 0
                             else keyed_integers(entrant_ids, arm_salt))
         arm_of_entrant = _draw_arms(method, plan, entrant_integers, entrant_codes,
@@ -601,29 +647,29 @@ def assign_customers(
             chosen = draw
     if chosen is None:  # pragma: no cover - there is always at least the base salt
         raise RuntimeError("no candidate draw")
-    if chosen.salt != salt:
-        arm_integers = keyed_integers(ids, chosen.salt)  # u, for audit, under the chosen salt
+    return chosen, candidate_salts, worst_by_candidate
 
-    step("building the table")
+
+def _table(customers: pd.DataFrame, plan: AssignmentPlan, codes: np.ndarray,
+           labels: list[str], roles: _Roles, entered: np.ndarray, entrant_rows: np.ndarray,
+           chosen: _Draw, arm_integers: np.ndarray) -> pd.DataFrame:
+    """One row per customer: id, stratum, role (arm), phase and the audit uniform."""
+    n = len(customers)
+    pilot = roles.pilot
     role_codes = np.full(n, len(plan.arms) + 1, dtype=np.int64)  # not_in_test
     role_codes[pilot] = 0
     role_codes[entrant_rows] = chosen.arm_of_entrant + 1
     phase = np.full(n, PHASE_NONE, dtype=np.int8)
-    phase[expansion & ~pilot & ~entered] = PHASE_EXPANSION
+    phase[roles.expansion & ~pilot & ~entered] = PHASE_EXPANSION
     phase[entered] = PHASE_TEST
     phase[pilot] = PHASE_PILOT
-    table = pd.DataFrame({
+    return pd.DataFrame({
         ID_COLUMN: customers[ID_COLUMN].to_numpy(),
         "stratum": pd.Categorical.from_codes(codes, categories=labels),
         "arm": pd.Categorical.from_codes(role_codes, categories=list(plan.roles)),
         "phase": phase,
         "u": uniform_from_integers(arm_integers),
     })
-
-    step("checking balance")
-    report = _report(plan, method, salt, chosen, candidate_salts, worst_by_candidate, table,
-                     codes, labels, pilot, eligible, entrant_codes, warnings, rerandomize)
-    return Assignment(table=table, report=report, roles=plan.roles, warnings=tuple(warnings))
 
 
 def _draw_score(draw: _Draw) -> float:
@@ -760,14 +806,16 @@ def write_assignment(assignment: Assignment, output: str | Path,
             raise InputError("cannot write here: this path is a file, not a folder",
                              file=existing)
     try:
-        write_parquet(paths["table"], assignment.table,
-                      metadata={"schema": ASSIGNMENT_SCHEMA,
-                                "method": assignment.report["method"],
-                                "salt": assignment.report["salt"],
-                                "arm_salt": assignment.report["arm_salt"]})
-        for role in assignment.roles:
-            write_csv(paths[role], assignment.role_list(role))
-        write_json(paths["report"], assignment.report)
+        # one set: the lists and the report land first, the table last (present = complete)
+        with output_set(paths["table"]):
+            write_parquet(paths["table"], assignment.table,
+                          metadata={"schema": ASSIGNMENT_SCHEMA,
+                                    "method": assignment.report["method"],
+                                    "salt": assignment.report["salt"],
+                                    "arm_salt": assignment.report["arm_salt"]})
+            for role in assignment.roles:
+                write_csv(paths[role], assignment.role_list(role))
+            write_json(paths["report"], assignment.report)
     except OSError as exc:
         raise InputError(f"cannot write the assignment: {exc}", file=output) from exc
     return paths

@@ -22,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
 
 
 @dataclass(frozen=True)
-class Estimand:
+class Estimand(DisplayMixin):
     """What a test estimates, how customers are randomized, and the SD it is sized with."""
 
     test: str
@@ -89,7 +90,7 @@ def policy_estimand(sd: float, margin: float, cost: float, policy: np.ndarray,
     share_disagree = float(np.mean(a != b))
     if share_disagree == 0:
         raise InputError("the two policies agree on every customer: a test between them has "
-                         "no effect to find", option="--policy")
+                         "no effect to find", argument="policy")
     spread_a = float(np.var(a * gain))
     spread_b = float(np.var(b * gain))
     variance = margin**2 * sd**2 * (1 - r2) + (spread_a + spread_b) / 2
@@ -132,7 +133,7 @@ def heterogeneity_estimand(sd: float, share_responders: float, r2: float = 0.0) 
     if not 0 < share_responders < 1:
         raise InputError(f"the share of predicted responders must be in (0, 1), got "
                          f"{share_responders:g}: an interaction needs both groups",
-                         option="--responders")
+                         argument="responder_share")
     return Estimand(
         test="heterogeneity",
         sd_effective=sd * math.sqrt(1 - r2) / math.sqrt(share_responders * (1 - share_responders)),

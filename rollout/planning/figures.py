@@ -1,37 +1,33 @@
 """Figures of a design: the power curve (n per arm against the MDE) and the boundaries.
 
-PNG files drawn with matplotlib's Agg backend (no display needed), with no timestamp or
-software tag in the metadata, so the same design draws the same bytes.
+Drawn the package's one way (:mod:`rollout.common.figures`: a ``Figure`` on the Agg canvas, no
+timestamp or software tag in the PNG), so the same design draws the same bytes.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
+from rollout.common.figures import new_figure, png_bytes
 from rollout.planning.design import Design
 from rollout.planning.power import solve_fixed
 
-PNG_METADATA = {"Software": None}
+DPI = 110
 
 
-def _write_png(figure: plt.Figure, path: Path) -> Path:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, metadata=PNG_METADATA)
-    plt.close(figure)
+def _write_png(figure: Figure, path: Path) -> Path:
+    """Write the figure atomically (a temporary sibling renamed into place)."""
+    data = png_bytes(figure, dpi=DPI)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getvalue())
+            handle.write(data)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -66,7 +62,8 @@ def draw_figures(design: Design, folder: str | Path, stem: str = "design") -> li
     """Write ``<stem>_power_curve.png`` and ``<stem>_boundaries.png`` into ``folder``."""
     folder = Path(folder)
     curves = power_curve_data(design)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = new_figure(6, 4)
+    ax = fig.subplots()
     ax.plot(curves["mde"], curves["n_control"], label="with variance reduction"
             if "n_control_unadjusted" in curves else "n per arm (control)")
     if "n_control_unadjusted" in curves:
@@ -79,15 +76,15 @@ def draw_figures(design: Design, folder: str | Path, stem: str = "design") -> li
     ax.set_title(f"{design.test}: power {design.power:.2f}, alpha {design.alpha:g}, "
                  f"{design.sided}-sided")
     ax.legend()
-    fig.tight_layout()
     paths = [_write_png(fig, folder / f"{stem}_power_curve.png")]
 
     looks = design.looks
-    t = [look["information_fraction"] for look in looks]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(t, [look["efficacy_z"] for look in looks], marker="o", label="efficacy")
-    ax.plot(t, [look["harm_z"] for look in looks], marker="o", label="harm")
-    futility = [look["futility_z"] for look in looks]
+    t = [look.information_fraction for look in looks]
+    fig = new_figure(6, 4)
+    ax = fig.subplots()
+    ax.plot(t, [look.efficacy_z for look in looks], marker="o", label="efficacy")
+    ax.plot(t, [look.harm_z for look in looks], marker="o", label="harm")
+    futility = [look.futility_z for look in looks]
     if any(f is not None for f in futility):
         ax.plot(t, [np.nan if f is None else f for f in futility], marker="o",
                 label="futility (non-binding)")
@@ -95,8 +92,7 @@ def draw_figures(design: Design, folder: str | Path, stem: str = "design") -> li
     ax.set_xlabel("information fraction")
     ax.set_ylabel("z statistic")
     ax.set_xlim(0, 1.05)
-    ax.set_title(f"boundaries: {design.spending.get('efficacy')} spending")
+    ax.set_title(f"boundaries: {design.spending.efficacy} spending")
     ax.legend()
-    fig.tight_layout()
     paths.append(_write_png(fig, folder / f"{stem}_boundaries.png"))
     return paths

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rollout.common.display import DisplayMixin
 from rollout.planning.design import Design
 
 
 @dataclass(frozen=True)
-class OperatingCharacteristics:
+class OperatingCharacteristics(DisplayMixin):
     """Rejection rates over ``replications`` simulated trials, with Monte Carlo SEs."""
 
     effect: float
@@ -72,11 +73,11 @@ def simulate_operating_characteristics(design: Design, effect: float, replicatio
     rho = float(np.sqrt(r2)) if r2 else 0.0
     sd = design.sd
     treatment_arm = next(a for a in design.arms if a != "control")
-    sizes = [(look["n_per_arm"][treatment_arm], look["n_per_arm"]["control"])
+    sizes = [(look.n_per_arm[treatment_arm], look.n_per_arm["control"])
              for look in design.looks]
-    efficacy = np.array([look["efficacy_z"] for look in design.looks])
-    harm = np.array([look["harm_z"] for look in design.looks])
-    futility = np.array([-np.inf if look["futility_z"] is None else look["futility_z"]
+    efficacy = np.array([look.efficacy_z for look in design.looks])
+    harm = np.array([look.harm_z for look in design.looks])
+    futility = np.array([-np.inf if look.futility_z is None else look.futility_z
                          for look in design.looks])
     max_t, max_c = sizes[-1]
     rng = np.random.default_rng(seed)

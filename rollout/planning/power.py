@@ -37,6 +37,7 @@ from typing import Literal
 import numpy as np
 from scipy import optimize, stats
 
+from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
 
 Distribution = Literal["t", "z"]
@@ -84,7 +85,7 @@ def parse_allocation(spec: str | float | Mapping[str, float] | None,
                 return parse_allocation(float(text), n_treatment_arms)
             except ValueError:
                 raise InputError(f"allocation {text!r} is neither a number nor "
-                                 "'arm=share,...'", option="--allocation") from None
+                                 "'arm=share,...'", argument="allocation") from None
         shares = {}
         for part in text.split(","):
             name, _, value = part.partition("=")
@@ -92,17 +93,17 @@ def parse_allocation(spec: str | float | Mapping[str, float] | None,
                 shares[name.strip()] = float(value)
             except ValueError:
                 raise InputError(f"allocation share {part!r} is not a number",
-                                 option="--allocation") from None
+                                 argument="allocation") from None
     if set(shares) != set(arms):
         raise InputError(f"allocation must name exactly the arms {arms}, got {sorted(shares)}",
-                         option="--allocation")
+                         argument="allocation")
     for arm, share in shares.items():
         if not 0 < share < 1:
             raise InputError(f"allocation share of {arm!r} must be in (0, 1), got {share:g}",
-                             option="--allocation")
+                             argument="allocation")
     total = sum(shares.values())
     if abs(total - 1) > 1e-6:
-        raise InputError(f"allocation shares sum to {total:g}, not 1", option="--allocation")
+        raise InputError(f"allocation shares sum to {total:g}, not 1", argument="allocation")
     return {arm: shares[arm] / total for arm in arms}
 
 
@@ -135,7 +136,7 @@ def dunnett_critical_value(n_treatment_arms: int, alpha: float, sided: int = 2,
 
 
 @dataclass(frozen=True)
-class FixedSizing:
+class FixedSizing(DisplayMixin):
     """A solved fixed-sample design: every quantity filled in, with how it was computed."""
 
     n_per_arm: dict[str, int]
@@ -232,29 +233,29 @@ def _check(alpha: float, power: float | None, mde: float | None, n: float | None
            sd: float | None, outcome_type: str, baseline: float | None, sided: int,
            r2: float | None) -> None:
     if not 0 < alpha < 0.5:
-        raise InputError(f"alpha must be in (0, 0.5), got {alpha:g}", option="--alpha")
+        raise InputError(f"alpha must be in (0, 0.5), got {alpha:g}", argument="alpha")
     if sided not in (1, 2):
-        raise InputError(f"sided must be 1 or 2, got {sided}", option="--sided")
+        raise InputError(f"sided must be 1 or 2, got {sided}", argument="sided")
     if power is not None and not 0 < power < 1:
-        raise InputError(f"power must be in (0, 1), got {power:g}", option="--power")
+        raise InputError(f"power must be in (0, 1), got {power:g}", argument="power")
     if mde is not None and not mde > 0:
-        raise InputError(f"the MDE must be positive, got {mde:g}", option="--mde")
+        raise InputError(f"the MDE must be positive, got {mde:g}", argument="mde")
     if n is not None and not n >= 2:
-        raise InputError(f"n per arm must be at least 2, got {n:g}", option="--n")
+        raise InputError(f"n per arm must be at least 2, got {n:g}", argument="n")
     if r2 is not None and not 0 <= r2 < 1:
-        raise InputError(f"R^2 must be in [0, 1), got {r2:g}", option="--r2")
+        raise InputError(f"R^2 must be in [0, 1), got {r2:g}", argument="r2")
     if outcome_type == "continuous":
         if sd is None:
-            raise InputError("a continuous outcome needs its standard deviation", option="--sd")
+            raise InputError("a continuous outcome needs its standard deviation", argument="sd")
         if not sd > 0 or not math.isfinite(sd):
-            raise InputError(f"the outcome SD must be positive, got {sd:g}", option="--sd")
+            raise InputError(f"the outcome SD must be positive, got {sd:g}", argument="sd")
     elif outcome_type == "binary":
         if baseline is None or not 0 < baseline < 1:
             raise InputError(f"a binary outcome needs a baseline rate in (0, 1), got {baseline}",
-                             option="--baseline")
+                             argument="baseline")
         if mde is not None and not 0 < baseline + mde < 1:
             raise InputError(f"baseline {baseline:g} + MDE {mde:g} is not a rate in (0, 1)",
-                             option="--mde")
+                             argument="mde")
     else:
         raise InputError(f"outcome type must be continuous or binary, got {outcome_type!r}")
 
@@ -287,94 +288,102 @@ def solve_fixed(
     >>> round(solve_fixed(sd=180, mde=34, n=440, power=None, distribution="z").power, 3)
     0.8
     """
-    missing = [name for name, value in (("n", n), ("mde", mde), ("power", power))
-               if value is None]
-    if len(missing) != 1:
-        given = [name for name in ("n", "mde", "power") if name not in missing]
-        raise InputError("give exactly two of --n, --mde and --power (the third is solved for); "
-                         f"given: {', '.join(given) or 'none'}", option="--n/--mde/--power")
+    solved = _missing_one(n, mde, power)
     if n_treatment_arms < 1:
-        raise InputError("there must be at least one treatment arm", option="--arms")
+        raise InputError("there must be at least one treatment arm", argument="arms")
     _check(alpha, power, mde, n, sd, outcome_type, baseline, sided, r2)
     if multiplicity not in ("dunnett", "bonferroni"):
         raise InputError(f"multiplicity must be dunnett or bonferroni, got {multiplicity!r}",
-                         option="--multiplicity")
+                         argument="multiplicity")
     shares = parse_allocation(allocation, n_treatment_arms)
     treatment_shares = {shares[a] for a in arm_names(n_treatment_arms)[:-1]}
     if len({round(s, 12) for s in treatment_shares}) != 1:
-        raise InputError("treatment arms must have equal shares", option="--allocation")
+        raise InputError("treatment arms must have equal shares", argument="allocation")
     sd_effective = None if sd is None else sd * math.sqrt(1 - (r2 or 0.0))
     problem = _Problem(alpha, sided, shares, n_treatment_arms, sd_effective, outcome_type,
                        distribution, multiplicity, baseline)
     crit_z = problem.critical_value()
-    solved = missing[0]
-
     if solved == "power":
         assert n is not None and mde is not None
         n_control = float(n)
         power = problem.power(n_control, mde, crit_z)
     elif solved == "n":
         assert mde is not None and power is not None
-        target = power
-
-        def gap(log_n: float) -> float:
-            return problem.power(math.exp(log_n), mde, crit_z) - target
-
-        high = math.log(4.0)
-        while gap(high) < 0:
-            high += 1.0
-            if high > math.log(1e12):
-                raise InputError("no sample size reaches that power", option="--power")
-        low = math.log(2.0)
-        n_control = 2.0 if gap(low) >= 0 else math.exp(optimize.brentq(gap, low, high,
-                                                                       xtol=1e-12, rtol=1e-14))
+        n_control = _solve_n(problem, mde, power, crit_z)
     else:
         assert n is not None and power is not None
         n_control = float(n)
-        target = power
-        upper = 1 - baseline - 1e-9 if outcome_type == "binary" and baseline is not None else None
-        if upper is not None and problem.power(n_control, upper, crit_z) < target:
-            raise InputError("no effect within the rate's range reaches that power with this n",
-                             option="--n")
-        high = upper if upper is not None else (sd_effective or 1.0)
-        while upper is None and problem.power(n_control, high, crit_z) < target:
-            high *= 2
-        mde = float(optimize.brentq(lambda d: problem.power(n_control, d, crit_z) - target,
-                                    1e-12 * high, high, xtol=1e-12 * high))
+        mde = _solve_mde(problem, n_control, power, crit_z)
     assert mde is not None and power is not None
+    sizes = _arm_sizes(problem, n_control, solved)
+    crit_report = crit_z
+    if problem.uses_t():
+        df = (n_control * problem.ratio * n_treatment_arms + n_control
+              - (n_treatment_arms + 1))
+        crit_report = problem.critical_value(df)
+    return FixedSizing(
+        n_per_arm=sizes, n_total=int(sum(sizes.values())), n_control_exact=float(n_control),
+        mde=float(mde), power=float(power), alpha=alpha, sided=sided,
+        critical_value=float(crit_report), comparison_alpha=problem.comparison_alpha,
+        allocation=shares, sd=sd, sd_effective=sd_effective, r2=r2, outcome_type=outcome_type,
+        distribution="t" if problem.uses_t() else "z",
+        multiplicity=multiplicity if n_treatment_arms > 1 else None, baseline=baseline,
+        solved_for=solved)
 
+
+def _missing_one(n: float | None, mde: float | None, power: float | None) -> str:
+    """The one of ``n``, ``mde`` and ``power`` left out, to be solved for."""
+    missing = [name for name, value in (("n", n), ("mde", mde), ("power", power))
+               if value is None]
+    if len(missing) != 1:
+        given = [name for name in ("n", "mde", "power") if name not in missing]
+        raise InputError("give exactly two of n, mde and power (the third is solved for); "
+                         f"given: {', '.join(given) or 'none'}", argument="n")
+    return missing[0]
+
+
+def _solve_n(problem: _Problem, mde: float, power: float, crit_z: float) -> float:
+    """The control arm's size (continuous) that reaches ``power`` at ``mde``."""
+    def gap(log_n: float) -> float:
+        return problem.power(math.exp(log_n), mde, crit_z) - power
+
+    high = math.log(4.0)
+    while gap(high) < 0:
+        high += 1.0
+        if high > math.log(1e12):
+            raise InputError("no sample size reaches that power", argument="power")
+    low = math.log(2.0)
+    if gap(low) >= 0:
+        return 2.0
+    return math.exp(optimize.brentq(gap, low, high, xtol=1e-12, rtol=1e-14))
+
+
+def _solve_mde(problem: _Problem, n_control: float, power: float, crit_z: float) -> float:
+    """The smallest effect that ``n_control`` customers detect with ``power``."""
+    baseline = problem.baseline
+    upper = (1 - baseline - 1e-9 if problem.outcome_type == "binary" and baseline is not None
+             else None)
+    if upper is not None and problem.power(n_control, upper, crit_z) < power:
+        raise InputError("no effect within the rate's range reaches that power with this n",
+                         argument="n")
+    high = upper if upper is not None else (problem.sd or 1.0)
+    while upper is None and problem.power(n_control, high, crit_z) < power:
+        high *= 2
+    return float(optimize.brentq(lambda d: problem.power(n_control, d, crit_z) - power,
+                                 1e-12 * high, high, xtol=1e-12 * high))
+
+
+def _arm_sizes(problem: _Problem, n_control: float, solved: str) -> dict[str, int]:
+    """Whole customers per arm: rounded up when n was solved for, else to the nearest."""
     ratio = problem.ratio
-    arms = arm_names(n_treatment_arms)
+    arms = arm_names(problem.n_treatment_arms)
     if solved == "n":
         sizes = {arm: math.ceil(n_control * ratio - 1e-9) for arm in arms[:-1]}
         sizes["control"] = math.ceil(n_control - 1e-9)
     else:
         sizes = {arm: max(1, round(n_control * ratio)) for arm in arms[:-1]}
         sizes["control"] = round(n_control)
-    crit_report = crit_z
-    if problem.uses_t():
-        df = n_control * ratio * n_treatment_arms + n_control - (n_treatment_arms + 1)
-        crit_report = problem.critical_value(df)
-    return FixedSizing(
-        n_per_arm=sizes,
-        n_total=int(sum(sizes.values())),
-        n_control_exact=float(n_control),
-        mde=float(mde),
-        power=float(power),
-        alpha=alpha,
-        sided=sided,
-        critical_value=float(crit_report),
-        comparison_alpha=problem.comparison_alpha,
-        allocation=shares,
-        sd=sd,
-        sd_effective=sd_effective,
-        r2=r2,
-        outcome_type=outcome_type,
-        distribution="t" if problem.uses_t() else "z",
-        multiplicity=multiplicity if n_treatment_arms > 1 else None,
-        baseline=baseline,
-        solved_for=solved,
-    )
+    return sizes
 
 
 def power_curve(mdes: np.ndarray, **problem: object) -> np.ndarray:

@@ -5,6 +5,7 @@ The layout relied on (and nothing more)::
     RESULTS/summary.json       "cohort": {"path", "outcomes"}, "ate": [{outcome, method,
                                estimate, se, ...}], "positivity": {...}, "breakeven": {"cost",
                                "margin", "breakeven_cate"}, optional "overlap_effect"
+                               (read only through rollout.estimation.results_folder)
     RESULTS/customers.parquet  customer_id, treatment, ps, ps_region, cate, segment,
                                target_<policy> 0/1 columns
 
@@ -16,7 +17,7 @@ missing file or key raises :class:`InputError` naming it.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ import pandas as pd
 
 from rollout.data.contract import Cohort, load_cohort
 from rollout.errors import InputError
-from rollout.io import read_table
+from rollout.estimation.results_folder import ResultsFolder
 
 PS_REGIONS = ("overlap", "near_boundary", "extreme_low", "extreme_high")
 REQUIRED_CUSTOMER_COLUMNS = ("customer_id", "treatment", "ps_region")
@@ -37,8 +38,7 @@ OVERLAP_WINDOW = "0.1-0.9"
 class AnalysisResults:
     """The parts of an analysis a design reads, with the cohort columns joined in."""
 
-    path: Path
-    summary: dict[str, Any]
+    folder: ResultsFolder
     customers: pd.DataFrame
     outcome: str
     covariates: list[str]
@@ -46,12 +46,24 @@ class AnalysisResults:
     written_columns: tuple[str, ...] = ()
 
     @property
+    def path(self) -> Path:
+        return self.folder.path
+
+    @property
+    def summary(self) -> Mapping[str, Any]:
+        """The analysis' summary document as read by its owner (prefer the accessors)."""
+        return self.folder.document
+
+    @property
     def summary_path(self) -> Path:
-        return self.path / "summary.json"
+        return self.folder.summary_path
 
     @property
     def customers_path(self) -> Path:
-        return self.path / "customers.parquet"
+        return self.folder.customers_path
+
+    def has_breakeven(self) -> bool:
+        return self.folder.has_breakeven()
 
     def policy_columns(self) -> list[str]:
         """The ``target_<policy>`` columns, in file order."""
@@ -65,18 +77,7 @@ class AnalysisResults:
 
     def breakeven(self) -> dict[str, float]:
         """``{"cost", "margin", "breakeven_cate"}`` from the summary."""
-        record = self.summary.get("breakeven")
-        if not isinstance(record, dict):
-            raise InputError("key 'breakeven' missing (needed for cost, margin and the "
-                             "breakeven CATE)", file=self.summary_path)
-        out = {}
-        for key in ("cost", "margin", "breakeven_cate"):
-            value = record.get(key)
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise InputError(f"key 'breakeven.{key}' missing or not a number",
-                                 file=self.summary_path)
-            out[key] = float(value)
-        return out
+        return self.folder.breakeven().to_dict()
 
     def require_cate(self, why: str) -> None:
         """The predicted CATE column is needed for ``why``; raise naming it when absent."""
@@ -85,20 +86,8 @@ class AnalysisResults:
                              "analysis with a CATE learner)", file=self.customers_path,
                              column="cate")
 
-    def _records(self, key: str) -> list[dict[str, Any]]:
-        value = self.summary.get(key)
-        return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
-
-    def _estimate_of(self, records: list[dict[str, Any]], **match: str) -> float | None:
-        for record in records:
-            if record.get("outcome", self.outcome) != self.outcome:
-                continue
-            if all(record.get(k) == v for k, v in match.items()):
-                value = record.get("estimate")
-                if isinstance(value, (int, float)) and not isinstance(value, bool) \
-                        and np.isfinite(value):
-                    return float(value)
-        return None
+    def _estimate_of(self, key: str, **match: str) -> float | None:
+        return self.folder.estimate(key, self.outcome, **match)
 
     def observational_ate(self) -> tuple[float | None, str]:
         """The analysis' own choice of average effect for the outcome, and which it is.
@@ -106,15 +95,15 @@ class AnalysisResults:
         The ``recommended`` record when present (the analysis picks it by its positivity
         rule), else the AIPW record of ``ate``, else the first ``ate`` record.
         """
-        for record in self._records("recommended"):
-            value = self._estimate_of([record])
-            if value is not None:
-                return value, (f"observational estimate recommended by the analysis "
-                               f"({record.get('method')}, trim {record.get('trim')})")
-        value = self._estimate_of(self._records("ate"), method="aipw")
+        record = self.folder.recommended(self.outcome)
+        if record is not None:
+            return float(record["estimate"]), (f"observational estimate recommended by the "
+                                               f"analysis ({record.get('method')}, trim "
+                                               f"{record.get('trim')})")
+        value = self._estimate_of("ate", method="aipw")
         if value is not None:
             return value, "observational AIPW estimate (summary.json ate)"
-        value = self._estimate_of(self._records("ate"))
+        value = self._estimate_of("ate")
         if value is not None:
             return value, "first observational estimate in summary.json ate"
         return None, "none"
@@ -131,10 +120,10 @@ class AnalysisResults:
         value = _pick_estimate(self.summary.get("overlap_effect"), self.outcome)
         if value is not None:
             return value, "summary.json overlap_effect"
-        value = self._estimate_of(self._records("trimming"), trim=OVERLAP_WINDOW)
+        value = self._estimate_of("trimming", trim=OVERLAP_WINDOW)
         if value is not None:
             return value, f"AIPW trimmed to propensity {OVERLAP_WINDOW} (summary.json trimming)"
-        value = self._estimate_of(self._records("ate"), method="ato")
+        value = self._estimate_of("ate", method="ato")
         if value is not None:
             return value, "overlap-weighted ATO (summary.json ate)"
         in_overlap = self.customers["ps_region"] == "overlap"
@@ -171,22 +160,9 @@ def load_results(path: str | Path, outcome: str | None = None,
     The cohort is read only when ``customers.parquet`` lacks the outcome or (with
     ``need_covariates``) the covariates; ``covariates`` defaults to the cohort's own.
     """
-    path = Path(path)
-    if not path.is_dir():
-        raise InputError("results folder does not exist", file=path)
-    summary_path = path / "summary.json"
-    if not summary_path.exists():
-        raise InputError("missing summary.json in the results folder", file=summary_path)
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"not a readable JSON document: {exc}", file=summary_path) from exc
-    if not isinstance(summary, dict):
-        raise InputError("must be a JSON object", file=summary_path)
-    customers_path = path / "customers.parquet"
-    if not customers_path.exists():
-        raise InputError("missing customers.parquet in the results folder", file=customers_path)
-    customers = read_table(customers_path)
+    folder = ResultsFolder.open(path)
+    path, summary_path, customers_path = folder.path, folder.summary_path, folder.customers_path
+    customers = folder.customers()
     written_columns = tuple(map(str, customers.columns))
     for column in REQUIRED_CUSTOMER_COLUMNS:
         if column not in customers.columns:
@@ -198,11 +174,10 @@ def load_results(path: str | Path, outcome: str | None = None,
                          f"{customers['ps_region'].iloc[row]!r}", file=customers_path,
                          column="ps_region", row=row)
 
-    cohort_record = summary.get("cohort")
-    if not isinstance(cohort_record, dict):
+    if not folder.cohort:
         raise InputError("key 'cohort' missing (needs 'path' and 'outcomes')", file=summary_path)
-    outcomes = cohort_record.get("outcomes")
-    if not isinstance(outcomes, list) or not outcomes:
+    outcomes = folder.outcomes
+    if not outcomes:
         raise InputError("key 'cohort.outcomes' missing or empty", file=summary_path)
     chosen = outcome or str(outcomes[0])
     if chosen not in outcomes:
@@ -210,22 +185,14 @@ def load_results(path: str | Path, outcome: str | None = None,
                          file=summary_path, column=chosen)
 
     cohort: Cohort | None = None
-    cohort_path: Path | None = None
-    raw_cohort_path = cohort_record.get("path")
-    if raw_cohort_path:
-        candidate = Path(raw_cohort_path)
-        if not candidate.is_absolute():
-            # as written by the analysis (relative to where it ran), else beside the results
-            options = [candidate, path / candidate, path.parent / candidate]
-            candidate = next((c for c in options if c.exists()), candidate)
-        cohort_path = candidate
+    cohort_path = folder.cohort_path()
     outcome_missing = chosen not in customers.columns
     covariates_missing = need_covariates and (covariates is None or any(
         c not in customers.columns for c in covariates))
     if outcome_missing or covariates_missing:
         why = ("the outcome" if outcome_missing else
-               "the pre-period covariates for variance reduction (or give --r2, or "
-               "--no-variance-reduction)")
+               "the pre-period covariates for variance reduction (or give the R^2, or "
+               "design without variance reduction)")
         if cohort_path is None:
             raise InputError(f"key 'cohort.path' missing: {why} come(s) from the cohort",
                              file=summary_path)
@@ -262,6 +229,6 @@ def load_results(path: str | Path, outcome: str | None = None,
     for column in covariates:
         if column not in customers.columns:
             raise InputError("covariate column not found", file=customers_path, column=column)
-    return AnalysisResults(path=path, summary=summary, customers=customers.reset_index(drop=True),
+    return AnalysisResults(folder=folder, customers=customers.reset_index(drop=True),
                            outcome=chosen, covariates=list(covariates), cohort_path=cohort_path,
                            written_columns=written_columns)

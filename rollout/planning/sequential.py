@@ -27,15 +27,19 @@ the lower efficacy boundary.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, stats
 
+from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
+from rollout.planning.fields import Source, field_error, number_in
 
 Spending = Literal["obf", "pocock"]
 GRID_R = 32
@@ -60,7 +64,7 @@ def spending_function(kind: str, level: float, t: np.ndarray | float) -> np.ndar
         return np.where(t > 0, spent, 0.0)
     if kind == "pocock":
         return level * np.log1p((math.e - 1.0) * t)
-    raise InputError(f"spending must be obf or pocock, got {kind!r}", option="--spending")
+    raise InputError(f"spending must be obf or pocock, got {kind!r}", argument="spending")
 
 
 def check_information_fractions(fractions: Sequence[float]) -> np.ndarray:
@@ -71,13 +75,13 @@ def check_information_fractions(fractions: Sequence[float]) -> np.ndarray:
     """
     t = np.asarray(list(fractions), dtype=float)
     if t.size == 0:
-        raise InputError("give at least one look", option="--information-fractions")
+        raise InputError("give at least one look", argument="information_fractions")
     if not np.all(np.isfinite(t)) or t[0] <= 0 or np.any(np.diff(t) <= 0):
         raise InputError(f"information fractions must be strictly increasing and positive, got "
-                         f"{t.tolist()}", option="--information-fractions")
+                         f"{t.tolist()}", argument="information_fractions")
     if abs(t[-1] - 1.0) > 1e-9:
         raise InputError(f"information fractions must end at 1, got {t[-1]:g}",
-                         option="--information-fractions")
+                         argument="information_fractions")
     t[-1] = 1.0
     return t
 
@@ -243,11 +247,157 @@ def futility_boundaries(t: np.ndarray, efficacy: np.ndarray, harm: np.ndarray, b
     return futility, total_lower
 
 
-_futility_for_drift = futility_boundaries  # the earlier name, kept for its callers
+SPENDING_KINDS = ("obf", "pocock")
+FUTILITY_KINDS = ("beta", "none")
+#: ``efficacy`` of a fixed design: one analysis at full information.
+SINGLE_ANALYSIS = "none"
+HARM_MIRRORED = ("efficacy boundary mirrored (-efficacy_z): stop when the effect is "
+                 "significantly negative")
+NUMERICAL_METHOD = "recursive numerical integration (Jennison & Turnbull 2000, ch. 19)"
 
 
 @dataclass(frozen=True)
-class SequentialDesign:
+class Boundaries(DisplayMixin):
+    """Boundaries on the z scale at a list of information fractions.
+
+    ``futility_z`` is ``None`` when the plan has no futility boundary (or none could be
+    computed: a single analysis, or no drift given).
+    """
+
+    information_fractions: list[float]
+    efficacy_z: list[float]
+    harm_z: list[float]
+    futility_z: list[float] | None
+
+    def to_pandas(self) -> pd.DataFrame:
+        futility = self.futility_z or [None] * len(self.efficacy_z)
+        return pd.DataFrame({"information_fraction": self.information_fractions,
+                             "efficacy_z": self.efficacy_z, "harm_z": self.harm_z,
+                             "futility_z": futility})
+
+
+def _spending_error(source: Source, name: str, message: str) -> InputError:
+    return field_error(source, f"spending.{name}", message)
+
+
+def _record_number(record: Mapping[str, Any], name: str, source: Source, low: float,
+                   high: float) -> float:
+    return number_in(record[name], source, f"spending.{name}", low, high)
+
+
+@dataclass(frozen=True)
+class SpendingPlan(DisplayMixin):
+    """How a design's boundaries are made: the ``spending`` record of design.json, typed.
+
+    ``efficacy`` is ``obf`` or ``pocock`` for a group-sequential design and ``none`` for a fixed
+    one (a single analysis). :meth:`boundaries` recomputes the boundaries at any information
+    fractions (the looks as they actually fell) with the same spending functions: the one place
+    that interim decisions and the evaluation take boundaries from.
+    """
+
+    efficacy: str = SINGLE_ANALYSIS
+    futility: str = "none"
+    harm: str = "efficacy boundary mirrored"
+    method: str = "single analysis"
+    efficacy_function: str | None = None
+    alpha_per_side: float | None = None
+    sides: str | None = None
+    futility_function: str | None = None
+    futility_binding: bool = False
+    beta: float | None = None
+    drift: float | None = None
+    power_if_futility_ignored: float | None = None
+    power_if_futility_followed: float | None = None
+    type1_if_futility_followed: float | None = None
+
+    @property
+    def sequential(self) -> bool:
+        """True for a group-sequential plan, False for a single analysis."""
+        return self.efficacy != SINGLE_ANALYSIS
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``spending`` record: four fields for a single analysis, all of them otherwise."""
+        record = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if not self.sequential:
+            return {k: record[k] for k in ("efficacy", "futility", "harm", "method")}
+        return record
+
+    @classmethod
+    def from_record(cls, record: Any, source: Source = None) -> SpendingPlan:
+        """Validate the ``spending`` record of a design document; raises naming the field."""
+        if not isinstance(record, Mapping):
+            raise field_error(source, "spending", "must be a record")
+        kinds = (*SPENDING_KINDS, SINGLE_ANALYSIS)
+        if record.get("efficacy") not in kinds:
+            raise _spending_error(source, "efficacy", f"must be one of {', '.join(kinds)}, got "
+                                                      f"{record.get('efficacy')!r}")
+        names = ([f.name for f in dataclasses.fields(cls)] if record["efficacy"] in SPENDING_KINDS
+                 else ["efficacy", "futility", "harm", "method"])
+        missing = next((name for name in names if name not in record), None)
+        if missing is not None:
+            raise _spending_error(source, missing, "missing")
+        if record["futility"] not in FUTILITY_KINDS:
+            raise _spending_error(source, "futility", f"must be beta or none, got "
+                                                      f"{record['futility']!r}")
+        for name in ("harm", "method", "efficacy_function", "sides"):
+            if name in names and not isinstance(record[name], str):
+                raise _spending_error(source, name, f"must be text, got {record[name]!r}")
+        if record["efficacy"] == SINGLE_ANALYSIS:
+            if record["futility"] != "none":
+                raise _spending_error(source, "futility", "a single analysis has no futility "
+                                                          "boundary: must be none")
+            return cls(efficacy=SINGLE_ANALYSIS, futility="none", harm=record["harm"],
+                       method=record["method"])
+        return cls._sequential_from_record(record, source)
+
+    @classmethod
+    def _sequential_from_record(cls, record: Mapping[str, Any],
+                                source: Source) -> SpendingPlan:
+        function = record["futility_function"]
+        if function is not None and not isinstance(function, str):
+            raise _spending_error(source, "futility_function", "must be text or null")
+        if record["futility_binding"] is not False:
+            raise _spending_error(source, "futility_binding", "must be false (the futility "
+                                                              "boundary is non-binding)")
+        return cls(
+            efficacy=record["efficacy"], futility=record["futility"], harm=record["harm"],
+            method=record["method"], efficacy_function=record["efficacy_function"],
+            alpha_per_side=_record_number(record, "alpha_per_side", source, 0, 0.5),
+            sides=record["sides"], futility_function=function, futility_binding=False,
+            beta=_record_number(record, "beta", source, 0, 1),
+            drift=_record_number(record, "drift", source, 1e-12, math.inf),
+            **{name: _record_number(record, name, source, 0, 1)
+               for name in ("power_if_futility_ignored", "power_if_futility_followed",
+                            "type1_if_futility_followed")})
+
+    def boundaries(self, fractions: Sequence[float], alpha: float, sided: int,
+                   drift: float | None = None) -> Boundaries:
+        """Efficacy, harm and futility boundaries at ``fractions`` (the looks as they fell).
+
+        Efficacy spends ``alpha / sided`` per side with the plan's spending function; harm is
+        its mirror; the non-binding futility boundary spends the plan's beta under ``drift``
+        (the expected z at full information; default the plan's own) when the plan has one and
+        there is more than one look. A single analysis spends all of alpha at full information,
+        as every spending function does at ``t = 1``.
+        """
+        t = check_information_fractions(fractions)
+        if not self.sequential and t.size > 1:
+            raise ValueError("a single-analysis design has no interim looks")
+        kind = self.efficacy if self.sequential else SPENDING_KINDS[0]
+        efficacy = efficacy_boundaries(t, alpha, sided, kind)
+        harm = -efficacy
+        drift = self.drift if drift is None else drift
+        futility = None
+        if self.futility == "beta" and t.size > 1 and drift is not None:
+            assert self.beta is not None
+            bounds, _ = futility_boundaries(t, efficacy, harm, self.beta, kind, drift)
+            futility = [float(b) for b in bounds]
+        return Boundaries(information_fractions=t.tolist(), efficacy_z=efficacy.tolist(),
+                          harm_z=harm.tolist(), futility_z=futility)
+
+
+@dataclass(frozen=True)
+class SequentialDesign(DisplayMixin):
     """Boundaries on the z scale for each look, and the drift that gives the power asked for.
 
     ``drift`` is the expected z statistic at full information under the alternative;
@@ -271,28 +421,37 @@ class SequentialDesign:
     power_if_futility_followed: float
     type1_if_futility_followed: float
 
-    def spending_record(self) -> dict[str, object]:
-        """The ``spending`` record of design.json."""
-        return {
-            "efficacy": self.spending,
-            "efficacy_function": SPENDING_DESCRIPTIONS[self.spending],
-            "alpha_per_side": self.alpha / self.sided,
-            "sides": "symmetric: alpha/2 spent on each side" if self.sided == 2
+    def spending_plan(self) -> SpendingPlan:
+        """The spending plan of this design (the ``spending`` record of design.json)."""
+        return SpendingPlan(
+            efficacy=self.spending,
+            efficacy_function=SPENDING_DESCRIPTIONS[self.spending],
+            alpha_per_side=self.alpha / self.sided,
+            sides="symmetric: alpha/2 spent on each side" if self.sided == 2
             else "one-sided (upper)",
-            "futility": self.futility,
-            "futility_function": (f"beta spending, {SPENDING_DESCRIPTIONS[self.spending]} "
-                                  "with beta in place of a; non-binding"
-                                  if self.futility == "beta" else None),
-            "futility_binding": False,
-            "beta": 1 - self.power,
-            "harm": "efficacy boundary mirrored (-efficacy_z): stop when the effect is "
-                    "significantly negative",
-            "method": "recursive numerical integration (Jennison & Turnbull 2000, ch. 19)",
-            "drift": self.drift,
-            "power_if_futility_ignored": self.power_if_futility_ignored,
-            "power_if_futility_followed": self.power_if_futility_followed,
-            "type1_if_futility_followed": self.type1_if_futility_followed,
-        }
+            futility=self.futility,
+            futility_function=(f"beta spending, {SPENDING_DESCRIPTIONS[self.spending]} "
+                               "with beta in place of a; non-binding"
+                               if self.futility == "beta" else None),
+            futility_binding=False,
+            beta=1 - self.power,
+            harm=HARM_MIRRORED,
+            method=NUMERICAL_METHOD,
+            drift=self.drift,
+            power_if_futility_ignored=self.power_if_futility_ignored,
+            power_if_futility_followed=self.power_if_futility_followed,
+            type1_if_futility_followed=self.type1_if_futility_followed,
+        )
+
+    def spending_record(self) -> dict[str, object]:
+        """The ``spending`` record of design.json, as plain JSON."""
+        return self.spending_plan().to_dict()
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per look: information fraction and the boundaries."""
+        return pd.DataFrame({"information_fraction": self.information_fractions,
+                             "efficacy_z": self.efficacy_z, "futility_z": self.futility_z,
+                             "harm_z": self.harm_z, "alpha_spent": self.alpha_spent})
 
 
 def sequential_design(fractions: Sequence[float], alpha: float = 0.05, power: float = 0.8,
@@ -305,11 +464,11 @@ def sequential_design(fractions: Sequence[float], alpha: float = 0.05, power: fl
     ([3.7103, 2.5114, 1.993], 1.013)
     """
     if not 0 < alpha < 0.5:
-        raise InputError(f"alpha must be in (0, 0.5), got {alpha:g}", option="--alpha")
+        raise InputError(f"alpha must be in (0, 0.5), got {alpha:g}", argument="alpha")
     if not 0 < power < 1:
-        raise InputError(f"power must be in (0, 1), got {power:g}", option="--power")
+        raise InputError(f"power must be in (0, 1), got {power:g}", argument="power")
     if futility not in ("beta", "none"):
-        raise InputError(f"futility must be beta or none, got {futility!r}", option="--futility")
+        raise InputError(f"futility must be beta or none, got {futility!r}", argument="futility")
     t = check_information_fractions(fractions)
     beta = 1 - power
     efficacy = efficacy_boundaries(t, alpha, sided, spending)

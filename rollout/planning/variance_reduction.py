@@ -23,13 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
 
 MAX_R2 = 0.95
 
 
 @dataclass(frozen=True)
-class R2Estimate:
+class R2Estimate(DisplayMixin):
     """A cross-validated R^2 and how it was obtained."""
 
     r2: float

@@ -7,16 +7,16 @@ turns per-customer effect estimates into targeting policies (:mod:`rollout.polic
 cross-fitted doubly robust estimate on held-out customers with a 95% interval
 (:mod:`rollout.policy.value`), traces profit curves (:mod:`rollout.policy.curves`), re-evaluates
 the breakeven policy over a cost x margin grid (:mod:`rollout.policy.sensitivity`), and summarises
-behavioural segments with an action each (:mod:`rollout.policy.segments`). The ``analyze`` step
-that ties these together lives in :mod:`rollout.policy.step`.
+behavioural segments with an action each (:mod:`rollout.policy.segments`). The ``analyze`` stage
+that ties these together lives in :mod:`rollout.policy.stage`.
 """
 
 from __future__ import annotations
 
+from rollout.common.stats import aipw_scores
 from rollout.policy.cost import CostEstimate, breakeven_cate
 from rollout.policy.value import (
     PolicyValue,
-    aipw_scores,
     policy_difference,
     policy_value,
     profit_scores,

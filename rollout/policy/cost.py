@@ -27,9 +27,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from rollout.common.display import DisplayMixin
+from rollout.common.stats import Z_975, aipw_scores
 from rollout.errors import InputError
 from rollout.estimation.crossfit import cross_fit_outcomes
-from rollout.policy.value import Z_975, aipw_scores
 
 COST_METHODS = ("campaign_coupons", "effect_on_discounts")
 CAMPAIGN_COUPON_COLUMN = "window_campaign_coupon_disc"
@@ -38,7 +39,7 @@ DEFAULT_MARGIN = 0.30
 
 
 @dataclass(frozen=True)
-class CostEstimate:
+class CostEstimate(DisplayMixin):
     """Cost per targeted customer, how it was obtained, and its uncertainty when estimated."""
 
     cost: float
@@ -59,15 +60,15 @@ def validate_economics(cost: float | None, margin: float, method: str | None = N
     >>> validate_economics(5.0, 1.5)
     Traceback (most recent call last):
     ...
-    rollout.errors.InputError: option --margin: must lie in (0, 1], got 1.5
+    rollout.errors.InputError: argument 'margin': must lie in (0, 1], got 1.5
     """
     if not (np.isfinite(margin) and 0 < margin <= 1):
-        raise InputError(f"must lie in (0, 1], got {margin:g}", option="--margin")
+        raise InputError(f"must lie in (0, 1], got {margin:g}", argument="margin")
     if cost is not None and not (np.isfinite(cost) and cost >= 0):
-        raise InputError(f"must be a non-negative number, got {cost:g}", option="--cost")
+        raise InputError(f"must be a non-negative number, got {cost:g}", argument="cost")
     if method is not None and method not in COST_METHODS:
         raise InputError(f"unknown cost method {method!r}; choose one of "
-                         f"{', '.join(COST_METHODS)}", option="--cost-method")
+                         f"{', '.join(COST_METHODS)}", argument="cost_method")
 
 
 def breakeven_cate(cost: float, margin: float) -> float:

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+import pandas as pd
 from matplotlib.figure import Figure
 
-if TYPE_CHECKING:
-    from rollout.analysis import AnalysisResult
+from rollout.common.figures import new_figure
 
 
-def _new(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def profit_curves(result: AnalysisResult) -> Figure:
+def profit_curves(tables: Mapping[str, pd.DataFrame]) -> Figure:
     """Predicted and honest profit per customer (left) and ROI (right) against share targeted."""
-    curve = result.tables["profit_curve"]
-    fig = _new(10, 4)
+    curve = tables["profit_curve"]
+    fig = new_figure(10, 4)
     left, right = fig.subplots(1, 2)
     share = curve["share"]
     left.plot(share, curve["predicted_profit"], marker="o", label="model-predicted")
@@ -44,17 +36,16 @@ def profit_curves(result: AnalysisResult) -> Figure:
     return fig
 
 
-def segment_effects(result: AnalysisResult) -> Figure:
+def segment_effects(tables: Mapping[str, pd.DataFrame], be: float | None) -> Figure:
     """Doubly robust mean CATE per segment with 95% intervals, zero and breakeven marked."""
-    table = result.tables["segments"].sort_values("mean_cate")
-    fig = _new(7, max(3.0, 0.45 * len(table) + 1.2))
+    table = tables["segments"].sort_values("mean_cate")
+    fig = new_figure(7, max(3.0, 0.45 * len(table) + 1.2))
     ax = fig.add_subplot()
     pos = np.arange(len(table))
     ax.errorbar(table["mean_cate"], pos,
                 xerr=[table["mean_cate"] - table["ci_low"], table["ci_high"] - table["mean_cate"]],
                 fmt="o", capsize=3)
     ax.axvline(0, color="black", linewidth=0.8)
-    be = (result.sections.get("breakeven") or {}).get("breakeven_cate")
     if be is not None:
         ax.axvline(be, color="C3", linestyle="--", label=f"breakeven {be:.3g}")
         ax.legend()
@@ -64,10 +55,10 @@ def segment_effects(result: AnalysisResult) -> Figure:
     return fig
 
 
-def breakeven_grid(result: AnalysisResult) -> Figure:
+def breakeven_grid(tables: Mapping[str, pd.DataFrame]) -> Figure:
     """Honest value of the breakeven policy per cost/margin scenario, with 95% intervals."""
-    grid = result.tables["breakeven_grid"]
-    fig = _new(7, 4)
+    grid = tables["breakeven_grid"]
+    fig = new_figure(7, 4)
     ax = fig.add_subplot()
     pos = np.arange(len(grid))
     ax.errorbar(pos, grid["value"], yerr=[grid["value"] - grid["value_ci_low"],
@@ -82,8 +73,14 @@ def breakeven_grid(result: AnalysisResult) -> Figure:
     return fig
 
 
-def policy_figures() -> dict[str, Callable[[AnalysisResult], Any]]:
-    """The figure makers the policy step adds (file name -> maker)."""
-    return {"policy_profit_curves.png": profit_curves,
-            "segment_cate.png": segment_effects,
-            "breakeven_grid.png": breakeven_grid}
+#: The figure files of the profit part of the stage, and of the segments.
+PROFIT_FIGURES = ("policy_profit_curves.png", "breakeven_grid.png")
+SEGMENT_FIGURES = ("segment_cate.png",)
+
+
+def policy_figures(tables: Mapping[str, pd.DataFrame],
+                   breakeven: float | None) -> dict[str, Callable[[], Figure]]:
+    """The figure makers of the policy stage (file name -> maker), from its tables."""
+    return {"policy_profit_curves.png": lambda: profit_curves(tables),
+            "segment_cate.png": lambda: segment_effects(tables, breakeven),
+            "breakeven_grid.png": lambda: breakeven_grid(tables)}

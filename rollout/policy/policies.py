@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rollout.common.display import DisplayMixin
 from rollout.policy.trees import (
     apply_rules,
     fit_dr_policy_tree,
@@ -115,7 +116,7 @@ class PolicyInputs:
 
 
 @dataclass
-class PolicyResult:
+class PolicyResult(DisplayMixin):
     """One policy: deployed targeting, honest targeting on held-out rows, and both values."""
 
     name: str

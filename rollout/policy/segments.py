@@ -33,8 +33,9 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import NMF
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
+from rollout.common.display import DisplayMixin
+from rollout.common.stats import Z_975
 from rollout.errors import InputError
-from rollout.policy.value import Z_975
 
 K_RANGE = (3, 4, 5, 6)
 RFM_NAMES = ("recency_weeks", "frequency", "frequency_per_week", "monetary_sales",
@@ -47,7 +48,7 @@ SILHOUETTE_SAMPLE = 2000
 
 
 @dataclass(frozen=True)
-class Segmentation:
+class Segmentation(DisplayMixin):
     """Segment labels per customer and how they were made."""
 
     labels: np.ndarray
@@ -99,7 +100,7 @@ def segment_customers(frame: pd.DataFrame, covariates: Sequence[str], k: int | N
     ('kmeans on standardized covariates', True)
     """
     if k is not None and k < 2:
-        raise InputError(f"must be at least 2, got {k}", option="--segments")
+        raise InputError(f"must be at least 2, got {k}", argument="k")
     behavioural = behavioural_columns(covariates)
     if len(behavioural) >= 3:
         raw = np.clip(frame[behavioural].to_numpy(dtype=float), 0, None)
@@ -119,7 +120,7 @@ def segment_customers(frame: pd.DataFrame, covariates: Sequence[str], k: int | N
     best = -np.inf
     for c in candidates:
         if c >= n:
-            raise InputError(f"{c} segments for {n} customers", option="--segments")
+            raise InputError(f"{c} segments for {n} customers", argument="k")
         labels = KMeans(n_clusters=c, n_init=10, random_state=seed).fit_predict(features)
         if k is None:
             score = float(silhouette_score(features, labels,

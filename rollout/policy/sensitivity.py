@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rollout.policy.breakeven_grid import load_breakeven_grid
 from rollout.policy.value import policy_value, predicted_profit, profit_scores
-from rollout.simulation.breakeven_grid import load_breakeven_grid
 
 
 def breakeven_sensitivity(cate: np.ndarray, effect_scores: np.ndarray, eval_mask: np.ndarray,

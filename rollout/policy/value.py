@@ -21,24 +21,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
 
-from rollout.estimation.ate import aipw_scores as ate_scores
-
-Z_975 = float(stats.norm.ppf(0.975))
-
-
-def aipw_scores(y: np.ndarray, t: np.ndarray, e_hat: np.ndarray, mu0: np.ndarray,
-                mu1: np.ndarray, clip: float = 0.01) -> np.ndarray:
-    """Per-customer AIPW (doubly robust) effect scores, with the propensity clipped into
-    ``[clip, 1 - clip]`` as the analysis' AIPW average effect clips it.
-
-    >>> aipw_scores(np.array([3.0, 1.0]), np.array([1, 0]), np.array([0.5, 0.5]),
-    ...             np.array([1.0, 1.0]), np.array([2.0, 2.0])).tolist()
-    [3.0, 1.0]
-    """
-    e = np.clip(np.asarray(e_hat, float), clip, 1 - clip)
-    return ate_scores(y, t, e, np.asarray(mu0, float), np.asarray(mu1, float))
+from rollout.common.display import DisplayMixin
+from rollout.common.stats import Z_975
 
 
 def profit_scores(effect_scores: np.ndarray, margin: float, cost: float) -> np.ndarray:
@@ -51,7 +36,7 @@ def profit_scores(effect_scores: np.ndarray, margin: float, cost: float) -> np.n
 
 
 @dataclass(frozen=True)
-class PolicyValue:
+class PolicyValue(DisplayMixin):
     """A policy's (or a difference's) estimated profit per customer with its 95% interval."""
 
     value: float

@@ -1,77 +1,14 @@
-"""The breakeven sensitivity grid (``scenarios/breakeven.toml``): named cost x margin scenarios.
-
-Targeting a customer pays when the campaign's effect on purchase amount, times the margin, exceeds
-the cost of targeting: CATE > cost / margin. Cost and margin are never known exactly, so the
-breakeven policy is re-evaluated over a few named scenarios (base, lower and higher margin, higher
-and lower cost, worst, best). The file stores each scenario relative to the analysis' own base:
-``cost_multiplier`` scales the base cost, and the margin is either ``margin_offset`` added to the
-base margin or an absolute ``margin``. No dollar figure lives in the file.
+"""The breakeven sensitivity grid, read by the policy layer (``rollout.policy.breakeven_grid``).
 
 Examples
 --------
 >>> grid = load_breakeven_grid(base_cost=10.0, base_margin=0.30)
->>> grid["scenario"].tolist()[:3]
-['base', 'lower_margin', 'higher_margin']
->>> bool((grid["breakeven"] == grid["cost"] / grid["margin"]).all())
-True
+>>> grid["scenario"].tolist()[:2]
+['base', 'lower_margin']
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from rollout.policy.breakeven_grid import GRID_COLUMNS, GRID_KIND, load_breakeven_grid
 
-import pandas as pd
-
-from rollout.errors import InputError
-from rollout.simulation.scenario import _check_identifier, _read_toml, _Table, resolve_scenario_path
-
-GRID_KIND = "breakeven_grid"
-GRID_COLUMNS = ["scenario", "cost_multiplier", "margin_offset", "cost", "margin", "breakeven"]
-
-
-def load_breakeven_grid(path_or_name: str | Path = "breakeven", base_cost: float = 1.0,
-                        base_margin: float = 0.30) -> pd.DataFrame:
-    """The grid's scenarios with cost, margin and breakeven computed from the base, in file order.
-
-    Columns: ``scenario``, ``cost_multiplier``, ``margin_offset`` (margin minus base margin),
-    ``cost``, ``margin``, ``breakeven``. Raises :class:`InputError` naming the file and field when
-    a scenario is malformed or its margin falls outside (0, 1].
-    """
-    if base_cost < 0:
-        raise InputError(f"base cost must be >= 0, got {base_cost:g}", option="--cost")
-    if not 0 < base_margin <= 1:
-        raise InputError(f"base margin must lie in (0, 1], got {base_margin:g}",
-                         option="--margin")
-    path = resolve_scenario_path(path_or_name)
-    table = _Table(_read_toml(path), "", str(path))
-    kind = table.text("kind")
-    if kind != GRID_KIND:
-        raise table.fail("kind", f"expected {GRID_KIND!r}, got {kind!r}")
-    table.text("name")
-    table.text("description", required=False)
-    rows = []
-    names: set[str] = set()
-    for entry in table.tables("scenarios"):
-        name = entry.text("name")
-        assert name is not None
-        _check_identifier(name, entry.path("name"), str(path))
-        if name in names:
-            raise entry.fail("name", f"duplicate scenario name {name!r}")
-        names.add(name)
-        multiplier = entry.number("cost_multiplier", required=False, default=1.0, low=0.0)
-        if entry.has("margin") and entry.has("margin_offset"):
-            raise entry.fail("margin", "give either margin or margin_offset, not both")
-        if entry.has("margin"):
-            margin = entry.number("margin", low=0.0, low_open=True, high=1.0)
-        else:
-            offset = entry.number("margin_offset", required=False, default=0.0)
-            margin = base_margin + offset  # type: ignore[operator]
-            if not 0 < margin <= 1:
-                raise entry.fail("margin_offset", f"gives margin {margin:g} from base margin "
-                                 f"{base_margin:g}; a margin must lie in (0, 1]")
-        entry.done()
-        assert multiplier is not None and margin is not None
-        cost = base_cost * multiplier
-        rows.append((name, multiplier, margin - base_margin, cost, margin, cost / margin))
-    table.done()
-    return pd.DataFrame(rows, columns=GRID_COLUMNS)
+__all__ = ["GRID_COLUMNS", "GRID_KIND", "load_breakeven_grid"]

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rollout.errors import InputError
+from rollout.common.labels import check_arm_labels
+from rollout.errors import InputError, shown
 from rollout.simulation.draws import stream
 from rollout.simulation.scenario import Scenario, load_scenario
 from rollout.simulation.world import World, draw_outcomes, potential_means, simulate_world
@@ -95,30 +96,18 @@ def validate_assignment(
     dup = ids.duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputError(f"duplicate customer id {ids.iloc[row]!r}", file=src,
+        raise InputError(f"duplicate customer id {shown(ids.iloc[row])}", file=src,
                          column="customer_id", row=row)
     unknown = ~ids.isin(known_ids)
     if unknown.any():
         row = int(np.flatnonzero(unknown.to_numpy())[0])
         raise InputError(
-            f"customer id {ids.iloc[row]!r} is not in the simulated world of "
+            f"customer id {shown(ids.iloc[row])} is not in the simulated world of "
             f"{len(known_ids)} customers (use the same scenario, --seed and --n as for the cohort)",
             file=src, column="customer_id", row=row,
         )
     arms = assignment["arm"]
-    is_text = arms.map(lambda a: isinstance(a, str) and a.strip() != "").to_numpy(dtype=bool)
-    if not is_text.all():
-        row = int(np.flatnonzero(~is_text)[0])
-        raise InputError(f"arm must be a name such as {' or '.join(map(repr, tested_arms))}, "
-                         f"got {arms.iloc[row]!r}", file=src, column="arm", row=row)
-    normalized = {a.strip().lower(): a for a in tested_arms}
-    near_miss = arms.map(lambda a: a not in tested_arms and a.strip().lower() in normalized)
-    if near_miss.any():
-        row = int(np.flatnonzero(near_miss.to_numpy(dtype=bool))[0])
-        value = arms.iloc[row]
-        raise InputError(f"arm {value!r} is not a known arm; did you mean "
-                         f"{normalized[value.strip().lower()]!r}?", file=src, column="arm",
-                         row=row)
+    check_arm_labels(arms, tested_arms, source=src)
     for arm in tested_arms:
         if not (arms == arm).any():
             raise InputError(f"no customer in arm {arm!r}", file=src, column="arm")

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from rollout.analysis import Step, analyze, write_results
+from rollout import analysis
+from rollout.analysis import analyze, write_results
 from rollout.cli import cli
 from rollout.data.contract import Cohort
 
@@ -31,10 +32,15 @@ def small_frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def core_steps_only():
-    """These tests cover the estimation core; registered extra steps have their own tests."""
+def core_stage_only():
+    """These tests cover the core stage; the CATE and policy stages have their own tests."""
+    real = analysis.analyze
+
+    def core_only(cohort, **options):
+        return real(cohort, **{**options, "cate": None, "policy": None})
+
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("rollout.analysis.EXTRA_STEPS", [])
+        patch.setattr("rollout.analysis.analyze", core_only)
         yield
 
 
@@ -116,22 +122,19 @@ def test_declared_outcome_bounds_are_used(cohort_file, tmp_path) -> None:
     assert bounds["visits"]["bounds_source"].startswith("declared")
 
 
-def test_extension_steps_plug_in_and_skip_with_a_reason(tmp_path) -> None:
+def test_a_stage_is_skipped_with_its_reason(tmp_path) -> None:
+    from rollout.policy.stage import PolicySettings
+
     cohort = Cohort.from_frame(small_frame(), outcomes=["spend"])
-
-    def add_scores(result) -> None:
-        fitted = result.nuisances.outcomes["spend"]
-        result.customer_columns["mu1_minus_mu0"] = fitted.mu1 - fitted.mu0
-        result.sections["extra"] = {"mean_gap": float(np.mean(fitted.mu1 - fitted.mu0))}
-
-    steps = [Step("scores", add_scores),
-             Step("segments", add_scores, requires=lambda c: "the cohort has no segment column")]
-    result = analyze(cohort, seed=1, steps=steps)
-    assert result.skipped == [{"step": "segments", "reason": "the cohort has no segment column"}]
-    assert any("skipped segments" in w for w in result.warnings)
-    write_results(result, tmp_path / "r", figures=False)
-    assert "mu1_minus_mu0" in pd.read_parquet(tmp_path / "r" / "customers.parquet").columns
-    assert "extra" in json.loads((tmp_path / "r" / "summary.json").read_text())
+    result = analyze(cohort, seed=1, cate=None,
+                     policy=PolicySettings(cost=1.0, trees=()))
+    assert result.cate is None and result.policy is not None
+    assert result.skipped == ({"step": "policies", "reason": "no CATE predictions"},)
+    assert any("targeting policies were skipped" in w for w in result.warnings)
+    written = write_results(result, tmp_path / "r", figures=False)
+    assert "segment" in written.customers().columns
+    assert written.document["skipped"] == [{"step": "policies", "reason": "no CATE predictions"}]
+    assert "segments" in written.document and "policies" not in written.document
 
 
 def _bad(tmp_path: Path, frame: pd.DataFrame, *args: str) -> tuple[object, Path]:

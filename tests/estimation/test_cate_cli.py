@@ -149,7 +149,8 @@ def test_linear_model_structure_is_plain_json(cohort_file, tmp_path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--models", "t_learner,magic_forest"], "magic_forest"),
     (["--model", "magic_forest"], "known models"),
-    (["--models", "t_learner", "--model", "linear_dml"], "not among --models"),
+    (["--models", "t_learner", "--model", "linear_dml"],
+     "option --model: 'linear_dml' is not among"),
     (["--validate", "sometimes"], "selected, all, none"),
     (["--tune", "-1"], "--tune"),
 ])

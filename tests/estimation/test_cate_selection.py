@@ -8,7 +8,7 @@ import pytest
 from rollout.analysis import analyze
 from rollout.estimation.cate.learners import LEARNERS, LearnerSettings
 from rollout.estimation.cate.selection import instability_reason, peer_outliers, select_model
-from rollout.estimation.cate.step import CateOptions, run_cate
+from rollout.estimation.cate.stage import CateOptions, run_cate
 from rollout.simulation import simulate_world
 
 
@@ -65,7 +65,7 @@ REGISTRY = {**LEARNERS, "noise": NoiseLearner, "divergent": DivergentLearner,
 def world_result():
     """A world with strong, known heterogeneity, its nuisances cross-fitted by the core."""
     world = simulate_world("nie_wager_b", seed=5, n=1200)
-    return world, analyze(world.cohort, seed=2, steps=[])
+    return world, analyze(world.cohort, seed=2, cate=None, policy=None)
 
 
 def _pehe(cate, truth) -> float:
@@ -76,16 +76,16 @@ def test_guard_flags_divergent_wild_and_broken_models_and_never_selects_them(wor
     _, result = world_result
     options = CateOptions(models=("divergent", "wild", "broken", "t_learner"),
                           validate="none", registry=REGISTRY)
-    (oc,) = run_cate(result, options)
+    (oc,) = (cate := run_cate(result.core, options)).outcomes
     flags = {f.model: f.flag_reason for f in oc.fits}
     assert "diverged" in flags["divergent"]
     assert "exceeds the outcome's SD" in flags["wild"]
     assert "fit failed" in flags["broken"] and "singular" in flags["broken"]
     assert flags["t_learner"] is None
     assert oc.selection.selected == "t_learner"
-    records = {r["model"]: r for r in result.sections["cate_models"]}
+    records = {r["model"]: r for r in cate.sections["cate_models"]}
     assert records["divergent"]["flagged"] and not records["divergent"]["selected"]
-    assert any("divergent flagged" in w for w in result.warnings)
+    assert any("divergent flagged" in w for w in cate.warnings)
 
 
 def test_selection_prefers_a_real_model_over_noise_by_true_pehe(world_result):
@@ -93,7 +93,7 @@ def test_selection_prefers_a_real_model_over_noise_by_true_pehe(world_result):
     truth = world.truth["true_cate"].to_numpy()
     options = CateOptions(models=("noise", "t_learner", "linear_dml"), validate="none",
                           registry=REGISTRY)
-    (oc,) = run_cate(result, options)
+    (oc,) = run_cate(result.core, options).outcomes
     pehe = {f.model: _pehe(f.cate, truth) for f in oc.fits}
     chosen = oc.selection.selected
     assert chosen != "noise"
@@ -110,23 +110,24 @@ def test_selection_prefers_a_real_model_over_noise_by_true_pehe(world_result):
 
 def test_override_picks_the_named_model_but_refuses_a_flagged_one(world_result):
     _, result = world_result
-    (oc,) = run_cate(result, CateOptions(models=("noise", "t_learner"), model="noise",
-                                         validate="none", registry=REGISTRY))
+    (oc,) = run_cate(result.core, CateOptions(models=("noise", "t_learner"), model="noise",
+                                              validate="none", registry=REGISTRY)).outcomes
     assert oc.selection.selected == "noise" and oc.selection.overridden
-    (oc,) = run_cate(result, CateOptions(models=("divergent", "t_learner"), model="divergent",
-                                         validate="none", registry=REGISTRY))
+    (oc,) = run_cate(result.core, CateOptions(models=("divergent", "t_learner"),
+                                              model="divergent", validate="none",
+                                              registry=REGISTRY)).outcomes
     assert oc.selection.selected == "t_learner" and not oc.selection.overridden
     assert "refused" in oc.selection.reason
 
 
 def test_every_model_flagged_leaves_no_selection_and_says_so(world_result):
     _, result = world_result
-    (oc,) = run_cate(result, CateOptions(models=("divergent",), validate="none",
-                                         registry=REGISTRY))
+    (oc,) = (cate := run_cate(result.core, CateOptions(models=("divergent",), validate="none",
+                                         registry=REGISTRY))).outcomes
     assert oc.selection.selected is None
-    assert np.isnan(result.customer_columns["cate"]).all()
-    assert result.sections["cate_model"] is None
-    assert any("every model was flagged" in w for w in result.warnings)
+    assert np.isnan(cate.customer_columns["cate"]).all()
+    assert cate.sections["cate_model"] is None
+    assert any("every model was flagged" in w for w in cate.warnings)
 
 
 def test_guard_thresholds() -> None:

@@ -15,6 +15,7 @@ import os
 import numpy as np
 import pytest
 
+from rollout.common.stats import aipw_scores
 from rollout.estimation.ate import aipw
 from rollout.estimation.crossfit import (
     fit_predict_linear_plus_boosted,
@@ -23,7 +24,7 @@ from rollout.estimation.crossfit import (
 )
 from rollout.estimation.propensity import cross_fit_propensity
 from rollout.policy.policies import HoldoutPlan, PolicyInputs, evaluate_policy
-from rollout.policy.value import aipw_scores, profit_scores
+from rollout.policy.value import profit_scores
 from rollout.simulation import mean_and_se, replicate, simulate_world
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rollout.analysis import _recommend
 from rollout.estimation.ate import EffectEstimate
+from rollout.estimation.core import recommend as _recommend
 from rollout.estimation.propensity import positivity_diagnostics
 from rollout.estimation.trimming import trimming_sensitivity
 

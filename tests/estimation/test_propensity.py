@@ -70,7 +70,7 @@ def test_boosted_score_is_close_to_the_truth_and_seeded() -> None:
 
 @pytest.fixture(scope="module")
 def severe_result():
-    return analyze(severe_violation_world(0, n=1500).cohort, seed=0, steps=[])
+    return analyze(severe_violation_world(0, n=1500).cohort, seed=0, cate=None, policy=None)
 
 
 def test_severe_violation_is_flagged(severe_result) -> None:
@@ -100,7 +100,7 @@ def test_scenario_world_with_overlap_violation_is_flagged() -> None:
     from rollout.simulation import load_scenario, simulate_world
 
     world = simulate_world(load_scenario("overlap_violation"), seed=0, n=1500)
-    result = analyze(world.cohort, seed=0, steps=[])
+    result = analyze(world.cohort, seed=0, cate=None, policy=None)
     assert result.positivity.auc.auc > 0.95
     assert result.positivity.violated
     assert result.verdict == "hypothesis-generating"

@@ -21,10 +21,13 @@ def design_document(**overrides: Any) -> dict[str, Any]:
         "sd": 30.0, "r2": None,
         "n_per_arm_unadjusted": {"treatment": 1000, "control": 1000},
         "strata": ["segment"], "strata_sizes": None,
-        "looks": [{"information_fraction": 1.0, "n_per_arm": 1000, "efficacy_z": 1.96,
+        "looks": [{"look": 1, "information_fraction": 1.0,
+                   "n_per_arm": {"treatment": 1000, "control": 1000}, "efficacy_z": 1.96,
                    "futility_z": None, "harm_z": -1.96, "alpha_spent": 0.05,
                    "efficacy_effect": 2.6, "futility_effect": None, "harm_effect": -2.6}],
-        "spending": {"efficacy": "none"}, "max_inflation": 1.0, "phases": [],
+        "spending": {"efficacy": "none", "futility": "none",
+                     "harm": "efficacy boundary mirrored", "method": "single analysis"},
+        "max_inflation": 1.0, "phases": [],
         "cost": 1.0, "margin": 0.3, "seed": 0, "created_by": "rollout test",
     }
     doc.update(overrides)
@@ -62,11 +65,13 @@ def sequential_document(n_per_arm: int = 600, sd: float = 30.0, mde: float = 5.0
     seq = sequential_design([1 / 3, 2 / 3, 1], alpha=0.05, power=0.8, sided=2, spending="obf",
                             futility=futility)
     looks = [
-        {"information_fraction": f, "n_per_arm": round(n_per_arm * f), "efficacy_z": e,
-         "futility_z": fz, "harm_z": h, "alpha_spent": a, "efficacy_effect": None,
-         "futility_effect": None, "harm_effect": None}
-        for f, e, fz, h, a in zip(seq.information_fractions, seq.efficacy_z, seq.futility_z,
-                                  seq.harm_z, seq.alpha_spent, strict=True)
+        {"look": k, "information_fraction": f,
+         "n_per_arm": {"treatment": round(n_per_arm * f), "control": round(n_per_arm * f)},
+         "efficacy_z": e, "futility_z": fz, "harm_z": h, "alpha_spent": a,
+         "efficacy_effect": None, "futility_effect": None, "harm_effect": None}
+        for k, (f, e, fz, h, a) in enumerate(zip(
+            seq.information_fractions, seq.efficacy_z, seq.futility_z, seq.harm_z,
+            seq.alpha_spent, strict=True), start=1)
     ]
     # the maximum information the drift implies, expressed as n per arm for this sd
     n = int(np.ceil(2 * sd**2 * (seq.drift / mde) ** 2))

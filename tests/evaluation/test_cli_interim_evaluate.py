@@ -118,3 +118,82 @@ def test_evaluate_with_results_that_do_not_match(files, tmp_path) -> None:
     assert result.exit_code == 2
     assert "ids do not match" in result.output
     assert not out.exists()
+
+
+def test_evaluate_plain_design_and_minimal_returns(tmp_path) -> None:
+    """A plain sequential design and returns with only id, arm and outcome (no strata)."""
+    import numpy as np
+
+    design = tmp_path / "design.json"
+    runner = CliRunner()
+    made = runner.invoke(cli, ["design", "--sd", "100", "--mde", "10", "--looks", "3",
+                               "-o", str(design)])
+    assert made.exit_code == 0, made.output
+    rng = np.random.default_rng(0)
+    n = 400
+    returns = tmp_path / "returns.parquet"
+    write_parquet(returns, pd.DataFrame({
+        "customer_id": np.arange(n), "arm": np.where(np.arange(n) % 2, "treatment", "control"),
+        "outcome": rng.normal(100, 100, n)}))
+    out = tmp_path / "ev"
+    result = runner.invoke(cli, ["evaluate", str(design), str(returns), "--outcome", "outcome",
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
+    strata = pd.read_parquet(out / "tables" / "strata.parquet")
+    assert len(strata) == 0 and {"n_treatment", "n_control"} <= set(strata.columns)
+    assert (out / "summary.json").exists()
+
+
+@pytest.mark.parametrize(("key", "value"), [("drift", "2.8"), ("efficacy", "haybittle"),
+                                            ("beta", "0.2")])
+def test_interim_refuses_a_hand_edited_spending_record(files, key, value) -> None:
+    """A string drift (or an unknown spending kind) is an input error naming file and field."""
+    design, returns, _ = files
+    document = json.loads(design.read_text())
+    document["spending"][key] = value
+    design.write_text(json.dumps(document))
+    for command in (["interim", str(design), str(returns), "--look", "1"],
+                    ["evaluate", str(design), str(returns), "-o", str(design.parent / "ev")]):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 2, result.output
+        assert "design.json" in result.stderr and f"spending.{key}" in result.stderr
+        assert "Traceback" not in result.output
+        assert not isinstance(result.exception, TypeError)
+    assert not (design.parent / "ev").exists()
+
+
+def test_interim_look_error_names_the_option(files) -> None:
+    design, returns, _ = files
+    result = CliRunner().invoke(cli, ["interim", str(design), str(returns), "--look", "9"])
+    assert result.exit_code == 2
+    assert "option --look" in result.stderr and "column" not in result.stderr
+
+
+def test_the_evaluation_folder_is_read_back_by_its_owner(files, tmp_path) -> None:
+    from rollout.evaluation.evaluate import read_evaluation
+
+    design, returns, _ = files
+    out = tmp_path / "ev"
+    result = CliRunner().invoke(cli, ["evaluate", str(design), str(returns), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    folder = read_evaluation(out)
+    assert folder.effect("difference_in_means") is not None
+    assert list(folder.summary()["method"]) == [e["method"] for e in folder.document["effect"]]
+    assert all(p.exists() for p in folder.figures)
+    assert folder.srm["p_value"] >= 0 and folder.reestimation["n_scored"] > 0
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["--groups", "1"], "option --groups"),
+    (["--look", "7"], "option --look"),
+    (["--srm-threshold", "2"], "option --srm-threshold"),
+])
+def test_evaluate_bad_options_name_the_option(files, tmp_path, args, option) -> None:
+    design, returns, _ = files
+    out = tmp_path / "ev"
+    result = CliRunner().invoke(cli, ["evaluate", str(design), str(returns), "-o", str(out),
+                                      *args])
+    assert result.exit_code == 2, result.output
+    assert option in result.stderr
+    assert not out.exists()

@@ -74,8 +74,8 @@ def test_boundaries_at_planned_fraction_equal_design(make_sequential) -> None:
     result = interim_decision(design, data, look=1)
     assert result.information_fraction == pytest.approx(1 / 3, rel=1e-9)
     planned = design.looks[0]
-    assert result.efficacy_z == pytest.approx(planned["efficacy_z"], abs=1e-6)
-    assert result.futility_z == pytest.approx(planned["futility_z"], abs=1e-4)
+    assert result.efficacy_z == pytest.approx(planned.efficacy_z, abs=1e-6)
+    assert result.futility_z == pytest.approx(planned.futility_z, abs=1e-4)
     assert result.harm_z == pytest.approx(-result.efficacy_z)
     assert result.efficacy_effect == pytest.approx(result.efficacy_z * result.se)
     # an earlier look than planned spends less alpha: a higher boundary

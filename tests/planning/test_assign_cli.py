@@ -208,7 +208,7 @@ def test_stratum_smaller_than_the_arms(base_design: dict, tmp_path: Path) -> Non
     frame.loc[frame.index[-1], "target_pilot"] = 0
     result, out = bad_customer_run(base_design, tmp_path, frame)
     assert_rejected(result, out, "customers.csv", "'segment'", "segment=tiny", "fewer than",
-                    "--method hash")
+                    "hash method")
     # The hash method has no such limit.
     result, _ = bad_customer_run(base_design, tmp_path, frame, "--method", "hash")
     assert result.exit_code == 0, result.output
@@ -250,28 +250,20 @@ def test_missing_customer_file_and_bad_output_name(base_design: dict, tmp_path: 
     assert_rejected(result, out, "a.csv", ".parquet")
 
 
-def test_without_the_design_loader_json_is_read_and_checked(base_design: dict, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch,
-                                                            ) -> None:
-    import rollout.cli.assign as assign_cli
-
-    def no_loader(name: str) -> Any:
-        raise ImportError(name)
-
-    monkeypatch.setattr(assign_cli.importlib, "import_module", no_loader)
+def test_a_partial_design_json_is_refused(tmp_path: Path) -> None:
+    """assign trusts only a validated design: a document with only assignment's fields fails."""
     (tmp_path / "design.json").write_text("not json")
-    with pytest.raises(InputError, match="not a readable JSON document"):
-        assign_cli.read_design(tmp_path / "design.json")
-    with pytest.raises(InputError, match="does not exist"):
-        assign_cli.read_design(tmp_path / "absent.json")
-    minimal = {"arms": ["treatment", "control"], "n_total": 10, "seed": 1,
-               "allocation": {"treatment": 0.6, "control": 0.6}}
-    (tmp_path / "design.json").write_text(json.dumps(minimal))
     customers().to_csv(tmp_path / "customers.csv", index=False)
     out = tmp_path / "out"
     result = run(str(tmp_path / "design.json"), str(tmp_path / "customers.csv"), "-o",
                  str(out / "a.parquet"))
-    assert_rejected(result, out, "design.json", "'allocation'", "not 1")
+    assert_rejected(result, out, "design.json", "not a readable JSON document")
+    minimal = {"arms": ["treatment", "control"], "n_total": 10, "seed": 1,
+               "allocation": {"treatment": 0.6, "control": 0.6}}
+    (tmp_path / "design.json").write_text(json.dumps(minimal))
+    result = run(str(tmp_path / "design.json"), str(tmp_path / "customers.csv"), "-o",
+                 str(out / "a.parquet"))
+    assert_rejected(result, out, "design.json", "'schema'")
 
 
 @pytest.mark.parametrize(("changes", "fragment"), [
@@ -282,15 +274,15 @@ def test_without_the_design_loader_json_is_read_and_checked(base_design: dict, t
     ({"allocation": {"treatment": 0.5, "control": 0.4}}, "not 1"),
     ({"n_total": 0}, "'n_total'"),
     ({"strata": "segment"}, "'strata'"),
-    ({"phases": [{"phase": 1, "select_column": 3}]}, "select_column"),
+    ({"phases": [{"phase": 1, "name": "pilot", "select_column": 3}]}, "select_column"),
     ({"seed": "seven"}, "'seed'"),
 ])
-def test_design_fields_are_checked_without_the_loader(changes: dict, fragment: str) -> None:
+def test_partial_design_fields_are_checked(changes: dict, fragment: str) -> None:
     design = {"arms": ["treatment", "control"], "n_total": 10, "seed": 1, "strata": [],
               "allocation": {"treatment": 0.5, "control": 0.5}, "phases": []}
     design.update(changes)
     with pytest.raises(InputError, match=fragment):
-        AssignmentPlan.from_design(design, source="design.json")
+        AssignmentPlan.from_mapping(design, source="design.json")
 
 
 def test_csv_dir_that_is_a_file_and_rerandomize_zero(base_design: dict, tmp_path: Path) -> None:

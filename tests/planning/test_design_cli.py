@@ -51,12 +51,12 @@ def test_results_folder_writes_design_and_figures(results_folder: Path, tmp_path
     result = run(str(results_folder), "--looks", "3", "-o", str(out), "--per-segment")
     assert result.exit_code == 0, result.output
     design = load_design(out)
-    assert design.strata == ["segment", "ps_region"]
+    assert design.strata == ("segment", "ps_region")
     assert design.r2 is not None and design.r2 > 0.2
     assert design.n_per_arm["control"] < design.n_per_arm_unadjusted["control"]
     assert len(design.looks) == 3 and design.max_inflation > 1
-    assert design.phases[0]["select_column"] == "target_conservative"
-    assert design.phases[2]["select_column"] == "target_breakeven"
+    assert design.phase(1).select_column == "target_conservative"
+    assert design.phase(3).select_column == "target_breakeven"
     assert (out.parent / "design_power_curve.png").exists()
     assert (out.parent / "design_boundaries.png").exists()
     first = out.read_bytes()

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
 
 from rollout.errors import InputError
 from rollout.planning import load_design, save_design
+from rollout.planning.design import Design, Look, Phase
 from rollout.planning.plan import DesignRequest, plan_design
+from rollout.planning.sequential import SpendingPlan
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +29,9 @@ def test_round_trip_is_byte_identical(document: dict, tmp_path: Path) -> None:
     loaded = load_design(tmp_path / "a.json")
     second = save_design(tmp_path / "b.json", loaded).read_bytes()
     assert first == second
-    assert loaded["n_per_arm"] == loaded.n_per_arm == document["n_per_arm"]
+    assert loaded == design
+    assert loaded.n_per_arm == document["n_per_arm"]
+    assert not hasattr(loaded, "__getitem__") and not hasattr(loaded, "get")
     assert b"timestamp" not in first
 
 
@@ -68,6 +74,21 @@ def _mutations():
         ("looks", lambda d: d["looks"][0].pop("harm_z")),
         ("arms", setter("arms", ["a", "b"])),
         ("seed", setter("seed", "zero")),
+        ("spending.drift", lambda d: d["spending"].__setitem__("drift", "2.8")),
+        ("spending.drift", lambda d: d["spending"].pop("drift")),
+        ("spending.efficacy", lambda d: d["spending"].__setitem__("efficacy", "haybittle")),
+        ("spending.futility", lambda d: d["spending"].__setitem__("futility", "gamma")),
+        ("spending.beta", lambda d: d["spending"].__setitem__("beta", None)),
+        ("spending.futility_binding",
+         lambda d: d["spending"].__setitem__("futility_binding", True)),
+        ("spending", setter("spending", ["obf"])),
+        ("spending", setter("spending", {"efficacy": "none", "futility": "none",
+                                         "harm": "mirrored", "method": "single analysis"})),
+        ("phases", lambda d: d["phases"][1].__setitem__("campaign_weeks", "four")),
+        ("phases", lambda d: d["phases"][0].__setitem__("role", "ab_test")),
+        ("phases", lambda d: d["phases"].append(dict(d["phases"][0]))),
+        ("arms", setter("arms", ["treatment", "not_in_test"])),
+        ("strata", setter("strata", ["customer_id"])),
     ]
 
 
@@ -90,3 +111,56 @@ def test_load_design_file_problems(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(InputError, match="not a readable JSON"):
         load_design(bad)
+
+
+@pytest.mark.parametrize("field,mutate", [
+    ("looks[0].n_per_arm", lambda d: d["looks"][0].__setitem__("n_per_arm", 100)),
+    ("looks[1].efficacy_z", lambda d: d["looks"][1].__setitem__("efficacy_z", "2.0")),
+    ("strata_sizes[0]", lambda d: d.__setitem__("strata_sizes", [{"segment": "a"}])),
+])
+def test_nested_fields_are_named(document: dict, tmp_path: Path, field: str, mutate) -> None:
+    broken = copy.deepcopy(document)
+    mutate(broken)
+    path = tmp_path / "design.json"
+    path.write_text(json.dumps(broken))
+    with pytest.raises(InputError, match=re.escape(f"field '{field}")):
+        load_design(path)
+
+
+def test_a_fixed_design_has_a_single_analysis_spending_plan(tmp_path: Path) -> None:
+    design = plan_design(DesignRequest(sd=180, mde=34))
+    assert not design.spending.sequential
+    assert design.to_dict()["spending"] == {"efficacy": "none", "futility": "none",
+                                           "harm": "efficacy boundary mirrored",
+                                           "method": "single analysis"}
+    save_design(tmp_path / "fixed.json", design)
+    assert load_design(tmp_path / "fixed.json") == design
+    bounds = design.spending.boundaries([1.0], design.alpha, design.sided)
+    assert bounds.futility_z is None
+    assert bounds.efficacy_z[0] == pytest.approx(1.959964, abs=1e-5)
+
+
+def test_spending_plan_reproduces_the_planned_boundaries(document: dict) -> None:
+    design = Design.from_dict(document)
+    bounds = design.spending.boundaries(design.information_fractions, design.alpha,
+                                        design.sided)
+    assert bounds.efficacy_z == pytest.approx([look.efficacy_z for look in design.looks],
+                                              abs=1e-9)
+    assert bounds.futility_z == pytest.approx([look.futility_z for look in design.looks],
+                                              abs=1e-6)
+    assert bounds.harm_z == pytest.approx([look.harm_z for look in design.looks], abs=1e-9)
+
+
+def test_the_design_has_typed_parts_and_no_mapping_access(document: dict) -> None:
+    design = Design.from_dict(document)
+    assert isinstance(design.spending, SpendingPlan)
+    assert all(isinstance(look, Look) for look in design.looks)
+    assert all(isinstance(phase, Phase) for phase in design.phases)
+    assert design.phase(1).name == "pilot" and design.phase(4) is None
+    assert design.estimand.test == "ate" and design.estimand.mde == design.mde
+    assert design.estimand.scale == "outcome per customer"
+    for name in ("__getitem__", "get", "keys"):
+        assert not hasattr(design, name)
+    with pytest.raises(FrozenInstanceError):
+        design.mde = 1.0  # type: ignore[misc]
+    assert json.loads(json.dumps(design.to_dict())) == document

@@ -31,10 +31,10 @@ def test_power_and_type_one_error_by_simulation(name: str) -> None:
     design = plan_design(DesignRequest(sd=180, mde=34, **SETTINGS[name]))
     at_mde = simulate_operating_characteristics(design, 34.0, REPLICATIONS, seed=101)
     at_null = simulate_operating_characteristics(design, 0.0, REPLICATIONS, seed=202)
-    nominal_ignoring = design.spending.get("power_if_futility_ignored", design.power)
+    nominal_ignoring = design.spending.power_if_futility_ignored or design.power
     power = at_mde.reject_ignoring_futility
     assert abs(power - nominal_ignoring) <= 3 * at_mde.mc_se(nominal_ignoring), name
-    if design.spending.get("futility") == "beta":
+    if design.spending.futility == "beta":
         followed = at_mde.reject_following_futility
         assert abs(followed - design.power) <= 3 * at_mde.mc_se(design.power), name
     size = at_null.reject_ignoring_futility
@@ -70,7 +70,7 @@ def test_heterogeneity_design_power_and_size(effect_contrast: float) -> None:
             cells[arm + group] = (y.mean(axis=1), y.var(axis=1, ddof=1) / size)
     estimate = (cells["t1"][0] - cells["c1"][0]) - (cells["t0"][0] - cells["c0"][0])
     se = np.sqrt(sum(v for _, v in cells.values()))
-    reject = np.abs(estimate / se) >= design.looks[-1]["efficacy_z"]
+    reject = np.abs(estimate / se) >= design.looks[-1].efficacy_z
     rate = reject.mean()
     if effect_contrast == 0:
         assert rate <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / REPLICATIONS)
@@ -107,5 +107,5 @@ def test_policy_design_power_at_the_predicted_difference(tmp_path) -> None:
     n_a, n_b = design.n_per_arm["treatment"], design.n_per_arm["control"]
     (mean_a, var_a), (mean_b, var_b) = mean_profit(policy, n_a), mean_profit(current, n_b)
     difference, se = mean_a - mean_b, np.sqrt(var_a + var_b)
-    rate = (np.abs(difference / se) >= design.looks[-1]["efficacy_z"]).mean()
+    rate = (np.abs(difference / se) >= design.looks[-1].efficacy_z).mean()
     assert abs(rate - 0.8) <= 3 * np.sqrt(0.8 * 0.2 / REPLICATIONS)

@@ -43,7 +43,7 @@ def test_results_folder_numbers_come_from_the_analysis(results_folder: Path) -> 
     overlap = plan_design(DesignRequest(results=results_folder, mde_from="overlap"))
     assert overlap.mde == pytest.approx(30.0)
     assert "overlap" in overlap.mde_source
-    ab = design.phases[1]
+    ab = design.phase(2).record
     gain = ab["expected_effect"] * MARGIN - COST
     assert ab["control_opportunity_cost"] == pytest.approx(
         design.n_per_arm["control"] * max(0.0, gain))
@@ -55,7 +55,7 @@ def test_overlap_fallbacks(tmp_path: Path) -> None:
     design = plan_design(DesignRequest(results=results))
     assert design.mde_source.startswith("observational estimate in the overlap region")
     assert "mean CATE" in design.mde_source
-    assert design.cost is None and design.phases[1]["expected_profit"] is None
+    assert design.cost is None and design.phase(2).record["expected_profit"] is None
 
 
 def test_targeted_population_warns_it_cannot_validate_the_model(results_folder: Path) -> None:
@@ -65,17 +65,17 @@ def test_targeted_population_warns_it_cannot_validate_the_model(results_folder: 
 
 def test_small_strata_and_per_segment(results_folder: Path) -> None:
     design = plan_design(DesignRequest(results=results_folder, mde=60, per_segment=True))
-    assert any(r["too_small"] for r in design.strata_sizes)
+    assert any(r.too_small for r in design.strata_sizes)
     assert any("strata expect fewer" in w for w in design.details["warnings"])
     rare = next(r for r in design.details["per_segment"] if r["segment"] == "rare")
     assert rare["feasible"] is False
-    total = sum(r["expected_n"] for r in design.strata_sizes)
+    total = sum(r.expected_n for r in design.strata_sizes)
     assert total == pytest.approx(design.n_total)
 
 
 def test_policy_test_describes_its_randomization(results_folder: Path) -> None:
     design = plan_design(DesignRequest(results=results_folder, test="policy"))
-    assert design.phases[1]["arm_policies"]["control"].startswith("current practice")
+    assert design.phase(2).record["arm_policies"]["control"].startswith("current practice")
     assert 0 < design.details["estimand"]["quantities"]["share_disagree"] < 1
 
 
@@ -84,14 +84,14 @@ def test_binary_and_multi_arm_designs() -> None:
     assert binary.details["outcome_type"] == "binary"
     assert binary.n_per_arm["control"] == 1094
     multi = plan_design(DesignRequest(sd=180, mde=34, arms=2, multiplicity="bonferroni"))
-    assert multi.arms == ["treatment_1", "treatment_2", "control"]
+    assert multi.arms == ("treatment_1", "treatment_2", "control")
     assert multi.details["comparison_alpha"] == pytest.approx(0.025)
 
 
 def test_sequential_with_given_n_keeps_n_as_the_maximum() -> None:
     design = plan_design(DesignRequest(sd=180, n=600, power=0.8, looks=3))
     assert design.n_per_arm == {"treatment": 600, "control": 600}
-    assert [look["n_per_arm"]["control"] for look in design.looks] == [200, 400, 600]
+    assert [look.n_per_arm["control"] for look in design.looks] == [200, 400, 600]
     fixed = plan_design(DesignRequest(sd=180, n=600, power=0.8))
     assert design.mde > fixed.mde
 
@@ -134,8 +134,8 @@ def test_sequential_power_solved_from_n_and_mde_agrees_with_the_sized_design() -
                                        n=sized.n_per_arm["control"]))
     assert solved.n_per_arm == sized.n_per_arm
     # same boundaries and n: power with futility ignored is the sized design's (n rounded up)
-    assert solved.power == pytest.approx(sized.spending["power_if_futility_ignored"], abs=0.003)
-    assert solved.spending["futility"] == "none"
+    assert solved.power == pytest.approx(sized.spending.power_if_futility_ignored, abs=0.003)
+    assert solved.spending.futility == "none"
 
 
 @pytest.mark.parametrize("looks", [1, 2])

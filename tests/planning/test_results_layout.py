@@ -50,9 +50,9 @@ def test_estimation_core_folder(tmp_path: Path) -> None:
     assert "segment" in loaded.customers.columns  # joined from the cohort
     design = plan_design(DesignRequest(results=results))
     assert design.mde == 24.0
-    assert design.strata == ["ps_region"]  # segment is not in customers.parquet itself
+    assert design.strata == ("ps_region",)  # segment is not in customers.parquet itself
     assert any("segment not in customers.parquet" in w for w in design.details["warnings"])
-    assert design.phases[1]["expected_effect"] == 24.0
+    assert design.phase(2).record["expected_effect"] == 24.0
 
 
 def test_ato_when_no_trimming_records(tmp_path: Path) -> None:

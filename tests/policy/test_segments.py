@@ -57,7 +57,7 @@ def test_generic_cohort_uses_standardized_kmeans() -> None:
 
 def test_too_few_segments_refused(world_frame) -> None:
     frame, covariates = world_frame
-    with pytest.raises(InputError, match="--segments"):
+    with pytest.raises(InputError, match="argument 'k'"):
         segment_customers(frame, covariates, k=1)
 
 

@@ -1,4 +1,4 @@
-"""The policy step inside ``analyze``: what lands in summary.json, tables and customers.parquet."""
+"""The policy stage inside ``analyze``: what lands in summary.json, tables and customers.parquet."""
 
 from __future__ import annotations
 
@@ -8,29 +8,31 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rollout.analysis import AnalysisResult, Step, analyze, write_results
+from rollout.analysis import AnalysisResult, write_results
 from rollout.data.contract import Cohort
-from rollout.policy.step import PolicySettings, policy_step
+from rollout.estimation.cate.stage import CateColumns
+from rollout.estimation.core import AnalyzeOptions, run_core
+from rollout.policy.stage import PolicySettings, read_cate, run_policy
 from rollout.simulation import simulate_world
 
 FAST = ("policy_tree", "rule_tree")
 
 
-def oracle_cate_step(truth: np.ndarray, noise: float = 6.0) -> Step:
-    """A stand-in for the CATE step: truth plus noise, an interval, an 80/20 split."""
+def oracle_cate(truth: np.ndarray, noise: float = 6.0) -> CateColumns:
+    """A stand-in for the CATE stage's hand-over: truth plus noise, an interval, an 80/20 split."""
+    rng = np.random.default_rng(11)
+    n = len(truth)
+    honest = truth + rng.normal(0, noise, n)
+    deployed = honest + rng.normal(0, 1, n)
+    return CateColumns(cate=deployed, lower=deployed - 12, upper=deployed + 12, model="fake",
+                       honest=honest, honest_lower=honest - 10, is_test=rng.random(n) < 0.2)
 
-    def run(result: AnalysisResult) -> None:
-        rng = np.random.default_rng(11)
-        n = len(truth)
-        honest = truth + rng.normal(0, noise, n)
-        deployed = honest + rng.normal(0, 1, n)
-        split = np.where(rng.random(n) < 0.2, "test", "train").astype(object)
-        result.customer_columns.update({
-            "cate": deployed, "cate_lower": deployed - 12, "cate_upper": deployed + 12,
-            "cate_fake": honest, "cate_fake_lower": honest - 10, "cate_split": split})
-        result.sections["cate_model"] = {"model": "fake"}
 
-    return Step("cate", run)
+def analyze_with(cohort: Cohort, settings: PolicySettings,
+                 cate: CateColumns | None) -> AnalysisResult:
+    """The core and policy stages, the policy stage given ``cate`` as the CATE stage's result."""
+    core = run_core(cohort, AnalyzeOptions(seed=0, folds=3))
+    return AnalysisResult.of(core, policy=run_policy(core, cate, settings))
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +41,17 @@ def world():
 
 
 @pytest.fixture(scope="module")
-def result(world) -> AnalysisResult:
-    steps = [oracle_cate_step(world.truth["true_cate"].to_numpy()),
-             policy_step(PolicySettings(cost=10.0, margin=0.25, trees=FAST))]
-    return analyze(world.cohort, seed=0, folds=3, steps=steps)
+def oracle(world) -> CateColumns:
+    return oracle_cate(world.truth["true_cate"].to_numpy())
 
 
-def test_summary_sections(result: AnalysisResult) -> None:
-    doc = result.summary()
+@pytest.fixture(scope="module")
+def result(world, oracle) -> AnalysisResult:
+    return analyze_with(world.cohort, PolicySettings(cost=10.0, margin=0.25, trees=FAST), oracle)
+
+
+def test_summary_sections(result: AnalysisResult, oracle: CateColumns) -> None:
+    doc = result.to_dict()
     be = doc["breakeven"]
     assert be["cost"] == 10.0 and be["margin"] == 0.25 and be["breakeven_cate"] == 40.0
     assert be["cost_method"] == "given" and be["cost_explanation"]
@@ -59,7 +64,7 @@ def test_summary_sections(result: AnalysisResult) -> None:
             assert key in record
         assert np.isfinite(record["value_ci_low"]) and np.isfinite(record["value_ci_high"])
     # honest values are computed on the held-out split only
-    n_test = int((result.customer_columns["cate_split"] == "test").sum())
+    n_test = int(oracle.is_test.sum())
     assert all(p["value_n"] == n_test for p in doc["policies"])
     assert len(doc["breakeven_grid"]) == 7 and doc["breakeven_grid"][0]["scenario"] == "base"
     assert {d["versus"] for d in doc["policy_differences"]} == {"everyone", "current_practice"}
@@ -72,22 +77,20 @@ def test_summary_sections(result: AnalysisResult) -> None:
     assert doc["profit_curve"]["points"][0]["share"] == 0.0
 
 
-def test_customer_columns(result: AnalysisResult) -> None:
+def test_customer_columns(result: AnalysisResult, oracle: CateColumns) -> None:
     customers = result.customers()
     for column in ("segment", "target_breakeven", "target_conservative", "target_top_k",
                    "target_risk_adjusted", "target_policy_tree", "target_rule_tree"):
         assert column in customers.columns
-    cate = customers["cate"].to_numpy()
+    cate = oracle.cate
     assert customers["target_breakeven"].tolist() == (cate > 40.0).astype(int).tolist()
     assert set(customers["segment"]) == set(result.cohort.frame["segment"])
 
 
-def test_same_seed_same_bytes(world, result, tmp_path) -> None:
-    steps = [oracle_cate_step(world.truth["true_cate"].to_numpy()),
-             policy_step(PolicySettings(cost=10.0, margin=0.25, trees=FAST))]
-    again = analyze(world.cohort, seed=0, folds=3, steps=steps)
-    a = write_results(result, tmp_path / "a", figures=True)
-    b = write_results(again, tmp_path / "b", figures=True)
+def test_same_seed_same_bytes(world, result, oracle, tmp_path) -> None:
+    again = analyze_with(world.cohort, PolicySettings(cost=10.0, margin=0.25, trees=FAST), oracle)
+    a = write_results(result, tmp_path / "a", figures=True).path
+    b = write_results(again, tmp_path / "b", figures=True).path
     for path in sorted(p for p in a.rglob("*") if p.is_file()):
         twin = b / path.relative_to(a)
         assert path.read_bytes() == twin.read_bytes(), path.name
@@ -98,9 +101,8 @@ def test_same_seed_same_bytes(world, result, tmp_path) -> None:
 def test_no_cost_skips_profit_parts(world) -> None:
     cohort = Cohort(frame=world.cohort.frame.drop(columns=["segment"]),
                     roles=replace(world.cohort.roles, segment=None), source="c.parquet")
-    steps = [oracle_cate_step(world.truth["true_cate"].to_numpy()),
-             policy_step(PolicySettings(segments=3, trees=()))]
-    result = analyze(cohort, seed=0, folds=3, steps=steps)
+    result = analyze_with(cohort, PolicySettings(segments=3, trees=()),
+                          oracle_cate(world.truth["true_cate"].to_numpy()))
     assert "policies" not in result.sections and "breakeven" not in result.sections
     assert any("no campaign cost" in w for w in result.warnings)
     assert len(result.sections["segments"]) == 3
@@ -113,9 +115,8 @@ def test_cost_from_campaign_coupons(world) -> None:
     frame["window_campaign_coupon_disc"] = np.where(t == 1, 4.0 + (np.arange(len(t)) % 3), 0.0)
     cohort = Cohort(frame=frame, roles=replace(world.cohort.roles,
                                                carried=("window_campaign_coupon_disc",)))
-    steps = [oracle_cate_step(world.truth["true_cate"].to_numpy()),
-             policy_step(PolicySettings(margin=0.3, trees=()))]
-    result = analyze(cohort, seed=0, folds=3, steps=steps)
+    result = analyze_with(cohort, PolicySettings(margin=0.3, trees=()),
+                          oracle_cate(world.truth["true_cate"].to_numpy()))
     be = result.sections["breakeven"]
     expected = frame.loc[t == 1, "window_campaign_coupon_disc"].mean()
     assert be["cost_method"] == "campaign_coupons"
@@ -124,29 +125,22 @@ def test_cost_from_campaign_coupons(world) -> None:
 
 
 def test_no_cate_skips_policies(world) -> None:
-    steps = [policy_step(PolicySettings(cost=10.0, trees=()))]
-    result = analyze(world.cohort, seed=0, folds=3, steps=steps)
+    result = analyze_with(world.cohort, PolicySettings(cost=10.0, trees=()), None)
     assert "policies" not in result.sections and "segments" in result.sections
     assert any("no usable CATE" in w for w in result.warnings)
+    assert result.skipped == ({"step": "policies", "reason": "no CATE predictions"},)
     assert isinstance(result.tables["segments"], pd.DataFrame)
 
 
 def test_read_cate_without_training_split_bounds() -> None:
-    from types import SimpleNamespace
-
-    from rollout.policy.step import read_cate
-
     cate = np.array([5.0, 1.0, 3.0, 2.0])
-    result = SimpleNamespace(
-        cohort=SimpleNamespace(n=4), sections={"cate_model": {"model": "m"}},
-        nuisances=SimpleNamespace(folds=np.array([0, 1, 0, 1])),
-        customer_columns={"cate": cate, "cate_lower": cate - 2, "cate_m": cate + 1,
-                          "cate_split": np.array(["train", "test", "train", "test"])})
-    view = read_cate(result)
+    folds = np.array([0, 1, 0, 1])
+    columns = CateColumns(cate=cate, lower=cate - 2, upper=cate + 2, model="m", honest=cate + 1,
+                          is_test=np.array([False, True, False, True]))
+    view = read_cate(columns, folds)
     assert view is not None and view.plan.eval_mask.tolist() == [False, True, False, True]
     assert view.honest_lower.tolist() == (cate - 1).tolist()
-    del result.customer_columns["cate_split"]
-    view = read_cate(result)
+    view = read_cate(replace(columns, is_test=None), folds)
     assert view.honest_cate is None and len(view.plan.splits) == 2
-    result.customer_columns["cate"] = np.array([1.0, np.nan, 2.0, 3.0])
-    assert read_cate(result) is None
+    assert read_cate(replace(columns, cate=np.array([1.0, np.nan, 2.0, 3.0])), folds) is None
+    assert read_cate(None, folds) is None

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from rollout.common.stats import aipw_scores
 from rollout.policy.value import (
-    aipw_scores,
     policy_difference,
     policy_value,
     predicted_profit,

@@ -42,10 +42,11 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression
 
+from rollout.common.stats import aipw_scores
 from rollout.estimation.crossfit import make_folds
 from rollout.estimation.propensity import cross_fit_propensity
 from rollout.policy.policies import HoldoutPlan, PolicyInputs, evaluate_policy, top_share
-from rollout.policy.value import aipw_scores, profit_scores
+from rollout.policy.value import profit_scores
 from rollout.simulation import monte_carlo_se, replicate, simulate_world
 
 REPS = int(os.environ.get("ROLLOUT_POLICY_COVERAGE_REPS", "300"))
@@ -83,7 +84,7 @@ def coverage_replication(seed: int) -> dict[str, float]:
         mu0[test], mu1[test] = m0.predict(_features(X[test])), m1.predict(_features(X[test]))
         cate_pop[k] = m1.predict(_features(X_pop)) - m0.predict(_features(X_pop))
     cate = mu1 - mu0
-    profit = profit_scores(aipw_scores(y, t, e_hat, mu0, mu1), margin, cost)
+    profit = profit_scores(aipw_scores(y, t, e_hat, mu0, mu1, clip=0.01), margin, cost)
     inputs = PolicyInputs(X=X, covariate_names=cohort.roles.covariates, cate=cate,
                           cate_lower=None, treatment=t, y=y, profit=profit, margin=margin,
                           cost=cost, seed=0)

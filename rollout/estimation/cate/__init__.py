@@ -1,6 +1,6 @@
 """Heterogeneous effects (CATE): six models, held-out validation, an explained selection.
 
-See :mod:`rollout.estimation.cate.step` for what ``rollout analyze`` does with them, and the
+See :mod:`rollout.estimation.cate.stage` for what ``rollout analyze`` does with them, and the
 modules for each idea: ``learners`` (one interface over the six models), ``validation`` (DR
 scores, BLP, AUUC/Qini, R-loss), ``selection`` (instability guard and R-loss rule), ``regions``
 (CATE by propensity region), ``refutation`` (placebo and subset stability), ``tuning`` (optional
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from rollout.estimation.cate.learners import LEARNERS, CateModel, make_learner
 from rollout.estimation.cate.persistence import load_cate_model, score_customers
-from rollout.estimation.cate.step import CateOptions, cate_step, run_cate
+from rollout.estimation.cate.stage import CateColumns, CateOptions, CateResult, run_cate
 
 __all__ = [
     "LEARNERS",
+    "CateColumns",
     "CateModel",
     "CateOptions",
-    "cate_step",
+    "CateResult",
     "load_cate_model",
     "make_learner",
     "run_cate",

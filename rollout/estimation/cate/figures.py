@@ -7,22 +7,17 @@ the same PNG bytes.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from rollout.common.figures import new_figure
 from rollout.estimation.cate.validation import uplift_curve
 
-if TYPE_CHECKING:
-    from rollout.estimation.cate.step import OutcomeCate
-
-
-def _new(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
+#: Each item of ``per_outcome`` is a :class:`rollout.estimation.cate.stage.OutcomeCate` (not
+#: imported here: the stage module imports this one).
+OutcomeCate = Any
 
 
 def distributions(per_outcome: Sequence[OutcomeCate]) -> Figure:
@@ -31,7 +26,7 @@ def distributions(per_outcome: Sequence[OutcomeCate]) -> Figure:
     Flagged models are drawn dashed and named as flagged; their range is clipped to the
     unflagged models' so one divergent model does not flatten the others.
     """
-    fig = _new(8, 3.2 * len(per_outcome) + 0.5)
+    fig = new_figure(8, 3.2 * len(per_outcome) + 0.5)
     for i, oc in enumerate(per_outcome):
         ax = fig.add_subplot(len(per_outcome), 1, i + 1)
         good = [f.cate for f in oc.fits if f.cate is not None and not f.flagged]
@@ -58,7 +53,7 @@ def distributions(per_outcome: Sequence[OutcomeCate]) -> Figure:
 
 def uplift_curves(per_outcome: Sequence[OutcomeCate]) -> Figure:
     """Uplift curve of every unflagged model on held-out DR scores, with 95% pointwise bands."""
-    fig = _new(8, 3.4 * len(per_outcome) + 0.5)
+    fig = new_figure(8, 3.4 * len(per_outcome) + 0.5)
     for i, oc in enumerate(per_outcome):
         ax = fig.add_subplot(len(per_outcome), 1, i + 1)
         test = oc.split.test
@@ -82,9 +77,13 @@ def uplift_curves(per_outcome: Sequence[OutcomeCate]) -> Figure:
     return fig
 
 
-def cate_figures(per_outcome: Sequence[OutcomeCate]) -> dict[str, Callable[[Any], Figure]]:
-    """Figure makers for the analysis results (each takes the result, ignored here)."""
+#: The figure files of the CATE stage.
+CATE_FIGURES = ("cate_distributions.png", "cate_uplift.png")
+
+
+def cate_figures(per_outcome: Sequence[OutcomeCate]) -> dict[str, Callable[[], Figure]]:
+    """Figure makers of the CATE stage (file name -> maker)."""
     return {
-        "cate_distributions.png": lambda result: distributions(per_outcome),
-        "cate_uplift.png": lambda result: uplift_curves(per_outcome),
+        "cate_distributions.png": lambda: distributions(per_outcome),
+        "cate_uplift.png": lambda: uplift_curves(per_outcome),
     }

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from rollout.common.display import DisplayMixin
 from rollout.estimation.cate.learners import CateModel, LearnerFactory, folds_to_cv, make_learner
 from rollout.estimation.cate.selection import instability_reason
 from rollout.estimation.cate.validation import (
@@ -52,7 +53,7 @@ def split_customers(t: np.ndarray, seed: int, test_share: float = TEST_SHARE) ->
 
 
 @dataclass
-class ModelFit:
+class ModelFit(DisplayMixin):
     """One model fitted on the training split for one outcome, and its held-out figures."""
 
     outcome: str
@@ -69,6 +70,16 @@ class ModelFit:
     @property
     def flagged(self) -> bool:
         return self.flag_reason is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fit's held-out figures in plain values (not the arrays or the fitted model)."""
+        return {"outcome": self.outcome, "model": self.model, "flagged": self.flagged,
+                "flag_reason": self.flag_reason, "error": self.error,
+                "mean": None if self.cate is None else float(np.mean(self.cate)),
+                "r_loss": None if self.losses is None else float(np.mean(self.losses)),
+                "blp": None if self.blp is None else self.blp.to_dict(),
+                "uplift": None if self.uplift is None else self.uplift.to_dict(),
+                "params": dict(self.params)}
 
 
 @dataclass(frozen=True)

@@ -289,7 +289,7 @@ LEARNERS: dict[str, LearnerFactory] = {
 }
 
 
-def check_model_names(names: Sequence[str], option: str = "--models",
+def check_model_names(names: Sequence[str], argument: str = "models",
                       known: Sequence[str] | None = None) -> list[str]:
     """Refuse unknown model names, listing the known ones; returns the names without repeats.
 
@@ -301,11 +301,12 @@ def check_model_names(names: Sequence[str], option: str = "--models",
     for name in names:
         if name not in known:
             raise InputError(f"unknown model {name!r}; known models: {', '.join(known)}",
-                             option=option)
+                             argument=argument)
         if name not in out:
             out.append(name)
     if not out:
-        raise InputError(f"no model named; known models: {', '.join(known)}", option=option)
+        raise InputError(f"no model named; known models: {', '.join(known)}",
+                         argument=argument)
     return out
 
 
@@ -314,5 +315,5 @@ def make_learner(name: str, seed: int = 0, n_jobs: int = 1,
                  registry: Mapping[str, LearnerFactory] | None = None) -> CateModel:
     """A fresh, unfitted model by name."""
     registry = LEARNERS if registry is None else registry
-    check_model_names([name], option="--model", known=list(registry))
+    check_model_names([name], argument="model", known=list(registry))
     return registry[name](LearnerSettings(seed=seed, n_jobs=n_jobs, params=dict(params or {})))

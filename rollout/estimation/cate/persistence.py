@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from rollout.errors import InputError
+from rollout.estimation.results_folder import ResultsFolder
 
 MODEL_FILE = "model.joblib"
 
@@ -41,32 +41,47 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_cate_model(results: str | Path) -> tuple[Any, dict[str, Any]]:
-    """The fitted CATE model of a results folder and its record (model, outcome, covariates).
+def load_model_file(path: Path, expected_sha256: str | None) -> Any:
+    """Unpickle a model file only if its SHA-256 matches the recorded one.
 
-    Reads ``summary.json`` for the file name and SHA-256 recorded by the analysis, hashes the
-    model file, and only if they match unpickles it. Raises :class:`InputError` otherwise.
+    A file written by an older version of the package (its pickle names a module or class that
+    has since moved) is refused with an :class:`InputError` saying to re-run the analysis.
     """
-    folder = Path(results)
-    summary_path = folder / "summary.json"
-    if not summary_path.is_file():
-        raise InputError("no summary.json: not a results folder of rollout analyze", file=folder)
-    record = json.loads(summary_path.read_text(encoding="utf-8")).get("cate_model")
-    if not record or not record.get("file"):
-        raise InputError("the results record no fitted CATE model (cate_model)",
-                         file=summary_path)
-    path = folder / record["file"]
-    if path.resolve().parent != folder.resolve():
-        raise InputError("the recorded model file lies outside the results folder", file=path)
     if not path.is_file():
         raise InputError("model file is missing", file=path)
     data = path.read_bytes()
-    if sha256(data) != record.get("sha256"):
+    if sha256(data) != expected_sha256:
         raise InputError(
-            "SHA-256 of the model file does not match the one recorded in summary.json; "
+            "SHA-256 of the model file does not match the one recorded in the results; "
             "refusing to load it (unpickling runs code). Re-run rollout analyze to rebuild it",
             file=path)
-    return joblib.load(io.BytesIO(data)), record
+    try:
+        return joblib.load(io.BytesIO(data))
+    except (ImportError, AttributeError) as exc:
+        raise InputError(
+            f"the model file was written by another version of rollout and cannot be loaded "
+            f"({type(exc).__name__}: {exc}); re-run rollout analyze to rebuild it",
+            file=path) from None
+    except Exception as exc:  # a damaged file fails in any way the unpickler can
+        raise InputError(f"the model file cannot be read ({type(exc).__name__}: {exc}); "
+                         "re-run rollout analyze to rebuild it", file=path) from None
+
+
+def load_cate_model(results: str | Path) -> tuple[Any, dict[str, Any]]:
+    """The fitted CATE model of a results folder and its record (model, outcome, covariates).
+
+    Reads the file name and SHA-256 recorded by the analysis, hashes the model file, and only if
+    they match unpickles it. Raises :class:`InputError` otherwise.
+    """
+    folder = ResultsFolder.open(results)
+    record = folder.cate_model()
+    if record is None:
+        raise InputError("the results record no fitted CATE model (cate_model)",
+                         file=folder.summary_path)
+    path = folder.path / record["file"]
+    if path.resolve().parent != folder.path.resolve():
+        raise InputError("the recorded model file lies outside the results folder", file=path)
+    return load_model_file(path, record.get("sha256")), record
 
 
 def score_customers(results: str | Path, frame: pd.DataFrame) -> np.ndarray:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from rollout.common.display import DisplayMixin
 from rollout.estimation.cate.learners import CateModel, folds_to_cv
 from rollout.estimation.crossfit import make_folds
 
@@ -40,7 +41,7 @@ def _child_seeds(seed: int, n: int) -> list[int]:
 
 
 @dataclass(frozen=True)
-class PlaceboResult:
+class PlaceboResult(DisplayMixin):
     """Mean placebo CATE SD over the permutations, relative to the real CATE SD."""
 
     ratio: float
@@ -125,7 +126,7 @@ def placebo_test(make: ModelMaker, X: np.ndarray, t: np.ndarray, y: np.ndarray,
 
 
 @dataclass(frozen=True)
-class StabilityResult:
+class StabilityResult(DisplayMixin):
     """Correlation of the CATE predicted for every customer by fits on two random halves."""
 
     correlation: float

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-Z_975 = float(stats.norm.ppf(0.975))
+from rollout.common.stats import Z_975
 
 REGIONS = ("overlap", "near_boundary", "extreme_low", "extreme_high")
 #: What to do with the customers of each region, by how far their effects are extrapolated.

@@ -1,4 +1,4 @@
-"""Terminal tables of the CATE step, rendered from the summary sections it wrote."""
+"""Terminal tables of the CATE stage, rendered from the summary sections it wrote."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def render_cate(sections: Mapping[str, Any]) -> None:
             console.stdout.print(f"flagged {record['outcome']}/{record['model']}: "
                                  f"{record['flag_reason']}")
     for sel in sections["cate_selection"]:
-        console.stdout.print(f"CATE model for [bold]{sel['outcome']}[/bold]: "
-                             f"[bold]{sel['selected']}[/bold] ({sel['reason']})")
+        console.stdout.print(f"CATE model for {sel['outcome']}: "
+                             f"{sel['selected']} ({sel['reason']})")
     if sections["cate_selection"]:
         console.stdout.print(f"rule: {sections['cate_selection'][0]['rule']}")
     if sections.get("cate_by_region"):

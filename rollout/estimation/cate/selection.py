@@ -24,11 +24,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
 
+from rollout.common.display import DisplayMixin
+from rollout.common.stats import Z_975
 from rollout.errors import InputError
 
-Z_975 = float(stats.norm.ppf(0.975))
 #: A model whose CATE SD exceeds this many outcome SDs is flagged.
 MAX_SD_RATIO = 1.0
 #: A model whose |mean CATE| exceeds this many outcome SDs is flagged.
@@ -86,7 +86,7 @@ def peer_outliers(spreads: Mapping[str, float]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class Selection:
+class Selection(DisplayMixin):
     """The chosen model, the runner-up, and the paired R-loss margin between them."""
 
     outcome: str
@@ -126,8 +126,8 @@ def select_model(outcome: str, losses: Mapping[str, np.ndarray],
     overridden = override is not None
     if override is not None:
         if override not in losses:
-            raise InputError(f"--model {override!r} was not fitted; fitted models: "
-                             f"{', '.join(order)}", option="--model")
+            raise InputError(f"{override!r} was not fitted; fitted models: "
+                             f"{', '.join(order)}", argument="model")
     refused = ""
     if override is not None and flags.get(override):
         refused = f"--model {override} refused for {outcome}: {flags[override]}; "

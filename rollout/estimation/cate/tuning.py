@@ -30,8 +30,8 @@ def require_optuna() -> Any:
         import optuna
     except ImportError:
         raise InputError("tuning needs the optional package optuna: pip install "
-                         "'rollout[tune]' (or pip install optuna), or leave out --tune",
-                         option="--tune") from None
+                         "'rollout[tune]' (or pip install optuna), or do not tune",
+                         argument="tune") from None
     return optuna
 
 

@@ -30,23 +30,37 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from rollout.estimation.ate import aipw_scores
-from rollout.evaluation.calibration import rate_weights
-
-Z_975 = float(stats.norm.ppf(0.975))
+from rollout.common.display import DisplayMixin
+from rollout.common.stats import Z_975, aipw_scores
 
 
 def dr_scores(y: np.ndarray, t: np.ndarray, e: np.ndarray, mu0: np.ndarray, mu1: np.ndarray,
               clip: float = 0.01) -> np.ndarray:
     """Doubly robust (AIPW) score per customer, the propensity clipped into [clip, 1 - clip]
-    (the same clipping as the analysis's AIPW, so the scores average to its estimate).
+    (the same clipping as the analysis's AIPW, so the scores average to its estimate): the one
+    score of :func:`rollout.common.stats.aipw_scores`.
 
     >>> dr_scores(np.array([3.0, 1.0]), np.array([1, 0]), np.array([0.5, 0.5]),
     ...           np.array([1.0, 1.0]), np.array([2.0, 2.0])).tolist()
     [3.0, 1.0]
     """
-    e = np.clip(np.asarray(e, float), clip, 1 - clip)
-    return aipw_scores(y, t, e, np.asarray(mu0, float), np.asarray(mu1, float))
+    return aipw_scores(y, t, e, mu0, mu1, clip=clip)
+
+
+def rate_weights(n: int, kind: str) -> np.ndarray:
+    """Weights a_j on the j-th best-ranked score such that RATE = sum_j a_j * score_(j).
+
+    AUTOC = (1/n) sum_k TOC(k/n), TOC(k/n) = mean of the top k scores - mean of all scores, so
+    a_j = (H_n - H_{j-1}) / n - 1/n with H the harmonic numbers. Qini weights each TOC(k/n) by
+    k/n instead, giving a_j = (n - j + 1) / n^2 - (n + 1) / (2 n^2). Both sum to zero.
+    """
+    j = np.arange(1, n + 1)
+    if kind == "autoc":
+        harmonic = np.concatenate([[0.0], np.cumsum(1.0 / j)])
+        return (harmonic[n] - harmonic[j - 1]) / n - 1.0 / n
+    if kind == "qini":
+        return (n - j + 1) / n**2 - (n + 1) / (2 * n**2)
+    raise ValueError(f"unknown RATE kind {kind!r}")
 
 
 def r_loss_terms(y: np.ndarray, t: np.ndarray, m: np.ndarray, e: np.ndarray, tau: np.ndarray,
@@ -63,7 +77,7 @@ def r_loss_terms(y: np.ndarray, t: np.ndarray, m: np.ndarray, e: np.ndarray, tau
 
 
 @dataclass(frozen=True)
-class BLPFit:
+class BLPFit(DisplayMixin):
     """BLP of the DR scores on the centred CATE: ATE (intercept) and heterogeneity slope."""
 
     ate: float
@@ -121,7 +135,7 @@ def auuc_weights(n: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class UpliftResult:
+class UpliftResult(DisplayMixin):
     """AUUC and Qini of a ranking on DR scores, with influence-function SEs and 95% intervals."""
 
     auuc: float

@@ -1,6 +1,8 @@
-"""The CATE step of ``rollout analyze``: for whom does the campaign work?
+"""The CATE stage of ``rollout analyze``: for whom does the campaign work?
 
-For every outcome (the first is primary) the step fits the chosen CATE models on a seeded 80/20
+:func:`run_cate` receives the core stage's :class:`~rollout.estimation.core.CoreResult` (its folds
+and cross-fitted nuisances) and returns a frozen :class:`CateResult`. For every outcome (the first
+is primary) the stage fits the chosen CATE models on a seeded 80/20
 split, validates each on the held-out customers with doubly robust scores (BLP, AUUC, Qini, all
 with standard errors), flags unstable models, and selects one by the held-out R-loss
 (:mod:`rollout.estimation.cate.selection`). For the primary outcome it then
@@ -23,14 +25,15 @@ the training customers, out-of-sample for the held-out ones, marked by ``cate_sp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
 from rollout.estimation.cate.fitting import (
     TEST_SHARE,
@@ -54,13 +57,11 @@ from rollout.estimation.cate.refutation import placebo_test, subset_stability
 from rollout.estimation.cate.regions import cate_by_region
 from rollout.estimation.cate.selection import Selection, peer_outliers, select_model
 from rollout.estimation.cate.validation import dr_scores, uplift_curve
+from rollout.estimation.core import CoreResult
 from rollout.estimation.propensity import ps_region
 
-if TYPE_CHECKING:
-    from rollout.analysis import AnalysisResult
-
 VALIDATE_CHOICES = ("selected", "all", "none")
-STEP_NAME = "cate"
+STAGE_NAME = "cate"
 #: Placebo permutations and stability splits of the refutation tests (each a full refit).
 PLACEBO_PERMUTATIONS = 20
 STABILITY_SPLITS = 2
@@ -77,7 +78,7 @@ PER_CUSTOMER_NOTE = (
 
 @dataclass(frozen=True)
 class CateOptions:
-    """What the CATE step fits and validates (the ``--models/--model/--validate/--tune`` options).
+    """What the CATE stage fits and validates (``models``, ``model``, ``validate``, ``tune``).
 
     ``registry`` maps model names to factories; tests add fake models through it. ``progress``
     receives a message before each fit (the command line shows them on stderr).
@@ -97,20 +98,21 @@ class CateOptions:
     def __post_init__(self) -> None:
         known = list(self.registry if self.registry is not None else LEARNERS)
         object.__setattr__(self, "models",
-                           tuple(check_model_names(self.models, "--models", known)))
+                           tuple(check_model_names(self.models, "models", known)))
         if self.model is not None:
-            check_model_names([self.model], "--model", known)
+            check_model_names([self.model], "model", known)
             if self.model not in self.models:
-                raise InputError(f"--model {self.model!r} is not among --models "
-                                 f"({', '.join(self.models)})", option="--model")
+                raise InputError(f"{self.model!r} is not among the models fitted "
+                                 f"({', '.join(self.models)})", argument="model")
         if self.validate not in VALIDATE_CHOICES:
             raise InputError(f"unknown value {self.validate!r}; choose one of "
-                             f"{', '.join(VALIDATE_CHOICES)}", option="--validate")
+                             f"{', '.join(VALIDATE_CHOICES)}", argument="validate")
         if self.tune < 0:
             raise InputError(f"must be a number of trials >= 0, got {self.tune}",
-                             option="--tune")
+                             argument="tune")
         if self.placebo_permutations < 1 or self.stability_splits < 1:
-            raise InputError("placebo permutations and stability splits must be at least 1")
+            raise InputError("placebo permutations and stability splits must be at least 1",
+                             argument="placebo_permutations")
 
     def to_dict(self) -> dict[str, Any]:
         return {"models": list(self.models), "model": self.model, "validate": self.validate,
@@ -121,8 +123,8 @@ class CateOptions:
 
 
 @dataclass
-class OutcomeCate:
-    """Everything the step computed for one outcome."""
+class OutcomeCate(DisplayMixin):
+    """Everything the stage computed for one outcome."""
 
     data: OutcomeData
     split: Split
@@ -133,13 +135,22 @@ class OutcomeCate:
     def fit_of(self, name: str | None) -> ModelFit | None:
         return next((f for f in self.fits if f.model == name), None)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"outcome": self.data.name, "selection": self.selection.to_dict(),
+                "models": [summary_record(f, self.split) for f in self.fits],
+                "tuned": {k: dict(v) for k, v in self.tuned.items()}}
 
-def outcome_data(result: AnalysisResult, outcome: str) -> OutcomeData:
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per model: its held-out validation (as in ``cate_models``)."""
+        return pd.DataFrame([summary_record(f, self.split) for f in self.fits])
+
+
+def outcome_data(core: CoreResult, outcome: str) -> OutcomeData:
     """The arrays the models of one outcome use, with DR scores from the shared nuisances."""
-    cohort, nuis = result.cohort, result.nuisances
+    cohort, nuis = core.cohort, core.nuisances
     fitted = nuis.outcomes[outcome]
     y, t = cohort.outcome(outcome), cohort.treatment.astype(np.int64)
-    clip = result.options.clip
+    clip = core.options.clip
     return OutcomeData(name=outcome, X=cohort.X, t=t, y=y, folds=nuis.folds, e=nuis.e_hat,
                        m=fitted.m, scores=dr_scores(y, t, nuis.e_hat, fitted.mu0, fitted.mu1, clip),
                        clip=clip)
@@ -157,14 +168,14 @@ def _tune_models(data: OutcomeData, options: CateOptions, split: Split, seed: in
     return tuned
 
 
-def fit_outcome(result: AnalysisResult, outcome: str, options: CateOptions,
+def fit_outcome(core: CoreResult, outcome: str, options: CateOptions,
                 tick: Callable[[str], None]) -> OutcomeCate:
     """Fit, score and select the CATE models of one outcome."""
-    seed = result.options.seed
-    data = outcome_data(result, outcome)
+    seed = core.options.seed
+    data = outcome_data(core, outcome)
     split = split_customers(data.t, seed, options.test_share)
     tuned = _tune_models(data, options, split, seed, tick) if options.tune else {}
-    fits = fit_all(data, options.models, split, seed, result.options.n_jobs, tuned,
+    fits = fit_all(data, options.models, split, seed, core.options.n_jobs, tuned,
                    options.registry, tick)
     spreads = {f.model: float(np.std(f.cate, ddof=1)) for f in fits
                if not f.flagged and f.cate is not None}
@@ -223,16 +234,90 @@ def refute(data: OutcomeData, name: str, real_cate: np.ndarray, options: CateOpt
             "fit_on": "all customers"}
 
 
-def run_cate(result: AnalysisResult, options: CateOptions | None = None,
-             progress: Callable[[str], None] | None = None) -> list[OutcomeCate]:
-    """Run the CATE step on an analysis result, adding its sections, tables, columns, figures."""
-    options = options or CateOptions()
-    tick = progress or options.progress or (lambda message: None)
-    seed, n_jobs = result.options.seed, result.options.n_jobs
-    covariates = list(result.cohort.roles.covariates)
-    per_outcome = [fit_outcome(result, outcome, options, tick) for outcome in result.outcomes]
+@dataclass(frozen=True, eq=False)
+class CateColumns(DisplayMixin):
+    """The per-customer CATE the later stages read, by meaning rather than by column name.
 
-    records, selections, region_tables, curves = [], [], [], []
+    ``cate``, ``lower``, ``upper``: the selected model of the primary outcome refitted on every
+    customer (what is deployed; NaN when no model was selected, and the bounds NaN where the
+    model has no interval). ``honest`` and ``honest_lower``: the same model fitted on the
+    training split only, out of sample on the customers where ``is_test`` (None without them).
+    """
+
+    cate: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    model: str | None = None
+    honest: np.ndarray | None = None
+    honest_lower: np.ndarray | None = None
+    is_test: np.ndarray | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "n": len(self.cate),
+                "n_test": None if self.is_test is None else int(np.sum(self.is_test)),
+                "has_interval": bool(np.isfinite(self.lower).any()),
+                "has_honest": self.honest is not None}
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per customer: the deployed CATE, its bounds, the out-of-sample CATE."""
+        frame = pd.DataFrame({"cate": self.cate, "cate_lower": self.lower,
+                              "cate_upper": self.upper})
+        if self.honest is not None:
+            frame["honest"] = self.honest
+        if self.is_test is not None:
+            frame["is_test"] = self.is_test
+        return frame
+
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame([self.to_dict()])
+
+
+@dataclass(frozen=True, eq=False)
+class CateResult(DisplayMixin):
+    """What the CATE stage computed; ``summary()`` is the table of models with their validation.
+
+    ``columns`` is what the policy stage reads; ``sections``, ``tables``, ``customer_columns`` and
+    ``model_file`` are what the results folder writes (keys of ``summary.json``, ``tables/``,
+    columns of ``customers.parquet``, ``model.joblib``).
+    """
+
+    options: CateOptions
+    outcomes: tuple[OutcomeCate, ...]
+    columns: CateColumns
+    model_record: dict[str, Any] | None
+    model_file: bytes | None
+    sections: Mapping[str, Any]
+    tables: Mapping[str, pd.DataFrame]
+    customer_columns: Mapping[str, np.ndarray]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def selected(self) -> str | None:
+        """The selected model of the primary outcome (None when every model was flagged)."""
+        return self.outcomes[0].selection.selected
+
+    def figures(self) -> dict[str, Callable[[], Any]]:
+        """Figure makers of this stage (file name -> maker of a matplotlib ``Figure``)."""
+        from rollout.estimation.cate.figures import cate_figures
+
+        return cate_figures(self.outcomes)
+
+    def artifacts(self) -> dict[str, bytes]:
+        return {MODEL_FILE: self.model_file} if self.model_file is not None else {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The keys of ``summary.json`` this stage writes."""
+        return dict(self.sections)
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self.tables["cate_models"]
+
+
+def _model_records(per_outcome: list[OutcomeCate]
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[pd.DataFrame],
+                              list[str]]:
+    """Per model: its validation record and held-out uplift curve; per outcome: the selection."""
+    records, selections, curves, warnings = [], [], [], []
     for oc in per_outcome:
         for fit in oc.fits:
             rec = summary_record(fit, oc.split)
@@ -248,46 +333,76 @@ def run_cate(result: AnalysisResult, options: CateOptions | None = None,
         sel["runner_up_criteria"] = _criteria(oc.fit_of(oc.selection.runner_up), oc.split)
         selections.append(sel)
         if oc.selection.selected is None:
-            result.warnings.append(f"CATE {oc.data.name}: {oc.selection.reason}")
+            warnings.append(f"CATE {oc.data.name}: {oc.selection.reason}")
         for fit in oc.fits:
             if fit.flagged:
-                result.warnings.append(f"CATE {oc.data.name}: {fit.model} flagged and never "
-                                       f"selected: {fit.flag_reason}")
+                warnings.append(f"CATE {oc.data.name}: {fit.model} flagged and never "
+                                f"selected: {fit.flag_reason}")
+    return records, selections, curves, warnings
 
-    primary = per_outcome[0]
-    n = result.cohort.n
-    nan = np.full(n, np.nan)
+
+def _refit_selected(primary: OutcomeCate, options: CateOptions, core: CoreResult,
+                    tick: Callable[[str], None]
+                    ) -> tuple[dict[str, np.ndarray], bytes | None, dict[str, Any] | None]:
+    """The selected model refitted on all customers: its CATE columns, model file and record."""
+    seed, n_jobs = core.options.seed, core.options.n_jobs
+    nan = np.full(core.cohort.n, np.nan)
     customer = {"cate": nan.copy(), "cate_lower": nan.copy(), "cate_upper": nan.copy()}
-    refutation: list[dict[str, Any]] = []
-    model_record: dict[str, Any] | None = None
     chosen = primary.selection.selected
-    if chosen is not None:
-        tick(f"CATE {primary.data.name}: refit {chosen} on all customers")
-        params = primary.tuned.get(chosen)
-        final = make_learner(chosen, seed=seed, n_jobs=n_jobs, params=params,
-                             registry=options.registry)
-        final.fit(primary.data.X, primary.data.t, primary.data.y, folds_to_cv(primary.data.folds))
-        customer["cate"] = np.asarray(final.effect(primary.data.X), dtype=float)
-        interval = final.effect_interval(primary.data.X)
-        if interval is not None:
-            customer["cate_lower"], customer["cate_upper"] = interval
-        blob = model_bytes(final)
-        result.artifacts[MODEL_FILE] = blob
-        structure = final.structure(covariates) if hasattr(final, "structure") else None
-        model_record = {"file": MODEL_FILE, "sha256": sha256(blob), "model": chosen,
-                        "outcome": primary.data.name, "covariates": covariates,
-                        "fit_on": "all customers", "params": params or None,
-                        "structure": structure,
-                        "loader": "rollout.estimation.cate.persistence.load_cate_model"}
+    if chosen is None:
+        return customer, None, None
+    tick(f"CATE {primary.data.name}: refit {chosen} on all customers")
+    params = primary.tuned.get(chosen)
+    final = make_learner(chosen, seed=seed, n_jobs=n_jobs, params=params,
+                         registry=options.registry)
+    final.fit(primary.data.X, primary.data.t, primary.data.y, folds_to_cv(primary.data.folds))
+    customer["cate"] = np.asarray(final.effect(primary.data.X), dtype=float)
+    interval = final.effect_interval(primary.data.X)
+    if interval is not None:
+        customer["cate_lower"], customer["cate_upper"] = interval
+    blob = model_bytes(final)
+    covariates = list(core.cohort.roles.covariates)
+    structure = final.structure(covariates) if hasattr(final, "structure") else None
+    record = {"file": MODEL_FILE, "sha256": sha256(blob), "model": chosen,
+              "outcome": primary.data.name, "covariates": covariates,
+              "fit_on": "all customers", "params": params or None,
+              "structure": structure,
+              "loader": "rollout.estimation.cate.persistence.load_cate_model"}
+    return customer, blob, record
 
+
+def _refutation_failures(refutation: list[dict[str, Any]]) -> list[str]:
+    warnings = []
+    for rec in refutation:
+        failed = [test for test, key in (("placebo", "placebo_pass"),
+                                         ("subset stability", "stability_pass")) if not rec[key]]
+        if failed:
+            warnings.append(
+                f"CATE {rec['outcome']}: {rec['model']} fails the {' and the '.join(failed)} "
+                f"test{'s' if len(failed) > 1 else ''} (placebo ratio {rec['placebo_ratio']:.3g}, "
+                f"needs < {rec['placebo_threshold']:g}; stability correlation "
+                f"{rec['stability_correlation']:.3g}, needs > {rec['stability_threshold']:g}): "
+                "treat the per-customer effects as hypotheses for a randomized test, not as "
+                "targeting facts")
+    return warnings
+
+
+def _refutations(per_outcome: list[OutcomeCate], selected_cate: np.ndarray,
+                 options: CateOptions, core: CoreResult,
+                 tick: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Placebo and stability tests of the models ``options.validate`` names."""
+    seed, n_jobs = core.options.seed, core.options.n_jobs
+    primary = per_outcome[0]
+    chosen = primary.selection.selected
     plan: list[tuple[OutcomeCate, str]] = []
     if options.validate == "selected" and chosen is not None:
         plan = [(primary, chosen)]
     elif options.validate == "all":
         plan = [(oc, f.model) for oc in per_outcome for f in oc.fits if not f.flagged]
+    refutation = []
     for oc, name in plan:
         if oc is primary and name == chosen:
-            real = customer["cate"]
+            real = selected_cate
         else:
             tick(f"CATE {oc.data.name}: refit {name} on all customers")
             other = make_learner(name, seed=seed, n_jobs=n_jobs, params=oc.tuned.get(name),
@@ -296,22 +411,18 @@ def run_cate(result: AnalysisResult, options: CateOptions | None = None,
             real = np.asarray(other.effect(oc.data.X), dtype=float)
         refutation.append(refute(oc.data, name, real, options, seed, n_jobs,
                                  oc.tuned.get(name), tick))
-    for rec in refutation:
-        failed = [test for test, key in (("placebo", "placebo_pass"),
-                                         ("subset stability", "stability_pass")) if not rec[key]]
-        if failed:
-            result.warnings.append(
-                f"CATE {rec['outcome']}: {rec['model']} fails the {' and the '.join(failed)} "
-                f"test{'s' if len(failed) > 1 else ''} (placebo ratio {rec['placebo_ratio']:.3g}, "
-                f"needs < {rec['placebo_threshold']:g}; stability correlation "
-                f"{rec['stability_correlation']:.3g}, needs > {rec['stability_threshold']:g}): "
-                "treat the per-customer effects as hypotheses for a randomized test, not as "
-                "targeting facts")
+    return refutation
 
-    regions = ps_region(result.nuisances.e_hat).astype(str)
+
+def _regions_table(per_outcome: list[OutcomeCate], selected_cate: np.ndarray,
+                   e_hat: np.ndarray) -> pd.DataFrame:
+    """CATE by propensity region beside each region's own AIPW estimate, per outcome."""
+    regions = ps_region(e_hat).astype(str)
+    nan = np.full(len(e_hat), np.nan)
+    tables = []
     for oc in per_outcome:
-        if oc is primary:
-            cate = customer["cate"]
+        if oc is per_outcome[0]:
+            cate = selected_cate
         else:
             fit = oc.fit_of(oc.selection.selected)
             cate = fit.cate if fit is not None and fit.cate is not None else nan
@@ -320,8 +431,15 @@ def run_cate(result: AnalysisResult, options: CateOptions | None = None,
         table = cate_by_region(cate, oc.data.scores, regions, oc.data.t)
         table.insert(0, "model", oc.selection.selected)
         table.insert(0, "outcome", oc.data.name)
-        region_tables.append(table)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
+
+def _model_columns(primary: OutcomeCate, n: int) -> dict[str, np.ndarray]:
+    """``cate_<model>`` (training-split fits, with intervals where the model has them) and
+    ``cate_split``."""
+    nan = np.full(n, np.nan)
+    customer: dict[str, np.ndarray] = {}
     for fit in primary.fits:
         customer[f"cate_{fit.model}"] = fit.cate if fit.cate is not None else nan.copy()
         interval = fit.fitted.effect_interval(primary.data.X) if fit.fitted is not None else None
@@ -330,44 +448,59 @@ def run_cate(result: AnalysisResult, options: CateOptions | None = None,
     split_label = np.full(n, "train", dtype=object)
     split_label[primary.split.test] = "test"
     customer["cate_split"] = split_label
+    return customer
 
+
+def _tables(records: list[dict[str, Any]], selections: list[dict[str, Any]],
+            regions: pd.DataFrame, refutation: list[dict[str, Any]],
+            curves: list[pd.DataFrame]) -> dict[str, pd.DataFrame]:
     models_table = pd.DataFrame(records)
     models_table["tuned_params"] = models_table["tuned_params"].map(
         lambda p: None if not p else ",".join(f"{k}={v}" for k, v in sorted(p.items())))
-    regions_table = pd.concat(region_tables, ignore_index=True) if region_tables else \
-        pd.DataFrame()
     selection_table = pd.DataFrame([{k: v for k, v in s.items() if not k.endswith("_criteria")}
                                     for s in selections])
-    result.sections.update({
+    return {"cate_models": models_table, "cate_selection": selection_table,
+            "cate_by_region": regions,
+            "refutation": pd.DataFrame(refutation).drop(
+                columns=["placebo_sds", "stability_correlations"], errors="ignore"),
+            "cate_uplift_curves": pd.concat(curves, ignore_index=True)
+            if curves else pd.DataFrame()}
+
+
+def _handover(customer: Mapping[str, np.ndarray], chosen: str | None,
+              split: Split) -> CateColumns:
+    is_test = np.zeros(len(customer["cate"]), dtype=bool)
+    is_test[split.test] = True
+    return CateColumns(
+        cate=customer["cate"], lower=customer["cate_lower"], upper=customer["cate_upper"],
+        model=chosen, honest=customer.get(f"cate_{chosen}") if chosen else None,
+        honest_lower=customer.get(f"cate_{chosen}_lower") if chosen else None, is_test=is_test)
+
+
+def run_cate(core: CoreResult, options: CateOptions | None = None,
+             progress: Callable[[str], None] | None = None) -> CateResult:
+    """The CATE stage on the core stage's result (see the module docstring)."""
+    options = options or CateOptions()
+    tick = progress or options.progress or (lambda message: None)
+    per_outcome = [fit_outcome(core, outcome, options, tick) for outcome in core.outcomes]
+    records, selections, curves, warnings = _model_records(per_outcome)
+    primary = per_outcome[0]
+    customer, blob, model_record = _refit_selected(primary, options, core, tick)
+    refutation = _refutations(per_outcome, customer["cate"], options, core, tick)
+    warnings += _refutation_failures(refutation)
+    regions = _regions_table(per_outcome, customer["cate"], core.nuisances.e_hat)
+    customer.update(_model_columns(primary, core.cohort.n))
+    sections = {
         "cate_settings": options.to_dict(),
         "cate_models": records,
         "cate_selection": selections,
-        "cate_by_region": regions_table.to_dict(orient="records"),
+        "cate_by_region": regions.to_dict(orient="records"),
         "refutation": refutation,
         "cate_model": model_record,
-    })
-    result.tables.update({"cate_models": models_table, "cate_selection": selection_table,
-                          "cate_by_region": regions_table,
-                          "refutation": pd.DataFrame(refutation).drop(
-                              columns=["placebo_sds", "stability_correlations"], errors="ignore"),
-                          "cate_uplift_curves": pd.concat(curves, ignore_index=True)
-                          if curves else pd.DataFrame()})
-    for name, values in customer.items():
-        result.customer_columns[name] = values
-    from rollout.estimation.cate.figures import cate_figures
-
-    result.figures.update(cate_figures(per_outcome))
-    return per_outcome
-
-
-def cate_step(options: CateOptions | None = None) -> Any:
-    """The analyze :class:`~rollout.analysis.Step` that runs :func:`run_cate` with ``options``."""
-    from rollout.analysis import Step
-
-    opts = options or CateOptions()
-    return Step(name=STEP_NAME, run=lambda result: run_cate(result, opts))
-
-
-def with_cate_options(steps: Sequence[Any], options: CateOptions) -> list[Any]:
-    """The registered steps with the CATE step replaced by one using ``options``, same order."""
-    return [cate_step(options) if s.name == STEP_NAME else s for s in steps]
+    }
+    return CateResult(
+        options=options, outcomes=tuple(per_outcome),
+        columns=_handover(customer, primary.selection.selected, primary.split),
+        model_record=model_record, model_file=blob, sections=sections,
+        tables=_tables(records, selections, regions, refutation, curves),
+        customer_columns=customer, warnings=tuple(warnings))

@@ -1,0 +1,207 @@
+"""Package-wide contracts of the analysis side, checked by reading the code.
+
+- one module owns the results folder: only it names ``summary.json`` as a file;
+- every public result class has the display contract (``to_dict``, ``to_pandas``,
+  ``_repr_html_``, and a ``summary()`` that returns a DataFrame);
+- library errors name the caller's argument, never a command-line ``--option``;
+- no function is longer than 80 lines.
+
+The last three cover the modules listed in ``SCOPE``; the display contract is checked for every
+module of the package, with the modules still to be converted skipped by name below.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import rollout
+from rollout.common.display import DisplayMixin
+
+PACKAGE = Path(rollout.__file__).resolve().parent
+
+#: The analysis side: the pipeline, its stages, and the readers of the results folder.
+SCOPE = ("analysis.py", "estimation/", "policy/", "planning/results.py", "demo/report.py")
+
+RESULTS_FOLDER_OWNER = "estimation/results_folder.py"
+#: Modules that name the ``summary.json`` of another folder, not of the results folder, and
+#: which. The folder name must appear on the line, unless the module writes only that folder.
+OTHER_SUMMARIES = {
+    "evaluation/evaluate.py": None,      # writes the evaluation folder's summary
+    "cli/simulate.py": None,             # writes the simulation folder's summary
+    "demo/report.py": "evaluation",      # reads the evaluation folder for the report
+}
+
+#: Public dataclasses that are inputs or containers, not results: they need no display.
+NOT_RESULTS = {
+    "rollout.estimation.core.AnalyzeOptions",          # options of the core stage
+    "rollout.estimation.cate.stage.CateOptions",       # options of the CATE stage
+    "rollout.estimation.cate.learners.LearnerSettings",  # a learner's fixed settings
+    "rollout.estimation.cate.fitting.OutcomeData",     # arrays a model is fitted on
+    "rollout.estimation.cate.fitting.Split",           # index arrays of the 80/20 split
+    "rollout.estimation.results_folder.ResultsContent",  # what the writer is given
+    "rollout.estimation.results_folder.ResultsFolder",   # the reader itself
+    "rollout.policy.stage.PolicySettings",             # options of the policy stage
+    "rollout.policy.stage.CateView",                   # the policy stage's view of its input
+    "rollout.policy.policies.HoldoutPlan",             # which customers value a policy
+    "rollout.policy.policies.PolicyInputs",            # arrays the policies are built from
+    "rollout.planning.results.AnalysisResults",        # the design's view of a results folder
+}
+
+#: Packages whose results are not converted yet, with who converts them. Each is skipped by
+#: name, so the list says exactly what remains.
+PENDING = {
+    "rollout.data": "the cohort builder's results (CohortBuild: summary() is a dict)",
+    "rollout.planning": "the typed design (Design, plans, assignment results)",
+    "rollout.evaluation": "the evaluation results (EvaluationResult: summary() is a dict)",
+    "rollout.simulation": "the simulation results (World, SimulatedReturns, TruthSummary)",
+    "rollout.report": "the report's layout classes (Report, Section)",
+}
+
+
+def _in_scope(relative: str) -> bool:
+    return any(relative == s or (s.endswith("/") and relative.startswith(s)) for s in SCOPE)
+
+
+def _sources() -> dict[str, ast.Module]:
+    return {str(p.relative_to(PACKAGE)): ast.parse(p.read_text(encoding="utf-8"))
+            for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+SOURCES = _sources()
+
+
+def _docstrings(tree: ast.Module) -> set[int]:
+    """ids of the string constants that are docstrings (a module's, class's or function's)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                out.add(id(body[0].value))
+    return out
+
+
+def _names_summary_file(tree: ast.Module) -> list[ast.Constant]:
+    """String constants that name ``summary.json`` as a file (a path part, not prose)."""
+    skip = _docstrings(tree)
+    return [node for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in skip
+            and (node.value == "summary.json" or node.value.endswith("/summary.json"))]
+
+
+def test_the_owner_names_the_summary_file() -> None:
+    assert _names_summary_file(SOURCES[RESULTS_FOLDER_OWNER])
+
+
+@pytest.mark.parametrize("module", sorted(set(SOURCES) - {RESULTS_FOLDER_OWNER}))
+def test_only_the_owner_opens_summary_json(module: str) -> None:
+    hits = _names_summary_file(SOURCES[module])
+    if module in OTHER_SUMMARIES:
+        folder = OTHER_SUMMARIES[module]
+        if folder is not None:  # allowed only beside the other folder's name
+            text = (PACKAGE / module).read_text(encoding="utf-8").splitlines()
+            stray = [h.lineno for h in hits if f'"{folder}"' not in text[h.lineno - 1]]
+            assert stray == [], f"{module} names the results' summary.json at lines {stray}"
+        return
+    lines = [h.lineno for h in hits]
+    assert lines == [], (f"{module} names summary.json as a file (lines {lines}); read the "
+                         f"results folder through rollout.estimation.results_folder")
+
+
+def test_the_rule_catches_a_path_and_ignores_prose() -> None:
+    tree = ast.parse('"""Reads summary.json."""\n'
+                     'p = folder / "summary.json"\n'
+                     'msg = "see summary.json ate"\n')
+    assert [n.lineno for n in _names_summary_file(tree)] == [2]
+
+
+# -- the display contract ------------------------------------------------------------------
+
+def _public_dataclasses() -> list[tuple[str, type]]:
+    found = []
+    for info in pkgutil.walk_packages(rollout.__path__, prefix="rollout."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if (inspect.isclass(obj) and dataclasses.is_dataclass(obj)
+                    and obj.__module__ == info.name and not name.startswith("_")
+                    and not issubclass(obj, BaseException)):
+                found.append((f"{info.name}.{name}", obj))
+    return sorted(found, key=lambda item: item[0])
+
+
+def _pending(qualified: str) -> str | None:
+    if qualified.startswith("rollout.planning.results."):
+        return None
+    return next((why for prefix, why in PENDING.items() if qualified.startswith(prefix + ".")),
+                None)
+
+
+@pytest.mark.parametrize(("qualified", "cls"), _public_dataclasses(),
+                         ids=[q for q, _ in _public_dataclasses()])
+def test_public_results_have_the_display_contract(qualified: str, cls: type) -> None:
+    if qualified in NOT_RESULTS:
+        pytest.skip("an input or container, not a result")
+    pending = _pending(qualified)
+    if pending:
+        pytest.skip(f"not converted yet: {pending}")
+    for method in ("to_dict", "to_pandas", "_repr_html_", "summary"):
+        assert callable(getattr(cls, method, None)), f"{qualified} has no {method}()"
+    returns = inspect.signature(cls.summary).return_annotation
+    assert returns in (pd.DataFrame, "pd.DataFrame", "DataFrame"), (
+        f"{qualified}.summary() must return a DataFrame, is annotated {returns!r}")
+    assert issubclass(cls, DisplayMixin) or "_repr_html_" in vars(cls)
+
+
+def test_the_skip_lists_name_real_classes() -> None:
+    names = {q for q, _ in _public_dataclasses()}
+    assert NOT_RESULTS <= names, sorted(NOT_RESULTS - names)
+
+
+# -- library errors and function length ------------------------------------------------------
+
+def _scope_sources() -> list[str]:
+    return [m for m in SOURCES if _in_scope(m)]
+
+
+def _literal_text(node: ast.expr) -> str:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(_literal_text(v) for v in node.values)
+    if isinstance(node, ast.BinOp):
+        return _literal_text(node.left) + _literal_text(node.right)
+    return ""
+
+
+@pytest.mark.parametrize("module", _scope_sources())
+def test_library_errors_name_arguments_not_options(module: str) -> None:
+    if module.startswith("cli/"):
+        return
+    bad = []
+    for node in ast.walk(SOURCES[module]):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "InputError"):
+            continue
+        text = "".join(_literal_text(a) for a in node.args)
+        if "--" in text or any(k.arg == "option" for k in node.keywords):
+            bad.append(node.lineno)
+    assert bad == [], f"{module}: InputError names a command-line option at lines {bad}"
+
+
+@pytest.mark.parametrize("module", [*_scope_sources(), "cli/analyze.py"])
+def test_no_function_longer_than_80_lines(module: str) -> None:
+    long = [(node.name, node.end_lineno - node.lineno + 1)
+            for node in ast.walk(SOURCES[module])
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.end_lineno - node.lineno + 1 > 80]
+    assert long == [], f"{module}: functions over 80 lines: {long}"
