@@ -48,6 +48,7 @@ th, td { border: 1px solid var(--line); padding: .25rem .55rem; vertical-align: 
 th { background: var(--soft); text-align: left; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.key td:first-child { font-weight: 600; }
+table.key td.num { white-space: normal; text-align: left; }
 .caption { color: var(--muted); font-size: .85rem; margin: .2rem 0 1rem; }
 .callout { padding: .55rem .85rem; margin: .8rem 0; border-left: 4px solid; }
 .verdict { background: #ddf4ff; border-color: var(--treat); }
