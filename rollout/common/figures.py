@@ -65,12 +65,27 @@ def text_outside(figure: Figure, tolerance: float = 1.0) -> list[str]:
     canvas.draw()
     renderer = canvas.get_renderer()
     box = figure.bbox
+    undrawn = _undrawn_tick_labels(figure)
     outside = []
     for text in figure.findobj(Text):
-        if not text.get_visible() or not text.get_text().strip():
+        if not text.get_visible() or not text.get_text().strip() or id(text) in undrawn:
             continue
         extent = text.get_window_extent(renderer)
         if (extent.x0 < box.x0 - tolerance or extent.y0 < box.y0 - tolerance
                 or extent.x1 > box.x1 + tolerance or extent.y1 > box.y1 + tolerance):
             outside.append(text.get_text())
     return outside
+
+
+def _undrawn_tick_labels(figure: Figure) -> set[int]:
+    """Tick labels matplotlib keeps but does not draw (their ticks lie outside the view)."""
+    undrawn: set[int] = set()
+    for ax in figure.axes:
+        for axis in ax._axis_map.values():
+            drawn = {id(label) for tick in axis._update_ticks()
+                     for label in (tick.label1, tick.label2)}
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                for label in (tick.label1, tick.label2):
+                    if id(label) not in drawn:
+                        undrawn.add(id(label))
+    return undrawn
