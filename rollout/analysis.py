@@ -20,7 +20,7 @@ function returning its own result, and one call here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -198,9 +198,10 @@ def with_progress(options: CateOptions, progress: ProgressCallback) -> CateOptio
 
 
 def write_results(result: AnalysisResult, folder: str | Path,
-                  figures: bool = True) -> ResultsFolder:
+                  figures: bool = True,
+                  finish: Callable[[ResultsFolder], None] | None = None) -> ResultsFolder:
     """Write the results folder atomically (see :mod:`rollout.estimation.results_folder`).
 
     Returns the folder as written; its ``document`` is the ``summary.json`` just written.
     """
-    return write_results_folder(folder, result.content(), figures=figures)
+    return write_results_folder(folder, result.content(), figures=figures, finish=finish)

@@ -574,6 +574,14 @@ def write_text(path: str | Path, text: str) -> Path:
     return path
 
 
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write bytes (a PNG, say) atomically; returns the path written."""
+    path = Path(path)
+    with _temporary_sibling(path) as tmp:
+        tmp.write_bytes(data)
+    return path
+
+
 def write_parquet(
     path: str | Path,
     frame: pd.DataFrame,

@@ -19,6 +19,7 @@ from rollout.cli import (
     design,
     evaluate,
     interim,
+    report,
     simulate,
 )
 from rollout.cli.app import (
@@ -51,6 +52,7 @@ __all__ = [
     "json_option",
     "main",
     "option_for",
+    "report",
     "seed_option",
     "simulate",
 ]

@@ -13,6 +13,7 @@ from rollout.errors import InputError
 
 if TYPE_CHECKING:
     from rollout.analysis import AnalysisResult
+    from rollout.estimation.results_folder import ResultsFolder
     from rollout.policy.stage import PolicyStageResult
 
 
@@ -91,6 +92,8 @@ def parse_outcome_bounds(values: Sequence[str], outcomes: Sequence[str]) -> dict
 @click.option("--segments", "segments", type=int, default=None, metavar="K",
               help="Number of behavioural segments when the cohort has no segment column "
                    "(default: chosen by silhouette among 3 to 6).")
+@click.option("--no-report", "no_report", is_flag=True,
+              help="Do not write OUTPUT/report.html and report.md.")
 @force_option
 @json_option
 @handles_input_errors
@@ -98,7 +101,7 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
             covariates: tuple[str, ...], seed: int, folds: int, clip: float,
             outcome_bounds: tuple[str, ...], models: tuple[str, ...], model: str | None,
             validate: str, tune: int, cost: float | None, cost_method: str, margin: float,
-            segments: int | None, force: bool, as_json: bool) -> None:
+            segments: int | None, no_report: bool, force: bool, as_json: bool) -> None:
     """Estimation core: positivity, average effects by six methods, trimming, bounds, verdict,
     heterogeneous effects (six CATE models, validated on held-out customers, one selected by the
     R-loss), then breakeven, targeting policies and segments.
@@ -106,7 +109,8 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
     Reads COHORT (parquet or CSV: customer_id, treatment 0/1, outcomes, numeric covariates) and
     writes OUTPUT/summary.json, OUTPUT/customers.parquet, OUTPUT/tables/*.parquet,
     OUTPUT/figures/*.png and OUTPUT/model.joblib (the selected CATE model; its SHA-256 is in
-    summary.json and the loader refuses a file that does not match).
+    summary.json and the loader refuses a file that does not match), and OUTPUT/report.html
+    with its Markdown twin OUTPUT/report.md.
     """
     from rollout.io import check_output_folder
 
@@ -146,7 +150,7 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
                               cate=with_progress(cate_options, cate_tick),
                               policy=policy_settings, progress=tick)
         bar.update(task, description="writing results")
-        written = write_results(result, output)
+        written = write_results(result, output, finish=None if no_report else _write_report)
     for message in result.warnings:
         console.warn(message)
     if as_json:
@@ -154,6 +158,13 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
         return
     _render(result)
     console.stdout.print(f"results written to {output}")
+
+
+def _write_report(folder: ResultsFolder) -> None:
+    """The analysis' own report, written into the results folder before it lands."""
+    from rollout.report.build import REPORT_NAME, report_for, write_report
+
+    write_report(report_for(results=folder, command="rollout analyze"), folder.path / REPORT_NAME)
 
 
 def _render(result: AnalysisResult) -> None:

@@ -40,6 +40,16 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _write_report(planned: Any, results: Path | None, output: Path) -> None:
+    """The design's report beside design.json (with the analysis it came from, if any)."""
+    from rollout.estimation.results_folder import ResultsFolder
+    from rollout.report.build import report_for, write_report
+
+    folder = ResultsFolder.open(results) if results is not None else None
+    write_report(report_for(results=folder, design=planned, command="rollout design"),
+                 output.with_name(f"{output.stem}.report.html"))
+
+
 def _render(design: Any) -> None:
     d = design.details
     rows = [
@@ -155,6 +165,8 @@ def _render(design: Any) -> None:
               help="Write the design here (design.json); figures go beside it.")
 @click.option("--figures", "figures_dir", type=click.Path(path_type=Path), default=None,
               help="Folder for the power-curve and boundary figures (PNG).")
+@click.option("--no-report", "no_report", is_flag=True,
+              help="Do not write the design's report (<name>.report.html and .md beside -o).")
 @seed_option
 @json_option
 @handles_input_errors
@@ -167,7 +179,8 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
            looks: int, information_fractions: str | None, spending: str, futility: str,
            population: str, policy: str | None, responder_share: float | None,
            pilot: str | None, expansion: str | None, campaign_weeks: int, outcome_weeks: int,
-           output: Path | None, figures_dir: Path | None, seed: int, as_json: bool) -> None:
+           output: Path | None, figures_dir: Path | None, no_report: bool, seed: int,
+           as_json: bool) -> None:
     """Size a stratified, sequential A/B test from an analysis or from plain numbers.
 
     \b
@@ -215,6 +228,8 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
     with output_set(primary) as outputs:
         if output is not None:
             save_design(output, planned)
+            if not no_report:
+                _write_report(planned, results, output)
         if figure_folder is not None:
             from rollout.planning.figures import draw_figures
 

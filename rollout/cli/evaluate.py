@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -33,6 +35,8 @@ from rollout.cli.app import (
 @click.option("--strict-srm", is_flag=True,
               help="Exit with status 2 (writing nothing) when the arm sizes mismatch the design.")
 @click.option("--srm-threshold", type=float, default=0.001, show_default=True)
+@click.option("--no-report", "no_report", is_flag=True,
+              help="Do not write OUTPUT/report.html and report.md.")
 @seed_option
 @force_option
 @json_option
@@ -41,7 +45,7 @@ def evaluate(design_path: str, data_path: str, outcome: str | None, covariates: 
              other_outcomes: str, joins: tuple[str, ...], treatment_arm: str | None,
              output: str, results: str | None, customers: str | None,
              stopped_at_look: int | None, groups: int, strict_srm: bool, srm_threshold: float,
-             seed: int, force: bool, as_json: bool) -> None:
+             no_report: bool, seed: int, force: bool, as_json: bool) -> None:
     """Post-test analysis: SRM, the effect three ways, profit, calibration of the old model,
     re-estimated CATE and the phase-3 target list.
 
@@ -67,7 +71,8 @@ def evaluate(design_path: str, data_path: str, outcome: str | None, covariates: 
     if strict_srm and result.srm.flag:
         console.error(result.srm.message() + " (--strict-srm: nothing written)")
         sys.exit(EXIT_BAD_INPUT)
-    write_evaluation(result, output)
+    write_evaluation(result, output,
+                     finish=None if no_report else _reporter(design, results))
     if as_json:
         console.emit_json(result.to_dict())
         return
@@ -86,3 +91,19 @@ def evaluate(design_path: str, data_path: str, outcome: str | None, covariates: 
     r = result.reestimation
     console.say(f"Phase-3 list: {r['n_targeted']:,} of {r['n_scored']:,} customers "
                          f"({r['rule']}); written to {output}/targets.parquet")
+
+
+def _reporter(design: Any, results: str | None) -> Any:
+    """Writes the evaluation's report into its folder before the folder lands."""
+    from rollout.estimation.results_folder import ResultsFolder
+    from rollout.evaluation.evaluate import read_evaluation
+    from rollout.report.build import REPORT_NAME, report_for, write_report
+
+    folder = ResultsFolder.open(results) if results is not None else None
+
+    def finish(path: Path) -> None:
+        write_report(report_for(results=folder, design=design,
+                                evaluation=read_evaluation(path), command="rollout evaluate"),
+                     path / REPORT_NAME)
+
+    return finish

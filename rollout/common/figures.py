@@ -45,3 +45,47 @@ def save_png(figure: Figure, path: str | Path, dpi: int | None = None) -> None:
     """Write the figure as a PNG file at ``path`` (no version metadata)."""
     figure.savefig(Path(path), format="png", dpi=dpi if dpi is not None else figure.dpi,
                    metadata=PNG_METADATA)
+
+
+def text_outside(figure: Figure, tolerance: float = 1.0) -> list[str]:
+    """The visible texts of ``figure`` (titles, labels, ticks, legends) that do not fit inside it.
+
+    A clipped title ("effect by method, 95% interv") is a text whose drawn box runs past the
+    figure's edge; this finds them, so a test can assert that every figure's words are whole.
+
+    >>> fig = new_figure(2, 1)
+    >>> ax = fig.add_subplot()
+    >>> _ = ax.set_title("a title far too long to fit in a figure two inches wide, surely")
+    >>> text_outside(fig)[:1]
+    ['a title far too long to fit in a figure two inches wide, surely']
+    """
+    from matplotlib.text import Text
+
+    canvas = figure.canvas
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    box = figure.bbox
+    undrawn = _undrawn_tick_labels(figure)
+    outside = []
+    for text in figure.findobj(Text):
+        if not text.get_visible() or not text.get_text().strip() or id(text) in undrawn:
+            continue
+        extent = text.get_window_extent(renderer)
+        if (extent.x0 < box.x0 - tolerance or extent.y0 < box.y0 - tolerance
+                or extent.x1 > box.x1 + tolerance or extent.y1 > box.y1 + tolerance):
+            outside.append(text.get_text())
+    return outside
+
+
+def _undrawn_tick_labels(figure: Figure) -> set[int]:
+    """Tick labels matplotlib keeps but does not draw (their ticks lie outside the view)."""
+    undrawn: set[int] = set()
+    for ax in figure.axes:
+        for axis in ax._axis_map.values():
+            drawn = {id(label) for tick in axis._update_ticks()
+                     for label in (tick.label1, tick.label2)}
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                for label in (tick.label1, tick.label2):
+                    if id(label) not in drawn:
+                        undrawn.add(id(label))
+    return undrawn

@@ -63,6 +63,7 @@ def run_demo(output: str | Path, seed: int = 0,
              progress: Callable[[str], None] | None = None) -> DemoResult:
     """Run every stage into ``output`` (replaced atomically) and return the headline numbers."""
     from rollout.demo.report import build_report
+    from rollout.report.build import write_report
 
     tick = progress or (lambda stage: None)
     output = Path(output)
@@ -143,6 +144,6 @@ def run_demo(output: str | Path, seed: int = 0,
         }
 
         tick("report")
-        build_report(tmp, headline).write(tmp / "report.html")
+        write_report(build_report(tmp, headline), tmp / "report.html")
         write_json(tmp / "demo.json", headline)
     return DemoResult(folder=output, headline=headline)

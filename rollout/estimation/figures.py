@@ -59,7 +59,7 @@ def love_plot(result: CoreResult) -> Figure:
 def effects_by_method(result: CoreResult) -> Figure:
     """Estimate and 95% interval by method, one panel per outcome."""
     outcomes = result.outcomes
-    fig = new_figure(7, 2.8 * len(outcomes) + 0.5)
+    fig = new_figure(9, 2.8 * len(outcomes) + 0.5)
     frame = result.effects_table()
     for i, outcome in enumerate(outcomes):
         ax = fig.add_subplot(len(outcomes), 1, i + 1)
@@ -70,7 +70,8 @@ def effects_by_method(result: CoreResult) -> Figure:
                     fmt="o", capsize=3)
         ax.axvline(0, color="black", linewidth=1)
         ax.set_yticks(pos, [f"{m} ({rows.loc[m, 'estimand']})" for m in rows.index])
-        ax.set_title(f"{outcome}: effect by method, 95% intervals")
+        # the long method labels push the axes right: align the title with the figure's left
+        ax.set_title(f"{outcome}: effect by method, 95% intervals", loc="left")
     return fig
 
 

@@ -56,11 +56,14 @@ class ResultsContent:
 
 
 def write_results_folder(folder: str | Path, content: ResultsContent,
-                         figures: bool = True) -> ResultsFolder:
+                         figures: bool = True,
+                         finish: Callable[[ResultsFolder], None] | None = None) -> ResultsFolder:
     """Write the results folder atomically; the same content gives the same bytes.
 
     The folder is assembled under a temporary name and renamed into place only when complete.
-    Returns the folder as written (its ``document`` is the ``summary.json`` just written).
+    ``finish``, when given, is called with the assembled folder before it is renamed (a report
+    written into it lands with the rest, or not at all). Returns the folder as written (its
+    ``document`` is the ``summary.json`` just written).
     """
     folder = Path(folder)
     tables = dict(content.tables)
@@ -81,6 +84,8 @@ def write_results_folder(folder: str | Path, content: ResultsContent,
             "artifacts": sorted(content.artifacts),
         }
         write_json(tmp / SUMMARY_FILE, document)
+        if finish is not None:
+            finish(ResultsFolder(path=tmp, document=document))
     return ResultsFolder(path=folder, document=document)
 
 

@@ -10,9 +10,10 @@ re-estimation on the experimental data and the phase-3 list.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,9 @@ from rollout.evaluation.sequential_inference import stagewise_inference
 from rollout.evaluation.srm import SRMResult
 from rollout.io import atomic_directory, write_json, write_parquet
 from rollout.planning.design import Design
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 EVALUATION_SCHEMA = "rollout.evaluation/1"
 #: Strata with fewer customers than this in an arm are left out of the effect-by-stratum figure.
@@ -304,13 +308,16 @@ def evaluate(
                             sequential=sequential, warnings=warnings)
 
 
-def _stratum_figure(result: EvaluationResult, folder: Path) -> None:
-    # Strata too small to say anything would stretch the axis for everyone; the table keeps them.
+def stratum_figure(result: EvaluationResult) -> Figure | None:
+    """The effect in each stratum with its interval (None when no stratum is big enough).
+
+    Strata too small to say anything would stretch the axis for everyone; the table keeps them.
+    """
     strata = result.strata.dropna(subset=["estimate"])
     strata = strata[(strata["n_treatment"] >= MIN_PLOTTED_PER_ARM)
                     & (strata["n_control"] >= MIN_PLOTTED_PER_ARM)]
     if not len(strata):
-        return
+        return None
     fig = new_figure(11, 0.4 * len(strata) + 1.8)
     ax = fig.subplots()
     pos = np.arange(len(strata))
@@ -322,13 +329,14 @@ def _stratum_figure(result: EvaluationResult, folder: Path) -> None:
     ax.set_xlabel(f"effect on {result.outcome} (95% CI)")
     ax.set_title(f"Effect by stratum (strata with at least {MIN_PLOTTED_PER_ARM} customers "
                  "per arm)")
-    save_png(fig, folder / FIGURE_NAMES[0], dpi=100)
+    return fig
 
 
-def _calibration_figure(result: EvaluationResult, folder: Path) -> None:
+def calibration_figure(result: EvaluationResult) -> Figure | None:
+    """Experimental effect against the predicted CATE by group (None without calibration)."""
     g = result.calibration_groups
     if g is None:
-        return
+        return None
     fig = new_figure(6, 4)
     ax = fig.subplots()
     ax.errorbar(g["mean_predicted"], g["estimate"],
@@ -341,18 +349,29 @@ def _calibration_figure(result: EvaluationResult, folder: Path) -> None:
     ax.set_ylabel("experimental effect (95% CI)")
     ax.set_title("Calibration of the observational CATE")
     ax.legend()
-    save_png(fig, folder / FIGURE_NAMES[1], dpi=100)
+    return fig
+
+
+#: The evaluation's figures: file name -> maker (a maker returns None when it has nothing).
+FIGURE_MAKERS = {FIGURE_NAMES[0]: stratum_figure, FIGURE_NAMES[1]: calibration_figure}
 
 
 def _figures(result: EvaluationResult, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    _stratum_figure(result, folder)
-    _calibration_figure(result, folder)
+    for name, make in FIGURE_MAKERS.items():
+        fig = make(result)
+        if fig is not None:
+            save_png(fig, folder / name, dpi=100)
 
 
 def write_evaluation(result: EvaluationResult, folder: str | Path,
-                     figures: bool = True) -> Path:
-    """Write ``summary.json``, the tables as parquet and the figures, atomically."""
+                     figures: bool = True,
+                     finish: Callable[[Path], None] | None = None) -> Path:
+    """Write ``summary.json``, the tables as parquet and the figures, atomically.
+
+    ``finish``, when given, is called with the assembled folder before it is renamed into
+    place (a report written into it lands with the rest, or not at all).
+    """
     with atomic_directory(folder) as tmp:
         write_json(tmp / "summary.json", result.to_dict())
         tables = tmp / "tables"
@@ -366,6 +385,8 @@ def write_evaluation(result: EvaluationResult, folder: str | Path,
         write_parquet(tmp / "targets.parquet", result.targets)
         if figures:
             _figures(result, tmp / "figures")
+        if finish is not None:
+            finish(tmp)
     return Path(folder)
 
 

@@ -58,9 +58,8 @@ def power_curve_data(design: Design, points: int = 40) -> dict[str, np.ndarray]:
     return curves
 
 
-def draw_figures(design: Design, folder: str | Path, stem: str = "design") -> list[Path]:
-    """Write ``<stem>_power_curve.png`` and ``<stem>_boundaries.png`` into ``folder``."""
-    folder = Path(folder)
+def power_curve_figure(design: Design) -> Figure:
+    """Customers per arm against the minimum detectable effect, the design's MDE marked."""
     curves = power_curve_data(design)
     fig = new_figure(6, 4)
     ax = fig.subplots()
@@ -76,8 +75,11 @@ def draw_figures(design: Design, folder: str | Path, stem: str = "design") -> li
     ax.set_title(f"{design.test}: power {design.power:.2f}, alpha {design.alpha:g}, "
                  f"{design.sided}-sided")
     ax.legend()
-    paths = [_write_png(fig, folder / f"{stem}_power_curve.png")]
+    return fig
 
+
+def boundaries_figure(design: Design) -> Figure:
+    """The efficacy, harm and futility boundaries (z) at each look's information fraction."""
     looks = design.looks
     t = [look.information_fraction for look in looks]
     fig = new_figure(6, 4)
@@ -94,5 +96,11 @@ def draw_figures(design: Design, folder: str | Path, stem: str = "design") -> li
     ax.set_xlim(0, 1.05)
     ax.set_title(f"boundaries: {design.spending.efficacy} spending")
     ax.legend()
-    paths.append(_write_png(fig, folder / f"{stem}_boundaries.png"))
-    return paths
+    return fig
+
+
+def draw_figures(design: Design, folder: str | Path, stem: str = "design") -> list[Path]:
+    """Write ``<stem>_power_curve.png`` and ``<stem>_boundaries.png`` into ``folder``."""
+    folder = Path(folder)
+    return [_write_png(power_curve_figure(design), folder / f"{stem}_power_curve.png"),
+            _write_png(boundaries_figure(design), folder / f"{stem}_boundaries.png")]
