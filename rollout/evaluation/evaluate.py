@@ -403,6 +403,11 @@ class EvaluationFolder(DisplayMixin):
     figures: tuple[Path, ...]
 
     @property
+    def summary_path(self) -> Path:
+        """The folder's ``summary.json`` (for a checksum of what was read)."""
+        return self.path / "summary.json"
+
+    @property
     def effects(self) -> pd.DataFrame:
         """The effect of the campaign, one row per method."""
         return pd.DataFrame(self.document["effect"])

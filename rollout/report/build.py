@@ -172,6 +172,6 @@ def report_for(results: ResultsFolder | None = None, design: Design | None = Non
     if results is not None:
         files.append(results.summary_path)
     if evaluation is not None:
-        files.append(evaluation.path / "summary.json")
+        files.append(evaluation.summary_path)
     return build_report(Inputs(results=results, design=design, evaluation=evaluation,
                                files=tuple(files)), command=command)

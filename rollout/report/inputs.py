@@ -54,5 +54,5 @@ def load_inputs(paths: Iterable[str | Path]) -> Inputs:
     if design is not None:
         files.append(found["design"])
     if evaluation is not None:
-        files.append(evaluation.path / "summary.json")
+        files.append(evaluation.summary_path)
     return Inputs(results=results, design=design, evaluation=evaluation, files=tuple(files))

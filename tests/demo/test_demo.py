@@ -48,11 +48,12 @@ def test_headline_is_consistent_with_the_files(demo_folder) -> None:
 def test_report_is_self_contained(demo_folder) -> None:
     folder, _ = demo_folder
     html = (folder / "report.html").read_text()
-    for title in ("The study cohort", "Positivity", "The A/B design", "Interim look 1",
-                  "Evaluation of the completed test"):
+    for title in ("Summary: key numbers and what to do next", "The study cohort", "Positivity",
+                  "The A/B design", "Assignment and the interim look", "The evaluated test"):
         assert title in html
     assert "data:image/png;base64," in html
     assert "http://" not in html and "https://" not in html
+    assert (folder / "report.md").is_file() and (folder / "report_files").is_dir()
 
 
 @pytest.mark.slow

@@ -36,7 +36,6 @@ RESULTS_FOLDER_OWNER = "estimation/results_folder.py"
 OTHER_SUMMARIES = {
     "evaluation/evaluate.py": None,      # writes the evaluation folder's summary
     "cli/simulate.py": None,             # writes the simulation folder's summary
-    "demo/report.py": "evaluation",      # reads the evaluation folder for the report
     "io.py": None,                       # recognises a previous output by its schema key only
 }
 
