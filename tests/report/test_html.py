@@ -84,3 +84,15 @@ def test_wide_tables_sit_in_a_scroll_box() -> None:
     report = Report("wide")
     report.section("Wide").table(frame)
     assert '<div class="table-wrap"><table>' in report.render()
+
+
+def test_a_large_table_does_not_grow_the_page() -> None:
+    big = pd.DataFrame({"customer_id": np.arange(200_000), "estimate": np.zeros(200_000),
+                        "se": np.ones(200_000)})
+    small = Report("size")
+    small.section("t").table(big.head(60))
+    large = Report("size")
+    large.section("t").table(big)
+    size_small, size_large = len(small.render()), len(large.render())
+    assert size_large - size_small < 200  # only the "more rows are in the file" line
+    assert size_large < report_html.SIZE_CAP_BYTES
