@@ -178,7 +178,9 @@ def evaluate(
                                        design.spending.get("efficacy", "obf"))
         adjusted_inference = stagewise_inference(
             decision.fractions_used, efficacy, -efficacy, stopped_at_look, decision.z,
-            decision.max_information)
+            # the information at full fraction implied by the look: the planned maximum, or
+            # the information reached when the look passed it (its fraction is capped at 1)
+            decision.information / decision.fractions_used[stopped_at_look - 1])
         sequential = adjusted_inference.to_dict() | {
             "decision_at_look": decision.decision, "information_fraction":
             decision.information_fraction, "fractions_used": decision.fractions_used}
