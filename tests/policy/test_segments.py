@@ -52,13 +52,19 @@ def test_generic_cohort_uses_standardized_kmeans() -> None:
     seg = segment_customers(frame, ["a", "b"], seed=0)
     assert seg.method.startswith("kmeans on standardized")
     names = name_segments(frame, ["a", "b"], seg.labels, n_terms=1)
-    # two well separated clusters in "a" (means 0 and 6), "b" pure noise: the name of each
-    # segment is the side of "a" its customers lie on
+    # each segment is named by the covariate that most sets it apart (largest |SMD| against
+    # the other customers), "High" or "Low" by the sign: recomputed here for every segment
     assert len(set(names.values())) == seg.k
     for label, name in names.items():
-        mean_a = frame["a"][seg.labels == label].mean()
-        if name.endswith(" a"):
-            assert name == ("High a" if mean_a > frame["a"].mean() else "Low a"), (label, name)
+        inside = seg.labels == label
+        smd = {}
+        for col in ("a", "b"):
+            x_in, x_out = frame[col][inside], frame[col][~inside]
+            pooled = np.sqrt((x_in.var(ddof=0) + x_out.var(ddof=0)) / 2)
+            smd[col] = (x_in.mean() - x_out.mean()) / pooled
+        top = max(smd, key=lambda c: abs(smd[c]))
+        expected = f"{'High' if smd[top] > 0 else 'Low'} {top}"
+        assert name.split(" (")[0] == expected, (label, name, smd)
     assert {"High a", "Low a"} <= set(names.values())
 
 
