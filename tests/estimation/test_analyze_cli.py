@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 from click.testing import CliRunner
+from scipy import stats
 
 from rollout.analysis import Step, analyze, write_results
 from rollout.cli import cli

@@ -6,8 +6,8 @@ import json
 
 import pandas as pd
 import pytest
-from scipy import stats
 from click.testing import CliRunner
+from scipy import stats
 
 from rollout.cli import cli
 from rollout.io import write_json, write_parquet

@@ -7,6 +7,7 @@ import functools
 import numpy as np
 import pandas as pd
 import pytest
+from calibration import replications
 from scipy import stats
 
 from rollout.errors import InputError
@@ -121,12 +122,13 @@ def _one_null_trial(seed: int, design_doc: dict) -> tuple[str, str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.calibration
 def test_type_one_error_over_looks(make_sequential) -> None:
     """No effect: efficacy or harm stops, at any look, at most alpha/2 each (+3 MC SE)."""
     from rollout.simulation import replicate
 
     doc = make_sequential(n_per_arm=300, futility="none")
-    reps = 2000
+    reps = replications(2000, 400)
     runs = replicate(functools.partial(_one_null_trial, design_doc=doc), reps, seed=11, n_jobs=2)
     up = np.mean([any(d == "stop_efficacy" for d in r) for r in runs])
     down = np.mean([any(d == "stop_harm" for d in r) for r in runs])
