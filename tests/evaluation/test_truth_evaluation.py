@@ -9,7 +9,14 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from rollout.evaluation.effects import adjusted, difference_in_means, segment_effects
+from rollout.errors import InputError
+from rollout.evaluation.effects import (
+    adjusted,
+    difference_in_means,
+    profit_per_customer,
+    segment_effects,
+    stratified,
+)
 from rollout.evaluation.srm import srm_check
 
 
@@ -138,3 +145,86 @@ def test_segments_too_small_are_left_out_of_the_family() -> None:
     p_holm = multipletests(out.loc[valid, "p_value"], method="holm")[1]
     np.testing.assert_allclose(out.loc[valid, "p_holm"], p_holm, rtol=1e-12)
     assert out.loc[valid[0], "ci_level"] == pytest.approx(1 - 0.05 / 4)
+
+
+def test_profit_per_customer_by_hand() -> None:
+    y = np.array([1.0, 2, 3, 4, 6, 8, 5, 7])
+    t = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    e = difference_in_means(y, t)
+    p = profit_per_customer(e, cost=2.0, margin=0.5)
+    assert p == pytest.approx({
+        "profit": 0.5 * e.estimate - 2.0, "se": 0.5 * e.se,
+        "ci_low": 0.5 * e.ci_low - 2.0, "ci_high": 0.5 * e.ci_high - 2.0,
+        "roi": (0.5 * e.estimate - 2.0) / 2.0, "roi_ci_low": (0.5 * e.ci_low - 2.0) / 2.0,
+        "roi_ci_high": (0.5 * e.ci_high - 2.0) / 2.0, "cost": 2.0, "margin": 0.5,
+        "breakeven_effect": 4.0})
+    free = profit_per_customer(e, cost=0.0, margin=0.5)
+    assert np.isnan(free["roi"]) and np.isnan(free["roi_ci_low"]) and np.isnan(free["roi_ci_high"])
+    assert free["profit"] == pytest.approx(0.5 * e.estimate) and free["breakeven_effect"] == 0
+    for cost, margin in ((1.0, 0.0), (1.0, -0.2), (-1.0, 0.3)):
+        with pytest.raises(InputError, match="margin"):
+            profit_per_customer(e, cost=cost, margin=margin)
+
+
+def test_stratified_pools_strata_too_small_to_have_a_variance() -> None:
+    # strata a and b are fine; c has a single treated customer and d a single control: both
+    # are pooled into one remainder stratum (2 treated, 2 controls), weights by stratum size
+    y = np.array([1.0, 2, 3, 5, 10, 11, 14, 16, 20, 40, 30, 35])
+    t = np.array([0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1, 0])
+    s = np.array(["a"] * 4 + ["b"] * 4 + ["c", "c", "d", "d"])
+    e = stratified(y, t, s)
+    parts = {"a": slice(0, 4), "b": slice(4, 8), "pool": slice(8, 12)}
+    est, var = 0.0, 0.0
+    for sl in parts.values():
+        yy, tt = y[sl], t[sl]
+        est += len(yy) / 12 * (yy[tt == 1].mean() - yy[tt == 0].mean())
+        var += (len(yy) / 12) ** 2 * (yy[tt == 1].var(ddof=1) / 2 + yy[tt == 0].var(ddof=1) / 2)
+    assert e.estimate == pytest.approx(est, rel=1e-12)
+    assert e.se == pytest.approx(np.sqrt(var), rel=1e-12)
+    assert "3 strata" in e.se_type
+    assert (e.n, e.n_treatment, e.n_control) == (12, 6, 6)
+    z = est / np.sqrt(var)
+    assert e.p_value == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-10)
+    assert e.ci_high == pytest.approx(est + stats.norm.ppf(0.975) * np.sqrt(var), rel=1e-10)
+
+
+def test_stratified_folds_a_pool_still_too_small_into_the_largest_stratum() -> None:
+    y = np.array([1.0, 2, 3, 5, 10, 11, 14, 16, 12, 13, 30, 7])
+    t = np.array([0, 0, 1, 1, 0, 0, 0, 1, 1, 1, 1, 0])
+    s = np.array(["a"] * 4 + ["b"] * 7 + ["c"])  # c: one control only, pooled alone: too small
+    e = stratified(y, t, s)
+    # c joins b, the largest stratum
+    est = 4 / 12 * (4.0 - 1.5) + 8 / 12 * (y[4:][t[4:] == 1].mean() - y[4:][t[4:] == 0].mean())
+    assert e.estimate == pytest.approx(est, rel=1e-12)
+    assert "2 strata" in e.se_type
+
+
+def test_segment_table_counts_and_unestimable_rows() -> None:
+    y, t, seg = _segment_data(6)
+    out = segment_effects(y, t, seg).set_index("segment")
+    for s in out.index:
+        mask = seg == s
+        assert out.loc[s, "n"] == mask.sum()
+        assert out.loc[s, "n_treatment"] == (t[mask] == 1).sum()
+        assert out.loc[s, "n_control"] == (t[mask] == 0).sum()
+    y2, t2 = np.r_[y, 1.0, 2.0], np.r_[t, 1, 0]
+    seg2 = np.concatenate([seg, ["solo", "solo"]])
+    out2 = segment_effects(y2, t2, seg2).set_index("segment")
+    row = out2.loc["solo"]
+    assert row["n"] == 2 and row["n_treatment"] == 1 and row["n_control"] == 1
+    assert np.isnan(row["estimate"]) and np.isnan(row["se"]) and np.isnan(row["p_value"])
+    assert not row["significant"]
+
+
+def test_effect_inputs_are_checked() -> None:
+    y, t = np.arange(6.0), np.array([0, 0, 0, 1, 1, 1])
+    with pytest.raises(InputError, match="different lengths"):
+        difference_in_means(y, t[:5])
+    with pytest.raises(InputError, match="missing or infinite"):
+        difference_in_means(np.r_[y[:5], np.nan], t)
+    with pytest.raises(InputError, match="fewer than 2 customers in the treatment"):
+        difference_in_means(y, np.array([0, 0, 0, 0, 0, 1]))
+    with pytest.raises(InputError, match="fewer than 2 customers in the control"):
+        difference_in_means(y, np.array([0, 1, 1, 1, 1, 1]))
+    with pytest.raises(InputError, match="covariates have missing"):
+        adjusted(y, t, np.array([1.0, 2, np.inf, 4, 5, 6]))
