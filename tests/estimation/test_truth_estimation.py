@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rollout.estimation.ate import aipw
+from rollout.estimation.ate import (
+    EffectEstimate,
+    aipw,
+    effects_frame,
+    methods_disagree,
+    naive_difference,
+)
 from rollout.estimation.crossfit import cross_fit, cross_fit_outcomes, make_folds
 from rollout.estimation.trimming import trimming_sensitivity
 
@@ -95,3 +101,68 @@ def test_cross_fit_trains_only_on_the_mask_and_other_folds() -> None:
     for k, train in enumerate(seen):
         assert set(train) == {i for i in range(12) if folds[i] != k and i % 2 == 0}
         assert np.allclose(out[folds == k], np.mean([10 * i for i in train]))
+
+
+def test_trimming_table_records() -> None:
+    t = np.array([0, 1] * 5)
+    y = np.arange(10.0)
+    e = np.linspace(0.05, 0.95, 10)
+    res = trimming_sensitivity(y, t, e, np.zeros(10), np.ones(10), outcome="spend",
+                               windows=[0.1, 0.3])
+    table = res.to_pandas()
+    assert list(table["trim"]) == ["none", "0.1-0.9", "0.3-0.7"]
+    assert list(table["estimand"]) == [
+        "ATE (all customers, clipped scores)",
+        "ATE among customers with propensity in [0.1, 0.9]",
+        "ATE among customers with propensity in [0.3, 0.7]"]
+    assert (table["se_type"] == "influence function (cross-fitted, not refitted)").all()
+    assert (table["outcome"] == "spend").all()
+    keep = (e >= 0.3) & (e <= 0.7)
+    row = res.row("spend", "0.3-0.7")
+    assert row["n"] == keep.sum() and row["n_treated"] == (t[keep] == 1).sum()
+    assert row["n_control"] == (t[keep] == 0).sum()
+    summary = res.summary()
+    assert list(summary.columns) == ["outcome", "trim", "n", "estimate", "se", "ci_low",
+                                     "ci_high"]
+    summary.loc[0, "n"] = -1  # a copy: the result is not changed through it
+    assert res.table.loc[0, "n"] == 10
+    table.loc[0, "n"] = -1
+    assert res.table.loc[0, "n"] == 10
+
+
+def test_effect_estimate_records() -> None:
+    t = np.array([0, 1, 0, 1, 0, 1])
+    y = np.array([1.0, 3.0, 2.0, 5.0, 1.5, 4.0])
+    e = np.array([0.005, 0.5, 0.5, 0.5, 0.5, 0.999])
+    est = aipw(y, t, e, np.full(6, 1.5), np.full(6, 4.0), clip=0.01, outcome="spend")
+    doc = est.to_dict()
+    assert doc["clip"] == [0.01, 0.99] and doc["n_clipped"] == 2
+    assert doc["outcome"] == "spend" and doc["method"] == "aipw" and doc["estimand"] == "ATE"
+    assert doc["se_type"] == "influence function (cross-fitted)"
+    assert doc["estimand_note"] == "average effect over all customers (doubly robust)"
+    assert est.n == 6
+    frame = effects_frame([est, naive_difference(y, t, outcome="spend")])
+    assert frame["clip"][0] == "0.01-0.99" and frame["clip"].isna()[1]
+    assert list(frame["method"]) == ["aipw", "naive"]
+    assert est.to_pandas().loc[0, "n_clipped"] == 2
+
+
+def test_methods_disagree_only_on_non_overlapping_intervals() -> None:
+    def est(method, low, high):
+        return EffectEstimate("y", method, "ATE", (low + high) / 2, 1.0, low, high, 10, "IF")
+    a, b, c = est("ipw", 0.0, 2.0), est("aipw", 2.0, 4.0), est("ato", 2.5, 5.0)
+    naive = est("naive", 10.0, 12.0)
+    nan_se = EffectEstimate("y", "dml", "ATO", 9.0, float("nan"), 8.0, 10.0, 10, "IF")
+    assert methods_disagree([a, b, c, naive, nan_se]) == [("ipw", "ato")]
+    assert methods_disagree([a, naive], exclude=()) == [("ipw", "naive")]
+
+
+def test_naive_difference_uses_welch_df() -> None:
+    from scipy import stats
+    y = np.array([1.0, 2.0, 4.0, 3.0, 10.0, 14.0, 9.0])
+    t = np.array([0, 0, 0, 0, 1, 1, 1])
+    res = naive_difference(y, t)
+    ref = stats.ttest_ind(y[t == 1], y[t == 0], equal_var=False)
+    ci = ref.confidence_interval()
+    assert (res.ci_low, res.ci_high) == pytest.approx((ci.low, ci.high), rel=1e-10)
+    assert res.se_type == "Welch (unequal variances, t interval)" and res.n == 7

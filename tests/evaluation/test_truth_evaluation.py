@@ -228,3 +228,41 @@ def test_effect_inputs_are_checked() -> None:
         difference_in_means(y, np.array([0, 1, 1, 1, 1, 1]))
     with pytest.raises(InputError, match="covariates have missing"):
         adjusted(y, t, np.array([1.0, 2, np.inf, 4, 5, 6]))
+
+
+def test_srm_record_and_messages() -> None:
+    ok = srm_check({"treatment": 5_010, "control": 4_990}, {"treatment": 0.5, "control": 0.5})
+    assert ok.to_dict() == {
+        "observed": {"treatment": 5010, "control": 4990},
+        "expected": {"treatment": 5000.0, "control": 5000.0},
+        "chi2": pytest.approx(0.04), "df": 1,
+        "p_value": pytest.approx(stats.chi2.sf(0.04, 1)), "threshold": 0.001, "flag": False}
+    assert ok.message() == ("arm sizes match the design: treatment 5,010 (50.1%), control 4,990 "
+                            f"(49.9%); p = {ok.p_value:.2g}")
+    bad = srm_check({"treatment": 5_400, "control": 4_600}, {"treatment": 0.5, "control": 0.5},
+                    threshold=0.01)
+    assert bad.flag and bad.threshold == 0.01
+    assert bad.message() == (
+        "sample-ratio mismatch: treatment 5,400 (54.0%), control 4,600 (46.0%); "
+        f"p = {bad.p_value:.2g} < 0.01. Check the assignment and the data pipeline before "
+        "trusting any effect.")
+    # the threshold is strict: p exactly at it is not flagged
+    at = srm_check({"treatment": 5_400, "control": 4_600}, {"treatment": 0.5, "control": 0.5},
+                   threshold=bad.p_value)
+    assert not at.flag
+
+
+@pytest.mark.parametrize(("counts", "allocation", "message", "column"), [
+    ({"treatment": 5, "holdout": 3}, {"treatment": .5, "control": .5},
+     "arms ['holdout'] are not in the design's allocation ['treatment', 'control']", "arm"),
+    ({"treatment": 5, "control": 3}, {"treatment": .5, "control": .6},
+     "allocation shares must be positive and sum to 1", "allocation"),
+    ({"treatment": 5, "control": 3}, {"treatment": 1.0, "control": 0.0},
+     "allocation shares must be positive and sum to 1", "allocation"),
+    ({"treatment": 0, "control": 0}, {"treatment": .5, "control": .5},
+     "no customers in any arm", "arm"),
+])
+def test_srm_refusals(counts, allocation, message, column) -> None:
+    with pytest.raises(InputError) as info:
+        srm_check(counts, allocation)
+    assert info.value.message == message and info.value.column == column
