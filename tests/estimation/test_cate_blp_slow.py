@@ -63,7 +63,7 @@ def test_blp_rejects_at_its_level_without_heterogeneity() -> None:
     correction that would cancel them rests on rare customers, so the held-out BLP over-rejects
     for such a model (see benchmarks/README.md, CATE).
     """
-    reps = replications(1000, 150)
+    reps = replications(1000, 250)
     p_values = np.array(replicate(_homogeneous, reps, seed=20261129, n_jobs=2))
     rate = float(np.mean(p_values < 0.05))
     assert abs(rate - 0.05) <= 3 * monte_carlo_se(0.05, reps), rate

@@ -28,7 +28,7 @@ from rollout.analysis import AnalyzeOptions, fit_nuisances
 from rollout.estimation.ate import aipw, ato_overlap, dml_partialling_out, ols_adjusted
 from rollout.estimation.trimming import trimming_sensitivity
 
-REPS = int(os.environ.get("ROLLOUT_COVERAGE_REPS", str(replications(500, 150))))
+REPS = int(os.environ.get("ROLLOUT_COVERAGE_REPS", str(replications(500, 250))))
 NOMINAL = 0.95
 
 

@@ -128,7 +128,7 @@ def test_type_one_error_over_looks(make_sequential) -> None:
     from rollout.simulation import replicate
 
     doc = make_sequential(n_per_arm=300, futility="none")
-    reps = replications(2000, 400)
+    reps = replications(2000, 2000)
     runs = replicate(functools.partial(_one_null_trial, design_doc=doc), reps, seed=11, n_jobs=2)
     up = np.mean([any(d == "stop_efficacy" for d in r) for r in runs])
     down = np.mean([any(d == "stop_harm" for d in r) for r in runs])

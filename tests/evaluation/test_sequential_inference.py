@@ -44,7 +44,7 @@ def test_median_unbiased_and_covering_by_simulation(theta: float) -> None:
     fr = np.array([1 / 3, 2 / 3, 1.0])
     b = efficacy_boundaries(fr, 0.05, 2, "obf")
     rng = np.random.default_rng(0 if theta else 1)
-    info, reps = 1.0, replications(1000, 400)
+    info, reps = 1.0, replications(1000, 1000)
     increments = rng.normal(size=(reps, 3)) * np.sqrt(np.diff(np.concatenate([[0], fr])))
     brownian = np.cumsum(increments, axis=1) + theta * fr  # B(t) = Z_t sqrt(t)
     zs = brownian / np.sqrt(fr)
