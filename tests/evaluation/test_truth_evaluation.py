@@ -150,20 +150,45 @@ def test_segments_too_small_are_left_out_of_the_family() -> None:
 def test_profit_per_customer_by_hand() -> None:
     y = np.array([1.0, 2, 3, 4, 6, 8, 5, 7])
     t = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    e = difference_in_means(y, t)
-    p = profit_per_customer(e, cost=2.0, margin=0.5)
+    e = difference_in_means(y, t)  # estimate 4
+    p = profit_per_customer(e, cost=0.5, margin=2.0)
     assert p == pytest.approx({
-        "profit": 0.5 * e.estimate - 2.0, "se": 0.5 * e.se,
-        "ci_low": 0.5 * e.ci_low - 2.0, "ci_high": 0.5 * e.ci_high - 2.0,
-        "roi": (0.5 * e.estimate - 2.0) / 2.0, "roi_ci_low": (0.5 * e.ci_low - 2.0) / 2.0,
-        "roi_ci_high": (0.5 * e.ci_high - 2.0) / 2.0, "cost": 2.0, "margin": 0.5,
-        "breakeven_effect": 4.0})
+        "profit": 2.0 * e.estimate - 0.5, "se": 2.0 * e.se,
+        "ci_low": 2.0 * e.ci_low - 0.5, "ci_high": 2.0 * e.ci_high - 0.5,
+        "roi": (2.0 * e.estimate - 0.5) / 0.5, "roi_ci_low": (2.0 * e.ci_low - 0.5) / 0.5,
+        "roi_ci_high": (2.0 * e.ci_high - 0.5) / 0.5, "cost": 0.5, "margin": 2.0,
+        "breakeven_effect": 0.25})
     free = profit_per_customer(e, cost=0.0, margin=0.5)
     assert np.isnan(free["roi"]) and np.isnan(free["roi_ci_low"]) and np.isnan(free["roi_ci_high"])
     assert free["profit"] == pytest.approx(0.5 * e.estimate) and free["breakeven_effect"] == 0
     for cost, margin in ((1.0, 0.0), (1.0, -0.2), (-1.0, 0.3)):
-        with pytest.raises(InputError, match="margin"):
+        with pytest.raises(InputError) as info:
             profit_per_customer(e, cost=cost, margin=margin)
+        assert info.value.message == "margin must be positive and cost non-negative"
+        assert info.value.column == "margin"
+
+
+def test_stagewise_inference_at_a_first_look_is_the_normal_interval() -> None:
+    """Stopping at look 1 of 3: stage-wise inference is the fixed-sample normal inference at
+    the first look's information t_1 I_max, for any z (here far out, z = 12, and negative)."""
+    from rollout.evaluation.sequential_inference import stagewise_inference
+    from rollout.planning.sequential import efficacy_boundaries
+
+    fr = [1 / 3, 2 / 3, 1.0]
+    b = efficacy_boundaries(fr, 0.05, 2, "obf")
+    i_max = 9.0
+    se = 1 / np.sqrt(fr[0] * i_max)
+    for z in (12.0, 4.2, -4.0):
+        res = stagewise_inference(fr, b, -b, look=1, z=z, max_information=i_max)
+        assert res.look == 1 and res.z == z
+        assert res.estimate == pytest.approx(z * se, rel=1e-6)
+        assert res.ci_low == pytest.approx((z - stats.norm.ppf(0.975)) * se, rel=1e-6)
+        assert res.ci_high == pytest.approx((z + stats.norm.ppf(0.975)) * se, rel=1e-6)
+        p_one = stats.norm.sf(z)
+        assert res.p_value_one_sided == pytest.approx(p_one, rel=1e-4, abs=1e-300)
+        assert res.p_value_two_sided == pytest.approx(2 * min(p_one, 1 - p_one), rel=1e-4,
+                                                      abs=1e-300)
+        assert res.to_dict()["method"] == "stage-wise ordering (Jennison & Turnbull 2000, ch. 8)"
 
 
 def test_stratified_pools_strata_too_small_to_have_a_variance() -> None:
