@@ -291,3 +291,104 @@ def test_srm_refusals(counts, allocation, message, column) -> None:
     with pytest.raises(InputError) as info:
         srm_check(counts, allocation)
     assert info.value.message == message and info.value.column == column
+
+
+def test_effect_records_name_method_estimand_and_se_type() -> None:
+    y = np.array([1.0, 2, 3, 4, 6, 8, 5, 7, 3, 9])
+    t = np.array([0, 0, 0, 0, 1, 1, 1, 1, 0, 1])
+    x = np.column_stack([np.arange(10.0), np.full(10, 2.0), (np.arange(10) % 3).astype(float)])
+    dim = difference_in_means(y, t)
+    lin = adjusted(y, t, x)
+    strat = stratified(y, t, np.array(list("aabbaabbab")))
+    assert dim.to_dict() | {"estimate": 0, "se": 0, "ci_low": 0, "ci_high": 0,
+                            "p_value": 0} == {
+        "method": "difference_in_means", "estimand": "ATE of assignment (tested population)",
+        "estimate": 0, "se": 0, "ci_low": 0, "ci_high": 0, "n": 10, "n_treatment": 5,
+        "n_control": 5, "se_type": "Welch (unequal variances), t reference", "p_value": 0}
+    assert (lin.method, lin.estimand) == ("adjusted", "ATE of assignment (tested population)")
+    # the constant covariate is dropped: two centred covariates
+    assert lin.se_type == "HC2 robust, Lin interacted OLS on 2 centred covariates"
+    assert (lin.n, lin.n_treatment, lin.n_control) == (10, 5, 5)
+    assert (strat.method, strat.estimand) == (
+        "stratified", "ATE of assignment (tested population), post-stratified")
+    assert strat.se_type == "Neyman variance summed over 2 strata"
+    # a one-dimensional covariate and no covariates
+    one = adjusted(y, t, np.arange(10.0))
+    assert one.se_type.endswith("on 1 centred covariates")
+    empty = adjusted(y, t, np.empty((10, 0)))
+    assert empty.se_type.endswith("on 0 centred covariates")
+    assert empty.estimate == pytest.approx(dim.estimate)
+
+
+def test_two_per_arm_is_enough_and_zero_variance_is_handled() -> None:
+    y, t = np.array([1.0, 2.0, 5.0, 7.0]), np.array([0, 0, 1, 1])
+    e = difference_in_means(y, t)
+    assert e.estimate == pytest.approx(4.5) and e.n == 4
+    s = stratified(y, t, np.array(["a"] * 4))
+    assert s.estimate == pytest.approx(4.5)
+    # no variance in either arm: SE 0, the interval is the point, p = 0 (or 1 at no effect)
+    flat = difference_in_means(np.array([1.0, 1.0, 3.0, 3.0]), t)
+    assert flat.se == 0 and flat.ci_low == flat.ci_high == flat.estimate == 2.0
+    assert flat.p_value == 0.0
+    none = difference_in_means(np.array([1.0, 1.0, 1.0, 1.0]), t)
+    assert none.se == 0 and none.estimate == 0 and none.p_value == 1.0
+    neg = difference_in_means(np.array([3.0, 3.0, 1.0, 1.0]), t)
+    assert neg.p_value == 0.0 and neg.estimate == -2.0
+
+
+def test_effect_input_errors_name_their_column() -> None:
+    y, t = np.arange(6.0), np.array([0, 0, 0, 1, 1, 1])
+    cases = [
+        (lambda: difference_in_means(y, t[:5]), "outcome and arm have different lengths", None),
+        (lambda: difference_in_means(np.r_[y[:5], np.nan], t),
+         "outcome has missing or infinite values", "outcome"),
+        (lambda: difference_in_means(y, np.array([0, 0, 0, 0, 0, 1])),
+         "fewer than 2 customers in the treatment arm", "arm"),
+        (lambda: difference_in_means(y, np.array([0, 1, 1, 1, 1, 1])),
+         "fewer than 2 customers in the control arm", "arm"),
+        (lambda: adjusted(y, t, np.array([1.0, 2, np.inf, 4, 5, 6])),
+         "covariates have missing or infinite values", "covariates"),
+    ]
+    for call, message, column in cases:
+        with pytest.raises(InputError) as info:
+            call()
+        assert info.value.message == message and info.value.column == column
+
+
+def test_segment_rows_and_levels_with_two_segments() -> None:
+    y, t, seg = _segment_data(7)
+    seg = np.where(np.isin(seg, ["light", "heavy"]), "a", "b")
+    # a segment with two treated and one control customer has no estimate
+    y = np.r_[y, 1.0, 2.0, 3.0]
+    t = np.r_[t, 1, 1, 0]
+    seg = np.concatenate([seg, ["c", "c", "c"]])
+    out = segment_effects(y, t, seg, alpha=0.1)
+    assert list(out.columns) == ["segment", "n", "n_treatment", "n_control", "estimate", "se",
+                                 "p_value", "ci_low", "ci_high", "p_holm", "significant",
+                                 "ci_level"]
+    out = out.set_index("segment")
+    assert np.isnan(out.loc["c", "estimate"]) and np.isnan(out.loc["c", "p_holm"])
+    m = 2
+    np.testing.assert_allclose(out["ci_level"], 1 - 0.1 / m)
+    crit = stats.norm.ppf(1 - 0.1 / (2 * m))
+    for s in ("a", "b"):
+        assert out.loc[s, "ci_high"] == pytest.approx(out.loc[s, "estimate"]
+                                                      + crit * out.loc[s, "se"])
+    p = out.loc[["a", "b"], "p_value"].to_numpy()
+    np.testing.assert_allclose(out.loc[["a", "b"], "p_holm"],
+                               multipletests(p, method="holm")[1])
+    assert list(out.loc[["a", "b"], "significant"]) == list(out.loc[["a", "b"], "p_holm"] < 0.1)
+    # a p-value exactly at alpha is not significant
+    exact = segment_effects(y, t, seg, alpha=float(out.loc["a", "p_holm"])).set_index("segment")
+    assert not exact.loc["a", "significant"] or exact.loc["a", "p_holm"] < out.loc["a", "p_holm"]
+
+
+def test_holm_adjusted_p_values_are_capped_at_one() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    seg = rng.choice(list("abcd"), n)
+    t = rng.integers(0, 2, n)
+    y = rng.normal(size=n)
+    out = segment_effects(y, t, seg)
+    assert out["p_holm"].max() <= 1.0
+    np.testing.assert_allclose(out["p_holm"], multipletests(out["p_value"], method="holm")[1])
