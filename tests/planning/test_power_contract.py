@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -153,3 +154,83 @@ def test_parse_allocation_normalizes_within_tolerance() -> None:
     shares = parse_allocation({"treatment": 0.6000004, "control": 0.4})
     assert sum(shares.values()) == pytest.approx(1.0, abs=1e-15)
     assert shares["treatment"] == pytest.approx(0.6000004 / 1.0000004, rel=1e-12)
+
+
+def test_power_curve_is_the_control_size_at_each_mde() -> None:
+    from rollout.planning.power import power_curve
+    curve = power_curve([2.0, 4.0], sd=10.0, power=0.8, alpha=0.05, distribution="z", n=999,
+                        mde=1.0)
+    expected = [solve_fixed(sd=10.0, mde=m, power=0.8, distribution="z").n_per_arm["control"]
+                for m in (2.0, 4.0)]
+    assert curve.tolist() == expected
+
+
+def test_single_arm_critical_values() -> None:
+    from rollout.planning.power import dunnett_critical_value
+    assert dunnett_critical_value(1, 0.05) == pytest.approx(stats.norm.isf(0.025))
+    assert dunnett_critical_value(1, 0.05, sided=1) == pytest.approx(stats.norm.isf(0.05))
+
+
+def test_two_arm_dunnett_is_a_z_design_and_records_it() -> None:
+    s = solve_fixed(sd=10.0, mde=3.0, power=0.8, n_treatment_arms=2, distribution="t")
+    assert s.distribution == "z" and s.multiplicity == "dunnett" and s.alpha == 0.05
+    assert s.comparison_alpha == 0.05
+    by_power = solve_fixed(sd=10.0, mde=3.0, n=200.2, power=None, n_treatment_arms=2)
+    assert by_power.n_per_arm == {"treatment_1": 200, "treatment_2": 200, "control": 200}
+
+
+def test_binary_two_sided_power_by_the_formula() -> None:
+    s = solve_fixed(baseline=0.2, mde=0.05, n=800, power=None, outcome_type="binary")
+    p_c, p_t, n = 0.2, 0.25, 800
+    pbar = (p_c + p_t) / 2
+    sd0 = np.sqrt(pbar * (1 - pbar) * 2 / n)
+    sd1 = np.sqrt(p_t * (1 - p_t) / n + p_c * (1 - p_c) / n)
+    z = stats.norm.isf(0.025)
+    expected = stats.norm.cdf((0.05 - z * sd0) / sd1) + stats.norm.cdf((-0.05 - z * sd0) / sd1)
+    assert s.power == pytest.approx(expected, rel=1e-10)
+    one = solve_fixed(baseline=0.2, mde=0.05, n=800, power=None, outcome_type="binary", sided=1)
+    assert one.power == pytest.approx(stats.norm.cdf((0.05 - stats.norm.isf(0.05) * sd0) / sd1))
+
+
+def test_t_power_with_unequal_allocation_records_its_df() -> None:
+    s = solve_fixed(sd=10.0, mde=3.0, n=100, power=None, distribution="t",
+                    allocation={"treatment": 0.6, "control": 0.4})
+    df = 100 * 1.5 + 100 - 2
+    assert s.critical_value == pytest.approx(stats.t.isf(0.025, df))
+    assert s.power == pytest.approx(stats.nct.sf(stats.t.isf(0.025, df), df,
+                                                 3 / (10 * np.sqrt(1 / 150 + 1 / 100)))
+                                    + stats.nct.cdf(-stats.t.isf(0.025, df), df,
+                                                    3 / (10 * np.sqrt(1 / 150 + 1 / 100))))
+
+
+def test_boundary_inputs_that_are_allowed() -> None:
+    assert solve_fixed(sd=10.0, n=2, power=0.5, mde=None, distribution="z").n_per_arm == {
+        "treatment": 2, "control": 2}
+    assert solve_fixed(sd=10.0, mde=2.0, power=0.8, r2=0.0).sd_effective == 10.0
+    # a huge effect: two customers per arm already reach the power
+    assert solve_fixed(sd=1.0, mde=100.0, power=0.8, distribution="z").n_per_arm == {
+        "treatment": 2, "control": 2}
+    # a small treatment share with n = 2 controls still gives the treatment arm one customer
+    tiny = solve_fixed(sd=1.0, n=2, power=0.8, mde=None, distribution="z",
+                       allocation={"treatment": 0.2, "control": 0.8})
+    assert tiny.n_per_arm == {"treatment": 1, "control": 2}
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"outcome_type": "binary", "baseline": 0.0},
+     "a binary outcome needs a baseline rate in (0, 1), got 0.0"),
+    ({"outcome_type": "binary", "baseline": 0.9, "mde": 0.1},
+     "baseline 0.9 + MDE 0.1 is not a rate in (0, 1)"),
+])
+def test_rate_boundaries_are_refused(kwargs, message) -> None:
+    with pytest.raises(InputError) as info:
+        solve_fixed(**({"sd": 10.0, "mde": 2.0, "power": 0.8} | kwargs))
+    assert info.value.message == message
+
+
+def test_parse_allocation_details() -> None:
+    assert parse_allocation("0.25", 2) == pytest.approx(
+        {"treatment_1": 0.25, "treatment_2": 0.25, "control": 0.5})
+    with pytest.raises(InputError) as info:
+        parse_allocation("treatment=0.0,control=1.0")
+    assert info.value.message == "allocation share of 'treatment' must be in (0, 1), got 0"
