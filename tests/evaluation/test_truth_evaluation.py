@@ -392,3 +392,24 @@ def test_holm_adjusted_p_values_are_capped_at_one() -> None:
     out = segment_effects(y, t, seg)
     assert out["p_holm"].max() <= 1.0
     np.testing.assert_allclose(out["p_holm"], multipletests(out["p_value"], method="holm")[1])
+
+
+def test_stagewise_p_at_an_interim_look_under_a_drift() -> None:
+    """At look 1 of 3 the stage-wise p-value under drift eta is P(Z_1 >= z) with
+    Z_1 ~ N(eta sqrt(t_1), 1); at look 2 it adds the chance of having stopped at look 1."""
+    from rollout.evaluation.sequential_inference import stagewise_p
+    from rollout.planning.sequential import efficacy_boundaries
+
+    fr = [0.25, 0.6, 1.0]
+    b = efficacy_boundaries(fr, 0.05, 2, "obf")
+    for drift in (0.0, 1.5, 3.0):
+        p1 = stagewise_p(drift, fr, b, -b, look=1, z=1.2)
+        assert p1 == pytest.approx(stats.norm.sf(1.2 - drift * np.sqrt(0.25)), rel=1e-6)
+        # look 2: P(Z_1 >= b_1) + P(-b_1 < Z_1 < b_1, Z_2 >= z) by scipy's bivariate normal
+        z = 1.7
+        mean = drift * np.sqrt(np.array([0.25, 0.6]))
+        rho = np.sqrt(0.25 / 0.6)
+        mvn = stats.multivariate_normal(mean=mean, cov=[[1, rho], [rho, 1]])
+        both = mvn.cdf([b[0], np.inf], lower_limit=[-b[0], z])
+        expected = stats.norm.sf(b[0] - mean[0]) + both
+        assert stagewise_p(drift, fr, b, -b, look=2, z=z) == pytest.approx(expected, abs=2e-6)
