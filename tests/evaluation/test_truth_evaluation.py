@@ -413,3 +413,14 @@ def test_stagewise_p_at_an_interim_look_under_a_drift() -> None:
         both = mvn.cdf([b[0], np.inf], lower_limit=[-b[0], z])
         expected = stats.norm.sf(b[0] - mean[0]) + both
         assert stagewise_p(drift, fr, b, -b, look=2, z=z) == pytest.approx(expected, abs=2e-6)
+
+
+def test_arm_counts_with_unequal_arms_and_a_single_segment() -> None:
+    y = np.array([1.0, 2, 3, 4, 6, 8, 5])
+    t = np.array([0, 0, 0, 0, 1, 1, 1])
+    for e in (difference_in_means(y, t), adjusted(y, t, None), stratified(y, t, ["a"] * 7)):
+        assert (e.n, e.n_treatment, e.n_control) == (7, 3, 4), e.method
+    one = segment_effects(y, t, ["all"] * 7, alpha=0.05)
+    assert one["ci_level"].tolist() == [0.95]
+    e = difference_in_means(y, t)
+    assert one["ci_low"].iloc[0] == pytest.approx(e.estimate - stats.norm.ppf(0.975) * e.se)
