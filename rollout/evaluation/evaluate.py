@@ -181,8 +181,11 @@ def _sequential(design: Design, data: ReturnedData, stopped_at_look: int | None,
     decision = interim_decision(design, data, stopped_at_look, srm_threshold=srm_threshold)
     bounds = design.spending.boundaries(decision.fractions_used, design.alpha, design.sided)
     efficacy = np.asarray(bounds.efficacy_z)
+    # the information at full fraction implied by the look: the planned maximum, or the
+    # information reached when the look passed it (its fraction is capped at 1)
+    full = decision.information / decision.fractions_used[stopped_at_look - 1]
     inference = stagewise_inference(decision.fractions_used, efficacy, np.asarray(bounds.harm_z),
-                                    stopped_at_look, decision.z, decision.max_information)
+                                    stopped_at_look, decision.z, full)
     warnings.append(f"the test stopped at look {stopped_at_look}: read the stage-wise "
                     "adjusted estimate and interval in 'sequential', not the fixed-sample "
                     "intervals, which over-state an early stop")

@@ -22,7 +22,6 @@ from rollout.data.features import (
 
 from .synthetic_history import FIRST_WEEK, load, make_history, make_index
 
-pyspark = pytest.importorskip("pyspark")
 pytestmark = [pytest.mark.filterwarnings("ignore:PySpark does not yet fully support"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
 
@@ -31,6 +30,9 @@ COLUMNS = [*OUTCOMES, *COVARIATES, *PRE_OUTCOMES.values(), *CARRIED]
 
 @pytest.fixture(scope="module")
 def spark():
+    # skipped here, not at import: the module then counts as deselected (not skipped) in the
+    # default and calibration runs, and only a by-hand ``-m slow`` without pyspark skips it
+    pytest.importorskip("pyspark")
     from pyspark.sql import SparkSession
 
     session = (SparkSession.builder.master("local[1]").appName("rollout-feature-sql")

@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from scipy import stats
 
 from rollout.cli import cli
 
@@ -39,10 +40,24 @@ def test_headline_is_consistent_with_the_files(demo_folder) -> None:
         assert (assignment["arm"] == arm).sum() == n
     returns = pd.read_parquet(folder / "returns.parquet")
     assert len(returns) == design["n_total"]
-    assert headline["interim"]["decision"] in {"continue", "stop_efficacy", "stop_harm",
-                                               "stop_futility"}
+    # The seeded demo's first look lands between the boundaries: it continues, and its z is
+    # the look's estimate over its SE, between the futility and efficacy z of that look.
+    look = json.loads((folder / "interim_look1.json").read_text())
+    assert headline["interim"]["decision"] == look["decision"] == "continue"
+    assert look["z"] == pytest.approx(look["estimate"] / look["se"], rel=1e-9)
+    assert look["futility_z"] < look["z"] < look["efficacy_z"]
+    assert look["efficacy_effect"] == pytest.approx(look["efficacy_z"] * look["se"], rel=1e-9)
+    # The headline evaluation is the Lin-adjusted row of the evaluation summary: a normal
+    # interval of half-width z_.975 SE around it, and a p-value from the same z.
     ev = headline["evaluation"]
-    assert ev["ci_low"] < ev["adjusted_estimate"] < ev["ci_high"]
+    effects = json.loads((folder / "evaluation" / "summary.json").read_text())["effect"]
+    lin = next(e for e in effects if e["method"] == "adjusted")
+    z975 = stats.norm.ppf(0.975)
+    assert ev["adjusted_estimate"] == pytest.approx(lin["estimate"], rel=1e-12)
+    assert (ev["ci_low"], ev["ci_high"]) == pytest.approx(
+        (lin["estimate"] - z975 * lin["se"], lin["estimate"] + z975 * lin["se"]), rel=1e-9)
+    assert lin["p_value"] == pytest.approx(
+        2 * stats.norm.sf(abs(lin["estimate"] / lin["se"])), rel=1e-9)
 
 
 def test_report_is_self_contained(demo_folder) -> None:

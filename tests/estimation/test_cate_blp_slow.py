@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from calibration import replications
 
 from rollout.analysis import AnalyzeOptions, fit_nuisances
 from rollout.estimation.cate.fitting import split_customers
@@ -53,6 +54,7 @@ def _heterogeneous(rep_seed: int) -> float:
     return blp_p_value("nie_wager_b", 1000, rep_seed)
 
 
+@pytest.mark.calibration
 def test_blp_rejects_at_its_level_without_heterogeneity() -> None:
     """Size with DR scores from the real cross-fitted pipeline and an uninformative ranking.
 
@@ -61,7 +63,7 @@ def test_blp_rejects_at_its_level_without_heterogeneity() -> None:
     correction that would cancel them rests on rare customers, so the held-out BLP over-rejects
     for such a model (see benchmarks/README.md, CATE).
     """
-    reps = 200
+    reps = replications(1000, 250)
     p_values = np.array(replicate(_homogeneous, reps, seed=20261129, n_jobs=2))
     rate = float(np.mean(p_values < 0.05))
     assert abs(rate - 0.05) <= 3 * monte_carlo_se(0.05, reps), rate

@@ -21,13 +21,14 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
+from calibration import replications
 from estimation_worlds import heterogeneous_world, linear_constant_world
 
 from rollout.analysis import AnalyzeOptions, fit_nuisances
 from rollout.estimation.ate import aipw, ato_overlap, dml_partialling_out, ols_adjusted
 from rollout.estimation.trimming import trimming_sensitivity
 
-REPS = int(os.environ.get("ROLLOUT_COVERAGE_REPS", "500"))
+REPS = int(os.environ.get("ROLLOUT_COVERAGE_REPS", str(replications(500, 250))))
 NOMINAL = 0.95
 
 
@@ -83,6 +84,7 @@ def _assert_nominal(rates: dict[str, float], reps: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.calibration
 def test_doubly_robust_intervals_cover_their_estimands() -> None:
     rates = coverage(heterogeneous_replication, REPS)
     print({k: round(v, 3) for k, v in rates.items()})
@@ -92,6 +94,7 @@ def test_doubly_robust_intervals_cover_their_estimands() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.calibration
 def test_ols_covers_a_constant_effect_under_linear_confounding() -> None:
     rates = coverage(linear_replication, REPS)
     print(rates)

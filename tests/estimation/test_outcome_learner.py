@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 import pytest
+from calibration import replications
 
 from rollout.common.stats import aipw_scores
 from rollout.estimation.ate import aipw
@@ -63,7 +64,7 @@ def test_is_seeded_and_extrapolates_the_linear_trend() -> None:
     assert learner(X, y, beyond)[0] - learner(X, y, edge)[0] == pytest.approx(500, rel=0.1)
 
 
-REPS = int(os.environ.get("ROLLOUT_NUISANCE_BIAS_REPS", "100"))
+REPS = int(os.environ.get("ROLLOUT_NUISANCE_BIAS_REPS", str(replications(300, 60))))
 N, FOLDS, CLIP, POPULATION = 1500, 3, 0.01, 20_000
 
 
@@ -101,6 +102,7 @@ def _replication(seed: int) -> dict[str, float]:
 
 
 @pytest.mark.slow
+@pytest.mark.calibration
 def test_doubly_robust_estimates_are_unbiased_on_good_overlap() -> None:
     results = replicate(_replication, n_reps=REPS, seed=20251129, n_jobs=2)
     for key in ("ate z", "value z"):

@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from scipy import stats
 
 from rollout.cli import cli
 from rollout.io import write_json, write_parquet
@@ -28,7 +29,12 @@ def test_interim_json(files) -> None:
                                       "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["decision"] in {"continue", "stop_efficacy", "stop_harm", "stop_futility"}
+    # 2,400 customers reach 2.8 times the planned information (600 per arm): look 2 is the
+    # final analysis; z = 5.44 crosses the remaining efficacy boundary.
+    assert doc["decision"] == "stop_efficacy" and doc["final"]
+    assert doc["z"] == pytest.approx(doc["estimate"] / doc["se"], rel=1e-9)
+    assert doc["information"] == pytest.approx(1 / doc["se"] ** 2, rel=1e-9)
+    assert doc["z"] > doc["efficacy_z"]
     for key in ("z", "information_fraction", "conditional_power", "efficacy_z", "futility_z",
                 "harm_z"):
         assert key in doc
@@ -56,8 +62,19 @@ def test_evaluate_after_an_early_stop_reports_adjusted_inference(files, tmp_path
     result = CliRunner().invoke(cli, ["evaluate", str(design), str(returns), "-o", str(out),
                                       "--look", "1", "--json"])
     assert result.exit_code == 0, result.output
-    seq = json.loads(result.stdout)["sequential"]
-    assert seq["ci_low"] < seq["estimate"] < seq["ci_high"]
+    doc = json.loads(result.stdout)
+    seq = doc["sequential"]
+    lin = next(e for e in doc["effect"] if e["method"] == "adjusted")
+    # The returned data already exceed the planned maximum information, so look 1 is the
+    # final analysis (fractions [1.0]) and stage-wise inference reduces to the fixed-sample
+    # normal test at the information reached: the Lin estimate, +- z_.975 of its SE.
+    assert seq["look"] == 1 and seq["fractions_used"] == [1.0]
+    z975 = stats.norm.ppf(0.975)
+    assert seq["z"] == pytest.approx(lin["estimate"] / lin["se"], rel=1e-9)
+    assert seq["estimate"] == pytest.approx(lin["estimate"], rel=1e-5)
+    assert seq["ci_low"] == pytest.approx(lin["estimate"] - z975 * lin["se"], rel=1e-5)
+    assert seq["ci_high"] == pytest.approx(lin["estimate"] + z975 * lin["se"], rel=1e-5)
+    assert seq["p_value_one_sided"] == pytest.approx(stats.norm.sf(seq["z"]), rel=1e-4)
 
 
 def test_strict_srm_exits_2_and_writes_nothing(files, tmp_path) -> None:

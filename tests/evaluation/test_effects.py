@@ -84,6 +84,7 @@ def test_profit_maps_effect_interval() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.calibration
 def test_coverage_of_all_three_methods() -> None:
     """95% intervals cover the true effect within 3 Monte Carlo SEs over 1,000 trials."""
     reps, tau = 1000, 2.0  # true ATE = tau + 0.5 * E[x0] = tau

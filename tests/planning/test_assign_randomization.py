@@ -69,6 +69,7 @@ def test_assignment_is_unbiased(method: str, share: float) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.calibration
 def test_hash_allocation_test_has_its_nominal_size() -> None:
     # Under hash assignment the arm counts are binomial, so the report's exact binomial test
     # rejects at 5% in 5% of salts (up to its discreteness, which makes it conservative).

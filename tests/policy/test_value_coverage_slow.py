@@ -1,8 +1,8 @@
 """The honest policy value's 95% interval covers the chosen policy's true value (slow).
 
 Each replication draws a ``good_overlap`` world (known CATE), cross-fits the nuisances on seeded
-folds (the analysis' boosted propensity score; outcome regressions by least squares on the
-covariates and their logs, a cheap learner that fits this world's linear spend relation) and
+folds (the analysis' boosted propensity score and its outcome learner, least squares on the
+covariates then boosted trees on the residuals, as ``rollout analyze`` fits mu0 and mu1) and
 builds two policies from the T-learner CATE those regressions give (out-of-fold mu1 - mu0):
 
 - ``breakeven``: target CATE > cost / margin;
@@ -40,28 +40,28 @@ import os
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LinearRegression
+from calibration import replications
 
 from rollout.common.stats import aipw_scores
-from rollout.estimation.crossfit import make_folds
+from rollout.estimation.crossfit import fit_predict_linear_plus_boosted, make_folds
 from rollout.estimation.propensity import cross_fit_propensity
 from rollout.policy.policies import HoldoutPlan, PolicyInputs, evaluate_policy, top_share
 from rollout.policy.value import profit_scores
 from rollout.simulation import monte_carlo_se, replicate, simulate_world
 
-REPS = int(os.environ.get("ROLLOUT_POLICY_COVERAGE_REPS", "300"))
+REPS = int(os.environ.get("ROLLOUT_POLICY_COVERAGE_REPS", str(replications(300, 100))))
 WORLD = "good_overlap"
 N = 2400
 FOLDS = 5
 POPULATION = 100_000
 
 
-def _features(X: np.ndarray) -> np.ndarray:
-    return np.column_stack([X, np.log1p(np.abs(X))])
-
-
-def _fit(X: np.ndarray, y: np.ndarray) -> LinearRegression:
-    return LinearRegression().fit(_features(X), y)
+def _fit_predict(seed: int, X_train: np.ndarray, y_train: np.ndarray,
+                 *X_predict: np.ndarray) -> list[np.ndarray]:
+    """The shipped outcome learner (least squares, then boosted residuals), fitted once and
+    predicted at each of ``X_predict``."""
+    stacked = fit_predict_linear_plus_boosted(seed)(X_train, y_train, np.vstack(X_predict))
+    return np.split(stacked, np.cumsum([len(x) for x in X_predict])[:-1])
 
 
 def coverage_replication(seed: int) -> dict[str, float]:
@@ -79,10 +79,10 @@ def coverage_replication(seed: int) -> dict[str, float]:
     cate_pop = {}
     for k in range(FOLDS):
         test, train = folds == k, folds != k
-        m0, m1 = _fit(X[train & (t == 0)], y[train & (t == 0)]), _fit(X[train & (t == 1)],
-                                                                      y[train & (t == 1)])
-        mu0[test], mu1[test] = m0.predict(_features(X[test])), m1.predict(_features(X[test]))
-        cate_pop[k] = m1.predict(_features(X_pop)) - m0.predict(_features(X_pop))
+        arm0, arm1 = train & (t == 0), train & (t == 1)
+        mu0[test], pop0 = _fit_predict(seed, X[arm0], y[arm0], X[test], X_pop)
+        mu1[test], pop1 = _fit_predict(seed, X[arm1], y[arm1], X[test], X_pop)
+        cate_pop[k] = pop1 - pop0
     cate = mu1 - mu0
     profit = profit_scores(aipw_scores(y, t, e_hat, mu0, mu1, clip=0.01), margin, cost)
     inputs = PolicyInputs(X=X, covariate_names=cohort.roles.covariates, cate=cate,
@@ -120,11 +120,16 @@ def coverage_replication(seed: int) -> dict[str, float]:
 
 
 @pytest.mark.slow
+@pytest.mark.calibration
 def test_honest_value_interval_covers_the_true_value() -> None:
     results = replicate(coverage_replication, n_reps=REPS, seed=20251129, n_jobs=2)
     tolerance = 3 * monte_carlo_se(0.95, REPS)
     report = {key: float(np.mean([r[key] for r in results])) for key in results[0]}
     print("coverage and mean z over", REPS, "replications:", report, "tolerance", tolerance)
     assert abs(report["breakeven population"] - 0.95) <= tolerance, report
-    assert report["breakeven sample"] >= 0.95 - tolerance, report
-    assert report["top_k population"] >= 0.85 and report["top_k sample"] >= 0.85, report
+    # the sample value is a different (conditional) target: the interval may over-cover it
+    assert 0.95 - tolerance <= report["breakeven sample"] <= 1.0, report
+    # the tuned rule's known shortfall (the second-order leak described above, measured at
+    # about 0.91) is allowed, two-sided, and no more: 0.95 - 0.04 +- 3 MC SE
+    for key in ("top_k population", "top_k sample"):
+        assert abs(report[key] - 0.91) <= tolerance + 0.04, (key, report)

@@ -91,6 +91,7 @@ def difference_in_means_error(rep_seed: int) -> tuple[float, float]:
 
 
 @pytest.mark.slow
+@pytest.mark.calibration
 def test_difference_in_means_is_unbiased_and_covers_on_returns() -> None:
     """Over 400 returned tests the difference in means is unbiased and its 95% interval covers.
 

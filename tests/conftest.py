@@ -1,0 +1,1 @@
+"""Shared test configuration: puts this folder on the path for ``calibration``."""
