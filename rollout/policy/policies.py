@@ -57,6 +57,24 @@ class HoldoutPlan:
 
     splits: tuple[tuple[np.ndarray, np.ndarray], ...]
     description: str
+    support: np.ndarray | None = None
+
+    def within(self, support: np.ndarray, note: str) -> HoldoutPlan:
+        """The same plan restricted to the ``support`` customers (learning and evaluation).
+
+        >>> plan = HoldoutPlan.from_split(np.array([False, True, True, False]))
+        >>> plan.within(np.array([True, True, False, False]), "kept").eval_mask.tolist()
+        [False, True, False, False]
+        """
+        support = np.asarray(support, bool)
+        splits = tuple((learn & support, evaluate & support) for learn, evaluate in self.splits)
+        return HoldoutPlan(splits, f"{self.description}; {note}", support)
+
+    @property
+    def learn_all(self) -> np.ndarray:
+        """The customers the deployed (final) tuning may learn from: the support, or everyone."""
+        n = len(self.splits[0][1])
+        return np.ones(n, bool) if self.support is None else self.support
 
     @classmethod
     def from_folds(cls, folds: np.ndarray) -> HoldoutPlan:
@@ -241,7 +259,7 @@ def evaluate_policy(name: str, criterion: str, inputs: PolicyInputs, plan: Holdo
                     fits: bool = False, learned: bool = False,
                     choice_name: str = "choice") -> PolicyResult:
     """Deployed targeting (tuned on everyone), honest targeting and value on held-out rows."""
-    everyone = np.ones(inputs.n, bool)
+    everyone = plan.learn_all
     honest, fold_choices = _honest(plan, inputs, candidates, build, fits)
     choice: dict[str, Any] = {}
     if candidates is None:
@@ -345,7 +363,7 @@ def tree_policy(kind: str, inputs: PolicyInputs, plan: HoldoutPlan) -> PolicyRes
     result = evaluate_policy(kind, TREE_CRITERIA[kind], inputs, plan, build,
                              candidates=DEPTH_GRID, fits=True, learned=True, choice_name="depth")
     depth = result.choice["depth"]
-    deployed = model(depth, np.ones(inputs.n, bool), False)
+    deployed = model(depth, plan.learn_all, False)
     rules = tree_to_json(deployed, inputs.covariate_names)
     frame = pd.DataFrame(inputs.X, columns=list(inputs.covariate_names))
     result.rules = {"policy": kind, "depth": depth, "text": rules_to_text(rules),
