@@ -130,6 +130,28 @@ class EValue(DisplayMixin):
                 f"estimate, {self.evalue_ci:.3g} for the interval limit closer to zero")
 
 
+def within_arm_sd(y: np.ndarray, treatment: np.ndarray,
+                  keep: np.ndarray | None = None) -> float:
+    """Pooled within-arm standard deviation of ``y`` over the ``keep`` customers.
+
+    The E-value's standardized effect divides by the outcome's SD *within* an arm of the
+    population the estimate is about: the whole-cohort SD also contains the gap between the
+    arms that targeting created, and would understate the effect. Falls back to the plain SD
+    when an arm has fewer than two customers.
+
+    >>> round(within_arm_sd(np.array([0.0, 2, 10, 12]), np.array([0, 0, 1, 1])), 4)
+    1.4142
+    """
+    y, t = np.asarray(y, float), np.asarray(treatment)
+    if keep is not None:
+        y, t = y[np.asarray(keep, bool)], t[np.asarray(keep, bool)]
+    a, b = y[t == 1], y[t == 0]
+    if a.size < 2 or b.size < 2:
+        return float(np.std(y, ddof=1))
+    pooled = ((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (y.size - 2)
+    return float(np.sqrt(pooled))
+
+
 def evalue_continuous(estimate: float, ci_low: float, ci_high: float, outcome_sd: float,
                       outcome: str = "y", method: str = "", estimand: str = "") -> EValue:
     """E-value for a difference in means, via the standardized effect d = estimate / SD.

@@ -57,8 +57,8 @@ DEFAULT_MARGIN = 0.30
 DEFAULT_CONTACT_COST = 0.75
 CONTACT_COST_ASSUMPTION = (
     "assumed contact cost per household (print, postage, delivery of a printed mailer; direct "
-    "mail costs of the order of a dollar per piece): a default of this package, not measured "
-    "from the data; give --contact-cost")
+    "mail costs of the order of a dollar per piece): an assumption, the default of this "
+    "package, not measured from the data; give --contact-cost")
 #: A total cost below this share of the mean outcome is warned of as implausibly small.
 SMALL_COST_SHARE = 0.01
 

@@ -146,6 +146,7 @@ class PolicyResult(DisplayMixin):
     choice: dict[str, Any] = field(default_factory=dict)
     rules: dict[str, Any] | None = None
     value_mask: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    population_n: int | None = None
 
     def record(self, inputs: PolicyInputs) -> dict[str, Any]:
         profit, total, roi = predicted_profit(self.targets, inputs.cate, inputs.margin,
@@ -162,7 +163,9 @@ class PolicyResult(DisplayMixin):
             "predicted_profit": profit, "predicted_profit_total": total, "predicted_roi": roi,
             "value": self.value.value, "value_se": self.value.se,
             "value_ci_low": self.value.ci_low, "value_ci_high": self.value.ci_high,
-            "value_total": self.value.value * len(self.targets), "value_roi": value_roi,
+            "value_total": self.value.value * (len(self.targets) if self.population_n is None
+                                               else self.population_n),
+            "value_roi": value_roi,
             "value_n": self.value.n, "trivial": is_trivial(share),
             "learned": self.learned, "choice": dict(self.choice),
         }
@@ -275,6 +278,7 @@ def evaluate_policy(name: str, criterion: str, inputs: PolicyInputs, plan: Holdo
                           honest_targets=honest, value=policy_value(honest, inputs.profit, mask),
                           learned=learned, choice=choice)
     result.value_mask = mask
+    result.population_n = int(plan.learn_all.sum())
     return result
 
 
