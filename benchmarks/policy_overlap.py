@@ -18,7 +18,8 @@ negative for heavy shoppers, a known offer cost of 2.5 per treated household in 
 ``--full K`` also runs the whole ``analyze`` (CATE stage included) on K seeds and reports the
 breakeven list's true profit per customer against the oracle's over all customers.
 
-Run: ``python benchmarks/policy_overlap.py --reps 200 [--full 3] [--jobs 2]``.
+Run: ``python benchmarks/policy_overlap.py --reps 200 [--full 3] [--jobs 2] [--log runs.jsonl]``;
+``--summarize runs.jsonl`` summarizes the replications logged so far.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def replication(rep_seed: int) -> dict[str, object]:
     columns = CateColumns(cate=deployed, lower=nan, upper=nan, model="dr_ridge",
                           honest=honest, is_test=is_test)
     margin, cost = float(world.scenario.margin), float(world.scenario.cost)
-    policy = run_policy(core, columns, PolicySettings(cost=cost, margin=margin, trees=()))
+    policy = run_policy(core, columns, PolicySettings(cost=cost, margin=margin, trees=(),
+                                                      segments=4))
     tau = world.truth["true_cate"].to_numpy()
     evaluated = policy.evaluated
     covered = {}
@@ -123,20 +125,36 @@ def full_run(seed: int) -> dict[str, float]:
     return out
 
 
-def main() -> None:
-    from rollout.simulation.replicate import monte_carlo_se, replicate
+def _run(reps: int, seed: int, jobs: int, log: str | None) -> list[dict[str, object]]:
+    """The replications in chunks, each chunk appended to ``log`` (JSON lines) as it ends."""
+    import json
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--reps", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--full", type=int, default=0)
-    args = parser.parse_args()
-    start = time.perf_counter()
-    runs = replicate(replication, n_reps=args.reps, seed=args.seed, n_jobs=args.jobs)
-    seconds = time.perf_counter() - start
+    from joblib import Parallel, delayed
+
+    from rollout.simulation.replicate import replication_seeds
+
+    seeds = replication_seeds(reps, seed)
+    runs: list[dict[str, object]] = []
+    chunk = max(2 * jobs, 10)
+    for start in range(0, reps, chunk):
+        part = Parallel(n_jobs=jobs)(delayed(replication)(s) for s in seeds[start:start + chunk])
+        runs.extend(part)
+        if log:
+            with open(log, "a") as handle:
+                for row in part:
+                    handle.write(json.dumps(row) + "\n")
+        print(f"... {len(runs)} of {reps} replications", flush=True)
+    return runs
+
+
+def summarize(runs: list[dict[str, object]], seconds: float | None = None) -> None:
+    """Coverage per policy and of the offer cost, as Markdown."""
+    from rollout.simulation.replicate import monte_carlo_se
+
+    reps = len(runs)
     names = list(runs[0]["covered"])  # type: ignore[arg-type]
-    print(f"{WORLD}: {args.reps} replications in {seconds:.0f} s; identified share "
+    took = f" in {seconds:.0f} s" if seconds is not None else ""
+    print(f"{WORLD}: {reps} replications{took}; identified share "
           f"{np.mean([r['identified_share'] for r in runs]):.3f} (mean), held-out customers "
           f"scored {np.mean([r['n_evaluated'] for r in runs]):.0f} (mean)")
     print("| policy | coverage of the 95% interval | MC SE |")
@@ -145,12 +163,34 @@ def main() -> None:
     for name in names:
         rate = float(np.mean([r["covered"][name] for r in runs]))  # type: ignore[index]
         pooled.append(rate)
-        print(f"| {name} | {rate:.3f} | {monte_carlo_se(rate, args.reps):.3f} |")
+        print(f"| {name} | {rate:.3f} | {monte_carlo_se(rate, reps):.3f} |")
     print(f"| all policies (mean) | {np.mean(pooled):.3f} | |")
     cost_rate = float(np.mean([r["cost_covered"] for r in runs]))
     print(f"\noffer cost (truth {OFFER_COST}): mean estimate "
           f"{np.mean([r['offer'] for r in runs]):.3f}, interval coverage {cost_rate:.3f} "
-          f"(MC SE {monte_carlo_se(cost_rate, args.reps):.3f})")
+          f"(MC SE {monte_carlo_se(cost_rate, reps):.3f})", flush=True)
+
+
+def main() -> None:
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reps", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--full", type=int, default=0)
+    parser.add_argument("--log", default=None, help="append each replication to this JSON-lines "
+                        "file as it ends")
+    parser.add_argument("--summarize", default=None, help="only summarize a --log file")
+    args = parser.parse_args()
+    if args.summarize:
+        with open(args.summarize) as handle:
+            summarize([json.loads(line) for line in handle if line.strip()])
+        return
+    if args.reps:
+        start = time.perf_counter()
+        runs = _run(args.reps, args.seed, args.jobs, args.log)
+        summarize(runs, time.perf_counter() - start)
     for seed in range(args.full):
         r = full_run(seed)
         print(f"full analyze seed {seed}: true profit per customer, breakeven list "
