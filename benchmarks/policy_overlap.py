@@ -99,6 +99,7 @@ def full_run(seed: int) -> dict[str, float]:
     from rollout.analysis import analyze
     from rollout.data.contract import Cohort
     from rollout.estimation.cate.stage import CateOptions
+    from rollout.policy.identified import identified_mask
     from rollout.policy.stage import PolicySettings
     from rollout.simulation import simulate_world
 
@@ -117,11 +118,15 @@ def full_run(seed: int) -> dict[str, float]:
         return float(np.mean(np.asarray(targets, float) * (margin * tau - cost)))
 
     cols = result.customer_columns
-    out = {"seed": seed, "oracle": profit(tau > be),
-           "breakeven": profit(cols["target_breakeven"]),
-           "gate": result.sections["targeting_gate"]["status"]}
-    if "target_conservative" in cols:
-        out["conservative"] = profit(cols["target_conservative"])
+    inside = identified_mask(result.core.nuisances.e_hat)
+    oracle = (tau > be).astype(float)
+    out: dict[str, object] = {
+        "seed": seed, "oracle": profit(oracle),
+        "oracle_identified_part": profit(oracle * inside),
+        "model": (result.sections.get("cate_model") or {}).get("model"),
+        "gate": result.sections["targeting_gate"]["status"],
+        "lists": {name[len("target_"):]: profit(values) for name, values in cols.items()
+                  if name.startswith("target_")}}
     return out
 
 
@@ -193,9 +198,10 @@ def main() -> None:
         summarize(runs, time.perf_counter() - start)
     for seed in range(args.full):
         r = full_run(seed)
-        print(f"full analyze seed {seed}: true profit per customer, breakeven list "
-              f"{r['breakeven']:.3f}, conservative {r.get('conservative', float('nan')):.3f}, "
-              f"oracle {r['oracle']:.3f} (gate: {r['gate']})", flush=True)
+        lists = ", ".join(f"{k} {v:.3f}" for k, v in r["lists"].items())  # type: ignore[union-attr]
+        print(f"full analyze seed {seed} ({r['model']}, gate: {r['gate']}): true profit per "
+              f"customer, oracle {r['oracle']:.3f} (of which {r['oracle_identified_part']:.3f} "
+              f"from identified customers); lists: {lists}", flush=True)
 
 
 if __name__ == "__main__":
