@@ -127,12 +127,26 @@ def _policies_section(report: Report, results: ResultsFolder | None) -> None:
                  f"({breakeven.get('cost_method')}): {breakeven.get('cost_explanation', '')} "
                  f"Margin {breakeven.get('margin')}; breakeven CATE "
                  f"{breakeven.get('breakeven_cate', float('nan')):.2f}.")
+        for part in breakeven.get("cost_parts") or []:
+            interval = (f" (95% CI {part['ci_low']:.2f} to {part['ci_high']:.2f})"
+                        if part.get("ci_low") is not None else "")
+            sec.text(f"Cost part {part['part']}: {part['cost']:.2f}{interval}: {part['how']}")
+    gate = results.section("targeting_gate") if results else {}
+    if gate:
+        sec.text(f"Targeting gate: {gate.get('status')}. {gate.get('recommendation', '')}")
+    identification = results.section("policy_identification") if results else {}
+    if identification:
+        sec.text(f"Values are identified for {identification.get('identified_share', 0):.1%} of "
+                 "customers (propensity in [0.1, 0.9]); the others are labelled "
+                 "randomize_in_test.")
     policies = _records(results.records("policies") if results else None)
     if policies is not None:
         sec.table(_pick(policies, ["policy", "n_targeted", "share_targeted", "predicted_profit",
-                                   "value", "value_ci_low", "value_ci_high", "trivial"]),
+                                   "value", "value_ci_low", "value_ci_high", "trivial",
+                                   "hypothesis"]),
                   caption="Predicted profit is the model's own view; value is the cross-fitted "
-                          "doubly robust estimate on held-out customers, with a 95% CI.")
+                          "doubly robust estimate on held-out customers inside the identified "
+                          "propensity window, with a 95% CI.")
     _results_figures(sec, results, PROFIT_FIGURES)
 
 
