@@ -8,7 +8,10 @@ bounds are wide: the point estimates rest on unconfoundedness and overlap, not o
 The E-value (VanderWeele & Ding 2017) is the minimum strength of association, on the risk-ratio
 scale, that an unmeasured confounder would need with both treatment and outcome to explain the
 estimate away. For a dollar effect the conversion is stated: d = effect / SD(outcome) and
-RR ≈ exp(0.91 d) (VanderWeele 2017, for a continuous outcome).
+RR ≈ exp(0.91 d) (VanderWeele 2017, for a continuous outcome), with SD the pooled within-arm SD
+of the outcome over the population the estimate is about (:func:`within_arm_sd`): the
+whole-cohort SD of an observational cohort also holds the gap between the arms that targeting
+created.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import pandas as pd
 from rollout.common.display import DisplayMixin
 from rollout.common.stats import Z_975
 
-EVALUE_CONVERSION = "d = effect / SD(outcome); RR = exp(0.91 d); E = RR + sqrt(RR (RR - 1)) " \
-                    "for RR >= 1 (use 1/RR below 1)"
+EVALUE_CONVERSION = ("d = effect / SD(outcome) (pooled within-arm SD over the estimate's "
+                     "population); RR = exp(0.91 d); E = RR + sqrt(RR (RR - 1)) for RR >= 1 "
+                     "(use 1/RR below 1)")
 
 
 @dataclass(frozen=True)
