@@ -14,16 +14,11 @@ PACKAGE = Path(rollout.__file__).parent
 #: the design/assign/interim/evaluate commands: they are split by the restructuring of their own
 #: stage. Remove an entry when its function is split; the test fails on a stale entry.
 NOT_YET_SPLIT = {
-    "analysis.py::analyze",
     "data/build.py::build_cohort",
     "data/cohort_design.py::design_first_campaign",
     "data/completejourney.py::stage",
     "data/dunnhumby.py::stage",
-    "demo/report.py::build_report",
     "demo/run.py::run_demo",
-    "estimation/cate/step.py::run_cate",
-    "planning/results.py::load_results",  # reads the analysis results folder: its owner splits it
-    "policy/step.py::run_policy",
 }
 
 

@@ -84,8 +84,8 @@ def region_table(e_hat: np.ndarray, effect_scores: np.ndarray, treatment: np.nda
                  cate: np.ndarray | None, breakeven: float | None) -> pd.DataFrame:
     """Per propensity region: counts, identified or not, the DR effect and the action.
 
-    >>> table = region_table(np.array([0.5, 0.5, 0.99, 0.5]), np.array([30.0, 40, 9, 50]),
-    ...                      np.array([1, 0, 1, 1]), None, 20.0)
+    >>> table = region_table(np.array([0.5, 0.5, 0.5, 0.5, 0.99]),
+    ...                      np.array([30.0, 40, 35, 45, 9]), np.array([1, 0, 1, 0, 1]), None, 20.0)
     >>> table.set_index("region").loc[["overlap", "extreme_high"], "action"].tolist()
     ['target', 'randomize in the test']
     """
