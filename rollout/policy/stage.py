@@ -261,11 +261,13 @@ def _differences(results: list[PolicyResult], profit: np.ndarray,
     for a, b in pairs:
         diff = policy_difference(by_name[a].honest_targets, by_name[b].honest_targets, profit,
                                  mask)
+        note = ("paired: mean of (pi_a - pi_b) x profit score over the held-out customers in "
+                "the identified propensity window [0.1, 0.9]")
+        if a == best.name:
+            note += ("; 'best' is the highest honest value on these same customers, so its "
+                     "lead is optimistic")
         rows.append({"policy": a, "versus": b, "best": a == best.name, **diff.to_dict(),
-                     "note": "paired: mean of (pi_a - pi_b) x profit score over the held-out "
-                             "customers" + ("; 'best' is the highest honest value on these same "
-                                            "customers, so its lead is optimistic"
-                                            if a == best.name else "")})
+                     "note": note})
     return rows
 
 
