@@ -125,13 +125,17 @@ def _pickle_naming(module_name: str, class_name: str) -> bytes:
     module = types.ModuleType(module_name)
     cls = type(class_name, (), {"__module__": module_name})
     setattr(module, class_name, cls)
+    real = sys.modules.get(module_name)  # a real module is put back, never dropped
     sys.modules[module_name] = module
     try:
         buffer = io.BytesIO()
         joblib.dump(cls(), buffer, compress=0)
         return buffer.getvalue()
     finally:
-        del sys.modules[module_name]
+        if real is not None:
+            sys.modules[module_name] = real
+        else:
+            del sys.modules[module_name]
 
 
 def test_the_current_model_file_loads(folder) -> None:
