@@ -47,6 +47,7 @@ from rollout.estimation.results_folder import (
     ResultsFolder,
     write_results_folder,
 )
+from rollout.policy.gate import HeterogeneityEvidence
 from rollout.policy.stage import PolicySettings, PolicyStageResult, run_policy
 
 __all__ = [
@@ -188,7 +189,10 @@ def analyze(
         cate_result = run_cate(core, cate)
     if policy is not None:
         tick("policy")
-        policy_result = run_policy(core, cate_result.columns if cate_result else None, policy)
+        evidence = (HeterogeneityEvidence.from_sections(cate_result.sections)
+                    if cate_result else None)
+        policy_result = run_policy(core, cate_result.columns if cate_result else None, policy,
+                                   evidence=evidence)
     return AnalysisResult.of(core, cate_result, policy_result)
 
 

@@ -87,6 +87,10 @@ def parse_outcome_bounds(values: Sequence[str], outcomes: Sequence[str]) -> dict
               help="How to estimate the cost without --cost: the mean discount on the campaign's "
                    "own coupons among treated, or the AIPW effect of the campaign on coupon "
                    "discounts received.")
+@click.option("--contact-cost", "contact_cost", type=float, default=None,
+              help="Cost of contacting one household (print, postage, delivery), added to the "
+                   "offer cost estimated from the cohort. Default: an assumed 0.75 per household "
+                   "(a printed mailer with postage), stated as an assumption in the results.")
 @click.option("--margin", "margin", type=float, default=0.30, show_default=True,
               help="Gross margin on incremental sales, in (0, 1]; breakeven CATE = cost / margin.")
 @click.option("--segments", "segments", type=int, default=None, metavar="K",
@@ -100,8 +104,9 @@ def parse_outcome_bounds(values: Sequence[str], outcomes: Sequence[str]) -> dict
 def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
             covariates: tuple[str, ...], seed: int, folds: int, clip: float,
             outcome_bounds: tuple[str, ...], models: tuple[str, ...], model: str | None,
-            validate: str, tune: int, cost: float | None, cost_method: str, margin: float,
-            segments: int | None, no_report: bool, force: bool, as_json: bool) -> None:
+            validate: str, tune: int, cost: float | None, cost_method: str,
+            contact_cost: float | None, margin: float, segments: int | None, no_report: bool,
+            force: bool, as_json: bool) -> None:
     """Estimation core: positivity, average effects by six methods, trimming, bounds, verdict,
     heterogeneous effects (six CATE models, validated on held-out customers, one selected by the
     R-loss), then breakeven, targeting policies and segments.
@@ -130,7 +135,7 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
     if tune:
         require_optuna()
     policy_settings = PolicySettings(cost=cost, cost_method=cost_method, margin=margin,
-                                     segments=segments)
+                                     segments=segments, contact_cost=contact_cost)
     policy_settings.validate()
     cohort = load_cohort(cohort_path, outcomes=_names(outcome), covariates=_names(covariates))
     if cohort.roles.segment:
@@ -202,12 +207,26 @@ def _render_policy(policy: PolicyStageResult) -> None:
     if be is not None:
         console.stdout.print(f"breakeven CATE {be['breakeven_cate']:.4g} = cost {be['cost']:.4g} "
                              f"/ margin {be['margin']:g} (cost: {be['cost_method']})")
+        for part in be.get("cost_parts") or []:
+            interval = (f" [{part['ci_low']:.4g}, {part['ci_high']:.4g}]"
+                        if part.get("ci_low") is not None else "")
+            console.stdout.print(f"  cost part {part['part']}: {part['cost']:.4g}{interval}: "
+                                 f"{part['how']}")
+    gate = policy.sections.get("targeting_gate")
+    if gate is not None:
+        console.stdout.print(f"targeting gate: {gate['status']}: {gate['recommendation']}")
+    ident = policy.sections.get("policy_identification")
+    if ident is not None:
+        console.stdout.print(f"policy values on the identified population: "
+                             f"{ident['identified_share']:.1%} of customers (propensity in "
+                             f"[{ident['window'][0]:g}, {ident['window'][1]:g}], trimmed), "
+                             f"{ident['n_evaluated']} held-out customers scored")
     if "policies" in policy.tables:
         console.show_table(policy.tables["policies"], title="Policies: model-predicted profit "
                            "beside the honest held-out value (per customer, 95% CI)",
                            columns=["policy", "n_targeted", "share_targeted",
                                     "predicted_profit", "predicted_roi", "value", "value_ci_low",
-                                    "value_ci_high", "trivial"])
+                                    "value_ci_high", "trivial", "hypothesis"])
     if "segments" in policy.tables:
         console.show_table(policy.tables["segments"], title="Segments (doubly robust mean CATE)",
                            columns=["segment", "n", "current_targeting_rate", "mean_cate",

@@ -53,6 +53,7 @@ from rollout.estimation.sensitivity import (
     ManskiBounds,
     evalue_continuous,
     manski_bounds,
+    within_arm_sd,
 )
 from rollout.estimation.trimming import TrimmingResult, trimming_sensitivity
 
@@ -366,6 +367,15 @@ def _disagreement_warning(outcome: str, pairs: list[tuple[str, str]]) -> str:
             "with a randomized test (rollout design) before acting on any one number.")
 
 
+def _evalue_sd(cohort: Cohort, e_hat: np.ndarray, outcome: str, rec: dict[str, Any]) -> float:
+    """The within-arm SD of the outcome over the recommended estimate's population."""
+    keep = None
+    if rec["trim"] != "none":
+        a = float(str(rec["trim"]).split("-")[0])
+        keep = (e_hat >= a) & (e_hat <= 1 - a)
+    return within_arm_sd(cohort.outcome(outcome), cohort.treatment, keep)
+
+
 def outcome_effects(cohort: Cohort, nuisances: Nuisances, options: AnalyzeOptions,
                     positivity: PositivityResult, outcome: str) -> OutcomeEffects:
     """Effects by method, trimming, Manski bounds, the recommended estimate and its E-value."""
@@ -380,7 +390,7 @@ def outcome_effects(cohort: Cohort, nuisances: Nuisances, options: AnalyzeOption
     bound = manski_bounds(cohort.outcome(outcome), t, low, high, outcome=outcome,
                           bounds_source=source)
     rec = recommend(positivity, estimates, trimmed, outcome, options.min_per_arm)
-    y_sd = float(np.std(cohort.outcome(outcome), ddof=1))
+    y_sd = _evalue_sd(cohort, nuisances.e_hat, outcome, rec)
     evalue = evalue_continuous(rec["estimate"], rec["ci_low"], rec["ci_high"], y_sd,
                                outcome=outcome, method=f"{rec['method']} "
                                f"(trim {rec['trim']})", estimand=rec["estimand"])

@@ -8,7 +8,10 @@ bounds are wide: the point estimates rest on unconfoundedness and overlap, not o
 The E-value (VanderWeele & Ding 2017) is the minimum strength of association, on the risk-ratio
 scale, that an unmeasured confounder would need with both treatment and outcome to explain the
 estimate away. For a dollar effect the conversion is stated: d = effect / SD(outcome) and
-RR ≈ exp(0.91 d) (VanderWeele 2017, for a continuous outcome).
+RR ≈ exp(0.91 d) (VanderWeele 2017, for a continuous outcome), with SD the pooled within-arm SD
+of the outcome over the population the estimate is about (:func:`within_arm_sd`): the
+whole-cohort SD of an observational cohort also holds the gap between the arms that targeting
+created.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import pandas as pd
 from rollout.common.display import DisplayMixin
 from rollout.common.stats import Z_975
 
-EVALUE_CONVERSION = "d = effect / SD(outcome); RR = exp(0.91 d); E = RR + sqrt(RR (RR - 1)) " \
-                    "for RR >= 1 (use 1/RR below 1)"
+EVALUE_CONVERSION = ("d = effect / SD(outcome) (pooled within-arm SD over the estimate's "
+                     "population); RR = exp(0.91 d); E = RR + sqrt(RR (RR - 1)) for RR >= 1 "
+                     "(use 1/RR below 1)")
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,28 @@ class EValue(DisplayMixin):
     def describe(self) -> str:
         return (f"{self.outcome} ({self.method}): E-value {self.evalue_estimate:.3g} for the "
                 f"estimate, {self.evalue_ci:.3g} for the interval limit closer to zero")
+
+
+def within_arm_sd(y: np.ndarray, treatment: np.ndarray,
+                  keep: np.ndarray | None = None) -> float:
+    """Pooled within-arm standard deviation of ``y`` over the ``keep`` customers.
+
+    The E-value's standardized effect divides by the outcome's SD *within* an arm of the
+    population the estimate is about: the whole-cohort SD also contains the gap between the
+    arms that targeting created, and would understate the effect. Falls back to the plain SD
+    when an arm has fewer than two customers.
+
+    >>> round(within_arm_sd(np.array([0.0, 2, 10, 12]), np.array([0, 0, 1, 1])), 4)
+    1.4142
+    """
+    y, t = np.asarray(y, float), np.asarray(treatment)
+    if keep is not None:
+        y, t = y[np.asarray(keep, bool)], t[np.asarray(keep, bool)]
+    a, b = y[t == 1], y[t == 0]
+    if a.size < 2 or b.size < 2:
+        return float(np.std(y, ddof=1))
+    pooled = ((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (y.size - 2)
+    return float(np.sqrt(pooled))
 
 
 def evalue_continuous(estimate: float, ci_low: float, ci_high: float, outcome_sd: float,

@@ -7,13 +7,20 @@ and lower cost, worst, best). The file stores each scenario relative to the anal
 ``cost_multiplier`` scales the base cost, and the margin is either ``margin_offset`` added to the
 base margin or an absolute ``margin``. No dollar figure lives in the file.
 
+A ``[grid]`` table makes a real grid instead of (or after) named scenarios: every
+``cost_multipliers`` x ``margins`` cell (absolute margins), named ``cost_x<multiplier>_margin_
+<margin>``, after a ``base`` scenario (x1, the base margin). The bundled grid runs the cost from a
+tenth to three times the analysis' own and the margin from 0.15 to 0.45.
+
 Examples
 --------
 >>> grid = load_breakeven_grid(base_cost=10.0, base_margin=0.30)
->>> grid["scenario"].tolist()[:3]
-['base', 'lower_margin', 'higher_margin']
+>>> grid["scenario"].tolist()[:2]
+['base', 'cost_x0.1_margin_0.15']
 >>> bool((grid["breakeven"] == grid["cost"] / grid["margin"]).all())
 True
+>>> float(grid["cost"].min()), float(grid["cost"].max()), sorted(set(grid["margin"]))[-1]
+(1.0, 30.0, 0.45)
 """
 
 from __future__ import annotations
@@ -51,7 +58,8 @@ def load_breakeven_grid(path_or_name: str | Path = "breakeven", base_cost: float
     table.text("description", required=False)
     rows = []
     names: set[str] = set()
-    for entry in table.tables("scenarios"):
+    cells = table.table("grid", required=False)
+    for entry in table.tables("scenarios", required=cells is None):
         name = entry.text("name")
         assert name is not None
         check_identifier(name, entry.path("name"), str(path))
@@ -73,5 +81,36 @@ def load_breakeven_grid(path_or_name: str | Path = "breakeven", base_cost: float
         assert multiplier is not None and margin is not None
         cost = base_cost * multiplier
         rows.append((name, multiplier, margin - base_margin, cost, margin, cost / margin))
+    if cells is not None:
+        rows.extend(_grid_cells(cells, base_cost, base_margin, names))
     table.done()
     return pd.DataFrame(rows, columns=GRID_COLUMNS)
+
+
+def _numbers(table: TomlTable, key: str, low: float, high: float | None) -> list[float]:
+    values = table.raw(key)
+    if not isinstance(values, list) or not values or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise table.fail(key, "expected a non-empty list of numbers")
+    for v in values:
+        if v <= low or (high is not None and v > high):
+            bound = f"in ({low:g}, {high:g}]" if high is not None else f"> {low:g}"
+            raise table.fail(key, f"every value must be {bound}, got {v!r}")
+    return [float(v) for v in values]
+
+
+def _grid_cells(cells: TomlTable, base_cost: float, base_margin: float,
+                names: set[str]) -> list[tuple[str, float, float, float, float, float]]:
+    """The ``base`` scenario (unless named already) and every cost x margin cell."""
+    multipliers = _numbers(cells, "cost_multipliers", 0.0, None)
+    margins = _numbers(cells, "margins", 0.0, 1.0)
+    cells.done()
+    rows = []
+    if "base" not in names:
+        rows.append(("base", 1.0, 0.0, base_cost, base_margin, base_cost / base_margin))
+    for multiplier in multipliers:
+        for margin in margins:
+            cost = base_cost * multiplier
+            rows.append((f"cost_x{multiplier:g}_margin_{margin:g}", multiplier,
+                         margin - base_margin, cost, margin, cost / margin))
+    return rows

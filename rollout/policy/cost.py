@@ -19,11 +19,28 @@ outcome already subtracts. Two defensible definitions:
     discounts are left out for the reason above.
 
 ``given``: a number supplied by the analyst (``--cost``), which wins over both.
+
+A campaign's cost per targeted household has two parts, and both are stated:
+
+``contact``
+    what reaching a household costs (print, postage, delivery), given with ``--contact-cost``.
+    Its default, :data:`DEFAULT_CONTACT_COST`, is an assumption of this package for a printed
+    mailer with postage (direct mail costs of the order of a dollar per piece), not a figure
+    measured from the data: give your own;
+``offer``
+    the retailer-funded part of what is redeemed, estimated from the cohort by one of the two
+    methods above, with its 95% interval. The effect on discounts is estimated on the identified
+    (overlap) population, not extrapolated to customers one arm never reached; a negative
+    estimate is not silently floored: the offer part is set to 0, a warning says so and the
+    estimate is kept in the record.
+
+The total's interval is the offer's shifted by the (fixed, assumed) contact cost.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +53,14 @@ COST_METHODS = ("campaign_coupons", "effect_on_discounts")
 CAMPAIGN_COUPON_COLUMN = "window_campaign_coupon_disc"
 COUPON_COLUMN = "window_coupon_disc"
 DEFAULT_MARGIN = 0.30
+#: Contact cost per targeted household when none is given: an assumption (see the docstring).
+DEFAULT_CONTACT_COST = 0.75
+CONTACT_COST_ASSUMPTION = (
+    "assumed contact cost per household (print, postage, delivery of a printed mailer; direct "
+    "mail costs of the order of a dollar per piece): an assumption, the default of this "
+    "package, not measured from the data; give --contact-cost")
+#: A total cost below this share of the mean outcome is warned of as implausibly small.
+SMALL_COST_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -48,9 +73,69 @@ class CostEstimate(DisplayMixin):
     se: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
+    parts: tuple[dict[str, Any], ...] = ()
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
-    def to_dict(self) -> dict[str, float | str | None]:
-        return asdict(self)
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["parts"] = [dict(p) for p in self.parts]
+        out["warnings"] = list(self.warnings)
+        return out
+
+
+def _part(name: str, cost: float, how: str, se: float | None = None,
+          ci_low: float | None = None, ci_high: float | None = None,
+          **extra: Any) -> dict[str, Any]:
+    return {"part": name, "cost": float(cost), "se": se, "ci_low": ci_low, "ci_high": ci_high,
+            "how": how, **extra}
+
+
+def campaign_cost(offer: CostEstimate, contact_cost: float = DEFAULT_CONTACT_COST,
+                  contact_given: bool = False) -> CostEstimate:
+    """Contact cost plus the estimated offer cost, each part and the total with an interval.
+
+    >>> offer = CostEstimate(0.5, "campaign_coupons", "coupons", se=0.1, ci_low=0.3, ci_high=0.7)
+    >>> total = campaign_cost(offer, contact_cost=2.0, contact_given=True)
+    >>> total.cost, total.ci_low, [p["part"] for p in total.parts]
+    (2.5, 2.3, ['contact', 'offer'])
+    """
+    if not (np.isfinite(contact_cost) and contact_cost >= 0):
+        raise InputError(f"must be a non-negative number, got {contact_cost:g}",
+                         argument="contact_cost")
+    how = ("contact cost per household given by the analyst (--contact-cost)" if contact_given
+           else CONTACT_COST_ASSUMPTION)
+    contact = _part("contact", contact_cost, how, assumed=not contact_given)
+    raw = offer.parts[0] if offer.parts else {}
+    offer_part = _part("offer", offer.cost, offer.explanation, offer.se, offer.ci_low,
+                       offer.ci_high, method=offer.method,
+                       **{k: v for k, v in raw.items() if k in ("estimate", "floored",
+                                                                "population", "n")})
+    low = None if offer.ci_low is None else contact_cost + max(offer.ci_low, 0.0)
+    high = None if offer.ci_high is None else contact_cost + max(offer.ci_high, 0.0)
+    return CostEstimate(
+        cost=float(contact_cost + offer.cost), method=f"contact + {offer.method}",
+        explanation=(f"cost per targeted household = contact {contact_cost:.4g} "
+                     f"({'given' if contact_given else 'assumed'}) + retailer-funded offer "
+                     f"{offer.cost:.4g} ({offer.method}, estimated from the cohort)"),
+        se=offer.se, ci_low=low, ci_high=high, parts=(contact, offer_part),
+        warnings=offer.warnings)
+
+
+def small_cost_warning(cost: CostEstimate, outcome_mean: float, outcome: str) -> str | None:
+    """A warning when the total cost is below 1% of the outcome's mean (None otherwise).
+
+    >>> small_cost_warning(CostEstimate(0.2, "x", ""), 300.0, "spend") is not None
+    True
+    """
+    if not (np.isfinite(outcome_mean) and outcome_mean > 0):
+        return None
+    share = cost.cost / outcome_mean
+    if share >= SMALL_COST_SHARE:
+        return None
+    return (f"the campaign cost {cost.cost:.4g} per targeted household is {share:.2%} of the "
+            f"mean {outcome} ({outcome_mean:.4g}): implausibly small for a campaign that has "
+            "to print, deliver and fund an offer; check --contact-cost (or give --cost) before "
+            "trusting the breakeven and the lists")
 
 
 def validate_economics(cost: float | None, margin: float, method: str | None = None) -> None:
@@ -118,31 +203,47 @@ def campaign_coupon_cost(discounts: np.ndarray, treatment: np.ndarray,
                      "redeemed on the indexing campaign's own coupons per targeted customer. "
                      "Loyalty (retail) discounts are excluded: every card holder receives them "
                      "and they are already netted out of the sales value."),
-        se=se, ci_low=cost - Z_975 * se, ci_high=cost + Z_975 * se)
+        se=se, ci_low=cost - Z_975 * se, ci_high=cost + Z_975 * se,
+        parts=({"estimate": cost, "floored": False, "population": "treated customers",
+                "n": int(d.size)},))
 
 
 def effect_on_discounts_cost(X: np.ndarray, treatment: np.ndarray, discounts: np.ndarray,
                              folds: np.ndarray, e_hat: np.ndarray, seed: int, clip: float,
                              column: str = COUPON_COLUMN, source: str | None = None,
-                             n_jobs: int = 1) -> CostEstimate:
+                             n_jobs: int = 1, population: np.ndarray | None = None,
+                             population_name: str = "all customers") -> CostEstimate:
     """AIPW estimate of the campaign's causal effect on coupon discounts received, with a CI.
 
     Uses the analysis' folds and propensity scores; the discount's outcome models are
-    cross-fitted on the same folds. A negative estimate (the campaign reduced discounts) is
-    floored at 0 for the cost and said so.
+    cross-fitted on the same folds. The effect is averaged over ``population`` (a mask, e.g. the
+    identified overlap window; default all customers). A negative estimate (the campaign reduced
+    discounts) gives an offer cost of 0, with a warning and the estimate kept in the record.
     """
     discounts = _nonnegative_column(discounts, column, source)
     fitted = cross_fit_outcomes(X, treatment, discounts, folds, seed, n_jobs)
     gamma = aipw_scores(discounts, treatment, e_hat, fitted.mu0, fitted.mu1, clip=clip)
+    keep = np.ones(gamma.size, bool) if population is None else np.asarray(population, bool)
+    gamma = gamma[keep]
     effect = float(gamma.mean())
     se = float(gamma.std(ddof=1) / np.sqrt(gamma.size))
-    floored = max(effect, 0.0)
-    note = "" if effect >= 0 else f" The estimate {effect:.4g} is negative; the cost is set to 0."
+    low, high = effect - Z_975 * se, effect + Z_975 * se
+    warnings: tuple[str, ...] = ()
+    note = ""
+    if effect < 0:
+        note = (f" The estimate {effect:.4g} [{low:.4g}, {high:.4g}] is negative; the offer "
+                "cost is set to 0 and this is warned of.")
+        warnings = (f"the campaign's estimated effect on {column} is negative, {effect:.4g} "
+                    f"[{low:.4g}, {high:.4g}] on {population_name}: the offer cost was set to "
+                    "0 (not a cost saving); the campaign cost is then the contact cost alone",)
+    part = {"estimate": effect, "floored": effect < 0, "population": population_name,
+            "n": int(gamma.size)}
     return CostEstimate(
-        cost=floored, method="effect_on_discounts",
+        cost=max(effect, 0.0), method="effect_on_discounts",
         explanation=(f"AIPW estimate of the campaign's effect on {column} (coupon discounts "
-                     "received in the outcome window), with the analysis' cross-fitted "
-                     "propensity scores and folds: the extra discount the campaign causes. "
-                     "Loyalty (retail) discounts are excluded: every card holder receives them "
-                     "and they are already netted out of the sales value." + note),
-        se=se, ci_low=effect - Z_975 * se, ci_high=effect + Z_975 * se)
+                     f"received in the outcome window) on {population_name} (n {gamma.size}), "
+                     "with the analysis' cross-fitted propensity scores and folds: the extra "
+                     "discount the campaign causes. Loyalty (retail) discounts are excluded: "
+                     "every card holder receives them and they are already netted out of the "
+                     "sales value." + note),
+        se=se, ci_low=low, ci_high=high, parts=(part,), warnings=warnings)

@@ -56,20 +56,39 @@ def segment_effects(tables: Mapping[str, pd.DataFrame], be: float | None) -> Fig
 
 
 def breakeven_grid(tables: Mapping[str, pd.DataFrame]) -> Figure:
-    """Honest value of the breakeven policy per cost/margin scenario, with 95% intervals."""
+    """Honest value of the breakeven policy over the cost x margin grid (a heat map; each cell
+    shows its value and share targeted, hatched where the 95% interval spans zero)."""
     grid = tables["breakeven_grid"]
-    fig = new_figure(7, 4)
+    cells = grid[grid["scenario"] != "base"]
+    if cells.empty:
+        cells = grid
+    costs = sorted(set(cells["cost"]))
+    margins = sorted(set(cells["margin"]))
+    value = np.full((len(margins), len(costs)), np.nan)
+    share = np.full_like(value, np.nan)
+    spans = np.zeros_like(value, dtype=bool)
+    for row in cells.itertuples(index=False):
+        i, j = margins.index(row.margin), costs.index(row.cost)
+        value[i, j], share[i, j] = row.value, row.share_targeted
+        spans[i, j] = row.value_ci_low <= 0 <= row.value_ci_high
+    fig = new_figure(8, 4.5)
     ax = fig.add_subplot()
-    pos = np.arange(len(grid))
-    ax.errorbar(pos, grid["value"], yerr=[grid["value"] - grid["value_ci_low"],
-                                         grid["value_ci_high"] - grid["value"]],
-                fmt="s", capsize=3, label="honest value")
-    ax.plot(pos, grid["predicted_profit"], "o", label="model-predicted")
-    ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_xticks(pos, [f"{s}\nBE {b:.3g}" for s, b in zip(grid["scenario"], grid["breakeven"],
-                                                           strict=True)], fontsize=8)
-    ax.set_ylabel("profit per customer of CATE > breakeven")
-    ax.legend()
+    limit = float(np.nanmax(np.abs(value))) if np.isfinite(value).any() else 1.0
+    image = ax.imshow(value, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto",
+                      origin="lower")
+    for i in range(len(margins)):
+        for j in range(len(costs)):
+            if np.isfinite(value[i, j]):
+                ax.text(j, i, f"{value[i, j]:.2g}\n{share[i, j]:.0%}" + ("*" if spans[i, j]
+                                                                        else ""),
+                        ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(len(costs)), [f"{c:.3g}" for c in costs], fontsize=8)
+    ax.set_yticks(range(len(margins)), [f"{m:.2f}" for m in margins], fontsize=8)
+    ax.set_xlabel("cost per targeted household")
+    ax.set_ylabel("margin")
+    ax.set_title("honest value per identified customer of CATE > cost / margin "
+                 "(share targeted; * interval spans 0)", fontsize=9)
+    fig.colorbar(image, ax=ax)
     return fig
 
 

@@ -57,6 +57,24 @@ class HoldoutPlan:
 
     splits: tuple[tuple[np.ndarray, np.ndarray], ...]
     description: str
+    support: np.ndarray | None = None
+
+    def within(self, support: np.ndarray, note: str) -> HoldoutPlan:
+        """The same plan restricted to the ``support`` customers (learning and evaluation).
+
+        >>> plan = HoldoutPlan.from_split(np.array([False, True, True, False]))
+        >>> plan.within(np.array([True, True, False, False]), "kept").eval_mask.tolist()
+        [False, True, False, False]
+        """
+        support = np.asarray(support, bool)
+        splits = tuple((learn & support, evaluate & support) for learn, evaluate in self.splits)
+        return HoldoutPlan(splits, f"{self.description}; {note}", support)
+
+    @property
+    def learn_all(self) -> np.ndarray:
+        """The customers the deployed (final) tuning may learn from: the support, or everyone."""
+        n = len(self.splits[0][1])
+        return np.ones(n, bool) if self.support is None else self.support
 
     @classmethod
     def from_folds(cls, folds: np.ndarray) -> HoldoutPlan:
@@ -128,6 +146,7 @@ class PolicyResult(DisplayMixin):
     choice: dict[str, Any] = field(default_factory=dict)
     rules: dict[str, Any] | None = None
     value_mask: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    population_n: int | None = None
 
     def record(self, inputs: PolicyInputs) -> dict[str, Any]:
         profit, total, roi = predicted_profit(self.targets, inputs.cate, inputs.margin,
@@ -144,7 +163,9 @@ class PolicyResult(DisplayMixin):
             "predicted_profit": profit, "predicted_profit_total": total, "predicted_roi": roi,
             "value": self.value.value, "value_se": self.value.se,
             "value_ci_low": self.value.ci_low, "value_ci_high": self.value.ci_high,
-            "value_total": self.value.value * len(self.targets), "value_roi": value_roi,
+            "value_total": self.value.value * (len(self.targets) if self.population_n is None
+                                               else self.population_n),
+            "value_roi": value_roi,
             "value_n": self.value.n, "trivial": is_trivial(share),
             "learned": self.learned, "choice": dict(self.choice),
         }
@@ -241,7 +262,7 @@ def evaluate_policy(name: str, criterion: str, inputs: PolicyInputs, plan: Holdo
                     fits: bool = False, learned: bool = False,
                     choice_name: str = "choice") -> PolicyResult:
     """Deployed targeting (tuned on everyone), honest targeting and value on held-out rows."""
-    everyone = np.ones(inputs.n, bool)
+    everyone = plan.learn_all
     honest, fold_choices = _honest(plan, inputs, candidates, build, fits)
     choice: dict[str, Any] = {}
     if candidates is None:
@@ -257,6 +278,7 @@ def evaluate_policy(name: str, criterion: str, inputs: PolicyInputs, plan: Holdo
                           honest_targets=honest, value=policy_value(honest, inputs.profit, mask),
                           learned=learned, choice=choice)
     result.value_mask = mask
+    result.population_n = int(plan.learn_all.sum())
     return result
 
 
@@ -345,7 +367,7 @@ def tree_policy(kind: str, inputs: PolicyInputs, plan: HoldoutPlan) -> PolicyRes
     result = evaluate_policy(kind, TREE_CRITERIA[kind], inputs, plan, build,
                              candidates=DEPTH_GRID, fits=True, learned=True, choice_name="depth")
     depth = result.choice["depth"]
-    deployed = model(depth, np.ones(inputs.n, bool), False)
+    deployed = model(depth, plan.learn_all, False)
     rules = tree_to_json(deployed, inputs.covariate_names)
     frame = pd.DataFrame(inputs.X, columns=list(inputs.covariate_names))
     result.rules = {"policy": kind, "depth": depth, "text": rules_to_text(rules),

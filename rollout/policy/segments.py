@@ -16,7 +16,8 @@ AIPW scores over the segment with a 95% interval (an honest estimate: the segmen
 only, the scores use cross-fitted nuisances). The action rule, stated in the output:
 
 - ``expand``: the mean effect exceeds the breakeven and its interval excludes zero;
-- ``reduce``: the mean effect is negative, or its interval lies below the breakeven;
+- ``reduce``: its interval lies below the breakeven (a negative point estimate whose interval
+  reaches the breakeven is not enough);
 - ``hold``: otherwise (the evidence does not settle it; test before changing).
 """
 
@@ -40,8 +41,9 @@ from rollout.errors import InputError
 K_RANGE = (3, 4, 5, 6)
 RFM_NAMES = ("recency_weeks", "frequency", "frequency_per_week", "monetary_sales",
              "monetary_avg_basket_sales")
-ACTION_RULE = ("expand: DR mean effect > breakeven and its 95% CI excludes 0; reduce: DR mean "
-               "effect < 0 or its 95% CI upper bound < breakeven; hold: otherwise")
+ACTION_RULE = ("expand: DR mean effect > breakeven and its 95% CI excludes 0; reduce: the 95% "
+               "CI upper bound of the DR mean effect < breakeven; hold: otherwise (the interval "
+               "spans the breakeven: test before changing)")
 ACTION_RULE_NO_COST = ("expand: the 95% CI of the DR mean effect lies above 0; reduce: it lies "
                        "below 0; hold: otherwise (no cost, so no breakeven)")
 SILHOUETTE_SAMPLE = 2000
@@ -191,12 +193,14 @@ def segment_action(mean: float, ci_low: float, ci_high: float, breakeven: float 
 
     >>> segment_action(30.0, 5.0, 55.0, 20.0), segment_action(-3.0, -9.0, 3.0, 20.0)
     ('expand', 'reduce')
+    >>> segment_action(-26.0, -120.0, 68.0, 40.0)
+    'hold'
     """
     if breakeven is None:
         return "expand" if ci_low > 0 else "reduce" if ci_high < 0 else "hold"
     if mean > breakeven and ci_low > 0:
         return "expand"
-    if mean < 0 or ci_high < breakeven:
+    if ci_high < breakeven:
         return "reduce"
     return "hold"
 

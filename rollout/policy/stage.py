@@ -19,7 +19,7 @@ segments are reported, with an action rule against zero.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +34,26 @@ from rollout.estimation.core import CoreResult
 from rollout.policy.cost import (
     CAMPAIGN_COUPON_COLUMN,
     COUPON_COLUMN,
+    DEFAULT_CONTACT_COST,
     DEFAULT_MARGIN,
     CostEstimate,
+    campaign_cost,
     campaign_coupon_cost,
     effect_on_discounts_cost,
     given_cost,
+    small_cost_warning,
     validate_economics,
 )
 from rollout.policy.curves import profit_curve
+from rollout.policy.gate import NOT_MODEL_BASED, HeterogeneityEvidence, gate_section
+from rollout.policy.identified import (
+    IDENTIFIED_WINDOW,
+    identification_record,
+    identified_mask,
+    randomize_column,
+    region_table,
+    values_by_region,
+)
 from rollout.policy.policies import (
     LAMBDA_GRID,
     HoldoutPlan,
@@ -73,8 +85,11 @@ DEFAULT_COST_METHOD = "campaign_coupons"
 TREES = ("policy_tree", "dr_policy_tree", "rule_tree")
 BASELINES = ("everyone", "current_practice")
 HONEST_VALUE_NOTE = (
-    "value: doubly robust profit per customer against targeting nobody, mean of pi(x) x "
-    "(margin x AIPW score - cost) over held-out customers, 95% influence-function interval; "
+    "value: doubly robust profit per identified customer against targeting nobody, mean of "
+    "pi(x) x (margin x AIPW score - cost) over the held-out customers whose propensity lies in "
+    "[0.1, 0.9] (trimmed; the kept n in the SE), 95% influence-function interval; customers "
+    "outside the window are not scored (see policy_identification and "
+    "policy_values_by_region); "
     "predicted_profit: the CATE model's own prediction, mean of pi(x) x (margin x CATE - cost) "
     "over all customers (circular: the model grading itself)")
 
@@ -90,12 +105,17 @@ class PolicySettings:
     cost: float | None = None
     cost_method: str = DEFAULT_COST_METHOD
     margin: float = DEFAULT_MARGIN
+    contact_cost: float | None = None
     segments: int | None = None
     grid: str | Path = "breakeven"
     trees: tuple[str, ...] = TREES
 
     def validate(self) -> None:
         validate_economics(self.cost, self.margin, self.cost_method)
+        if self.contact_cost is not None and not (np.isfinite(self.contact_cost)
+                                                  and self.contact_cost >= 0):
+            raise InputError(f"must be a non-negative number, got {self.contact_cost:g}",
+                             argument="contact_cost")
         if self.segments is not None and self.segments < 2:
             raise InputError(f"must be at least 2, got {self.segments}", argument="segments")
         unknown = set(self.trees) - set(TREES)
@@ -104,13 +124,12 @@ class PolicySettings:
 
     def to_dict(self) -> dict[str, Any]:
         return {"cost": self.cost, "cost_method": self.cost_method, "margin": self.margin,
+                "contact_cost": self.contact_cost,
                 "segments": self.segments, "grid": str(self.grid), "trees": list(self.trees)}
 
 
-def estimate_cost(core: CoreResult, settings: PolicySettings) -> CostEstimate | None:
-    """The cost per targeted customer, or None when the cohort gives no way to estimate it."""
-    if settings.cost is not None:
-        return given_cost(settings.cost)
+def _offer_cost(core: CoreResult, settings: PolicySettings) -> CostEstimate | None:
+    """The retailer-funded offer cost estimated from the cohort's discounts (None without)."""
     frame, cohort = core.cohort.frame, core.cohort
     if settings.cost_method == "campaign_coupons":
         if CAMPAIGN_COUPON_COLUMN not in frame.columns:
@@ -119,10 +138,36 @@ def estimate_cost(core: CoreResult, settings: PolicySettings) -> CostEstimate | 
                                     cohort.treatment, source=cohort.source)
     if COUPON_COLUMN not in frame.columns:
         return None
+    lo, hi = IDENTIFIED_WINDOW
     return effect_on_discounts_cost(
         cohort.X, cohort.treatment, frame[COUPON_COLUMN].to_numpy(dtype=float),
         core.nuisances.folds, core.nuisances.e_hat, core.options.seed,
-        core.options.clip, source=cohort.source, n_jobs=core.options.n_jobs)
+        core.options.clip, source=cohort.source, n_jobs=core.options.n_jobs,
+        population=identified_mask(core.nuisances.e_hat),
+        population_name=f"the identified customers (propensity in [{lo:g}, {hi:g}])")
+
+
+def estimate_cost(core: CoreResult, settings: PolicySettings) -> CostEstimate | None:
+    """The cost per targeted household, or None when the cohort gives no way to estimate it.
+
+    Given (``--cost``) it is used whole; otherwise it is the contact cost (given or the stated
+    default assumption) plus the offer cost estimated from the cohort's discounts.
+    """
+    if settings.cost is not None:
+        return given_cost(settings.cost)
+    given = settings.contact_cost is not None
+    contact = float(settings.contact_cost) if given else DEFAULT_CONTACT_COST
+    offer = _offer_cost(core, settings)
+    if offer is None:
+        if not given:
+            return None
+        offer = CostEstimate(
+            cost=0.0, method="none", explanation="no discount column to estimate the offer "
+            "cost from: the cost is the contact cost alone",
+            warnings=("no discount column to estimate the retailer-funded offer cost from "
+                      f"({CAMPAIGN_COUPON_COLUMN} or {COUPON_COLUMN}): the campaign cost is "
+                      "the given contact cost alone",))
+    return campaign_cost(offer, contact, contact_given=given)
 
 
 def _finite(values: Any, n: int) -> np.ndarray | None:
@@ -216,11 +261,13 @@ def _differences(results: list[PolicyResult], profit: np.ndarray,
     for a, b in pairs:
         diff = policy_difference(by_name[a].honest_targets, by_name[b].honest_targets, profit,
                                  mask)
+        note = ("paired: mean of (pi_a - pi_b) x profit score over the held-out customers in "
+                "the identified propensity window [0.1, 0.9]")
+        if a == best.name:
+            note += ("; 'best' is the highest honest value on these same customers, so its "
+                     "lead is optimistic")
         rows.append({"policy": a, "versus": b, "best": a == best.name, **diff.to_dict(),
-                     "note": "paired: mean of (pi_a - pi_b) x profit score over the held-out "
-                             "customers" + ("; 'best' is the highest honest value on these same "
-                                            "customers, so its lead is optimistic"
-                                            if a == best.name else "")})
+                     "note": note})
     return rows
 
 
@@ -265,6 +312,9 @@ class PolicyStageResult(DisplayMixin):
     tables: Mapping[str, pd.DataFrame]
     warnings: tuple[str, ...] = ()
     skipped: tuple[dict[str, str], ...] = ()
+    randomize_in_test: np.ndarray | None = None
+    honest_targets: Mapping[str, np.ndarray] = field(default_factory=dict)
+    evaluated: np.ndarray | None = None
 
     @property
     def breakeven_cate(self) -> float | None:
@@ -272,8 +322,11 @@ class PolicyStageResult(DisplayMixin):
 
     @property
     def customer_columns(self) -> dict[str, np.ndarray]:
-        """``segment`` and one ``target_<policy>`` column per policy, as in customers.parquet."""
-        return {"segment": self.segments,
+        """``segment``, ``randomize_in_test`` (1 outside the identified propensity window) and
+        one ``target_<policy>`` column per policy, as in customers.parquet."""
+        extra = ({} if self.randomize_in_test is None
+                 else {"randomize_in_test": self.randomize_in_test})
+        return {"segment": self.segments, **extra,
                 **{f"target_{name}": values for name, values in self.targets.items()}}
 
     def figures(self) -> dict[str, Callable[[], Any]]:
@@ -298,12 +351,14 @@ class _Collected:
     sections: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     targets: dict[str, np.ndarray] = field(default_factory=dict)
+    honest_targets: dict[str, np.ndarray] = field(default_factory=dict)
+    evaluated: np.ndarray | None = None
     warnings: list[str] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
 
 
 def _breakeven(cost: CostEstimate | None, settings: PolicySettings, outcome: str,
-               out: _Collected) -> float | None:
+               out: _Collected, outcome_mean: float | None = None) -> float | None:
     """The breakeven CATE (cost / margin) and its record; None, said so, without a cost."""
     if cost is None:
         out.warnings.append(
@@ -317,11 +372,20 @@ def _breakeven(cost: CostEstimate | None, settings: PolicySettings, outcome: str
         "cost": cost.cost, "cost_method": cost.method, "cost_explanation": cost.explanation,
         "cost_se": cost.se, "cost_ci": [cost.ci_low, cost.ci_high]
         if cost.ci_low is not None else None,
+        "cost_parts": [dict(p) for p in cost.parts],
         "margin": settings.margin, "breakeven_cate": breakeven, "outcome": outcome,
         "rule": "target a customer when margin x CATE > cost, i.e. CATE > cost / margin"}
+    out.warnings.extend(cost.warnings)
     if cost.method == "given" and settings.cost_method != DEFAULT_COST_METHOD:
         out.warnings.append(f"--cost given: it is used, --cost-method "
                             f"{settings.cost_method} is ignored")
+    if cost.method == "given" and settings.contact_cost is not None:
+        out.warnings.append("--cost given: it is the whole cost per household, --contact-cost "
+                            "is ignored")
+    if outcome_mean is not None:
+        small = small_cost_warning(cost, outcome_mean, outcome)
+        if small:
+            out.warnings.append(small)
     return breakeven
 
 
@@ -413,13 +477,20 @@ def _value_warnings(grid: pd.DataFrame, records: list[dict[str, Any]],
 
 def _targeting(core: CoreResult, view: CateView, cost: CostEstimate, gamma: np.ndarray,
                segments: np.ndarray, settings: PolicySettings,
-               tick: Callable[[str], None], out: _Collected) -> None:
+               tick: Callable[[str], None], out: _Collected,
+               evidence: HeterogeneityEvidence | None = None) -> None:
     """The policies, their honest values, curves, grid and risk table."""
     if view.lower is None:
         out.warnings.append("the selected CATE model gives no intervals: the conservative "
                             "and risk-adjusted policies were skipped")
     cohort = core.cohort
     outcome = core.outcomes[0]
+    e_hat = core.nuisances.e_hat
+    held_out = view.plan.eval_mask
+    lo, hi = IDENTIFIED_WINDOW
+    view = replace(view, plan=view.plan.within(
+        identified_mask(e_hat), f"trimmed to the identified propensity window [{lo:g}, {hi:g}] "
+        "(learning and evaluation)"))
     profit = profit_scores(gamma, settings.margin, cost.cost)
     inputs = PolicyInputs(X=cohort.X, covariate_names=tuple(cohort.roles.covariates),
                           cate=view.cate, cate_lower=view.lower, treatment=cohort.treatment,
@@ -429,7 +500,27 @@ def _targeting(core: CoreResult, view: CateView, cost: CostEstimate, gamma: np.n
     tick("policies: rules and values")
     results = standard_policies(inputs, view.plan, trees=settings.trees, progress=tick)
     records = _policy_records(results, inputs, out)
+    out.honest_targets.update({r.name: r.honest_targets for r in results})
+    out.evaluated = view.plan.eval_mask
+    hypotheses = evidence is None or not evidence.shown
+    for record in records:
+        record["hypothesis"] = hypotheses and record["policy"] not in NOT_MODEL_BASED
     grid = _profit_sections(view, inputs, results, records, gamma, settings, out)
+    out.tables["policies"]["hypothesis"] = [r["hypothesis"] for r in records]
+    identification = identification_record(e_hat, held_out)
+    out.sections["policy_identification"] = identification
+    out.sections["policy_evaluation"]["identified_share"] = identification["identified_share"]
+    by_region = values_by_region({r.name: r.honest_targets for r in results}, profit,
+                                 held_out, e_hat, cohort.treatment)
+    out.sections["policy_values_by_region"] = by_region.to_dict(orient="records")
+    out.tables["policy_values_by_region"] = by_region
+    if identification["identified_share"] < 1:
+        out.warnings.append(
+            f"policy values are identified for {identification['identified_share']:.1%} of "
+            f"customers (propensity in [{lo:g}, {hi:g}]): the other "
+            f"{identification['n_randomize_in_test']} are not scored and are labelled "
+            "randomize_in_test in customers.parquet; what targeting them earns needs a "
+            "randomized test")
     if view.lower is not None:
         risk = _risk_table(view, inputs, profit, segments)
         out.sections["risk_adjusted"] = risk.to_dict(orient="records")
@@ -439,8 +530,14 @@ def _targeting(core: CoreResult, view: CateView, cost: CostEstimate, gamma: np.n
 
 def run_policy(core: CoreResult, cate: CateColumns | None = None,
                settings: PolicySettings | None = None,
-               progress: Callable[[str], None] | None = None) -> PolicyStageResult:
-    """The policy stage: segments always; breakeven and policies when a cost and a CATE exist."""
+               progress: Callable[[str], None] | None = None,
+               evidence: HeterogeneityEvidence | None = None) -> PolicyStageResult:
+    """The policy stage: segments always; breakeven and policies when a cost and a CATE exist.
+
+    ``evidence`` is the selected CATE model's held-out heterogeneity tests
+    (:meth:`HeterogeneityEvidence.from_sections` of the CATE stage's sections); without it the
+    heterogeneity counts as not shown and every model-based list is a hypothesis.
+    """
     settings = settings or PolicySettings()
     settings.validate()
     tick = progress or (lambda message: None)
@@ -454,15 +551,27 @@ def run_policy(core: CoreResult, cate: CateColumns | None = None,
     segments, segmentation = _segments(core, settings)
     cost = estimate_cost(core, settings)
     view = read_cate(cate, nuisances.folds)
-    breakeven = _breakeven(cost, settings, outcome, out)
+    y = cohort.outcome(outcome)
+    breakeven = _breakeven(cost, settings, outcome, out, float(np.mean(y)))
     _segment_sections(core, segments, segmentation, gamma, view, breakeven, out)
+    regions = region_table(nuisances.e_hat, gamma, cohort.treatment,
+                           view.cate if view else None, breakeven)
+    out.sections["value_by_region"] = regions.to_dict(orient="records")
+    out.tables["value_by_region"] = regions
+    recommended = next((r for r in core.recommended if r.get("outcome") == outcome), None)
+    gate = gate_section(evidence, recommended, breakeven)
+    out.sections["targeting_gate"] = gate
+    if gate["lists_are_hypotheses"] and view is not None:
+        out.warnings.append("targeting lists are hypotheses: " + gate["recommendation"])
     if view is None:
         out.warnings.append("no usable CATE column (cate missing or not finite: no CATE "
                             "model was selected): the targeting policies were skipped")
         out.skipped.append({"step": "policies", "reason": "no CATE predictions"})
     elif cost is not None:
-        _targeting(core, view, cost, gamma, segments, settings, tick, out)
+        _targeting(core, view, cost, gamma, segments, settings, tick, out, evidence)
     return PolicyStageResult(
         settings=settings, segments=segments, breakeven=out.sections.get("breakeven"),
         targets=out.targets, sections=out.sections, tables=out.tables,
-        warnings=tuple(out.warnings), skipped=tuple(out.skipped))
+        warnings=tuple(out.warnings), skipped=tuple(out.skipped),
+        randomize_in_test=randomize_column(nuisances.e_hat),
+        honest_targets=out.honest_targets, evaluated=out.evaluated)

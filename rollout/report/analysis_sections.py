@@ -22,13 +22,14 @@ TRIM_COLUMNS = ["outcome", "trim", "estimate", "se", "ci_low", "ci_high", "n"]
 CATE_COLUMNS = ["outcome", "model", "flagged", "r_loss", "blp_slope", "blp_se", "blp_p", "auuc",
                 "auuc_ci_low", "auuc_ci_high"]
 POLICY_COLUMNS = ["policy", "share_targeted", "predicted_profit", "value", "value_ci_low",
-                  "value_ci_high", "trivial"]
+                  "value_ci_high", "trivial", "hypothesis"]
 SEGMENT_COLUMNS = ["segment", "n", "mean_cate", "ci_low", "ci_high", "action"]
 GRID_COLUMNS = ["scenario", "cost", "margin", "breakeven", "share_targeted", "value"]
 
 POLICY_LABELS = {"predicted_profit": "Predicted profit ($/customer)",
                  "value": "Honest profit ($/customer)", "value_ci_low": "95% CI low",
-                 "value_ci_high": "95% CI high", "trivial": "Trivial list"}
+                 "value_ci_high": "95% CI high", "trivial": "Trivial list",
+                 "hypothesis": "Hypothesis only"}
 SEGMENT_LABELS = {"mean_cate": "DR effect ($/customer)"}
 CATE_LABELS = {"blp_se": "BLP slope SE", "blp_p": "BLP p-value", "flagged": "Unstable",
                "auuc_ci_low": "AUUC 95% CI low", "auuc_ci_high": "AUUC 95% CI high"}
@@ -134,12 +135,38 @@ def policies(report: Report, results: ResultsFolder) -> None:
         sec.text(f"Target a customer when margin x CATE > cost: cost {number(be.cost)} / "
                  f"margin {number(be.margin)} = a breakeven effect of "
                  f"{number(be.breakeven_cate)} per customer.")
+        _cost_parts(sec, results)
+    _gate_and_identification(sec, results)
     sec.text("Predicted profit is what the model believes; the honest profit is a doubly robust "
              "estimate on customers the model never saw, with its 95% interval. Act on the "
              "honest column.")
     sec.table(table, labels=POLICY_LABELS, caption="Profit per customer over the window, "
                                                     "against targeting nobody.")
     _figure(sec, results, "policy_profit_curves", "Profit by share targeted.")
+
+
+def _cost_parts(sec: Section, results: ResultsFolder) -> None:
+    """Each part of the campaign cost with its interval, the assumption beside the number."""
+    for part in results.section("breakeven").get("cost_parts") or []:
+        low, high = part.get("ci_low"), part.get("ci_high")
+        shown = (f"{estimate(part['cost'], part.get('se'))} {interval(low, high, part.get('se'))}"
+                 if low is not None and high is not None else number(part.get("cost")))
+        text = (f"Cost part '{part.get('part')}': {shown} per targeted household "
+                f"({part.get('how')}).")
+        (sec.caveat if part.get("assumed") else sec.text)(text)
+
+
+def _gate_and_identification(sec: Section, results: ResultsFolder) -> None:
+    gate = results.section("targeting_gate")
+    if gate:
+        text = f"Targeting gate: {gate.get('status')}. {gate.get('recommendation', '')}"
+        (sec.warning if gate.get("lists_are_hypotheses") else sec.text)(text)
+    identification = results.section("policy_identification")
+    if identification:
+        sec.caveat(f"Honest values are identified for "
+                   f"{share(identification.get('identified_share'))} of customers (propensity "
+                   f"in [0.1, 0.9]); the others are labelled randomize_in_test: the test, not "
+                   "the history, must say what they are worth.")
 
 
 def segments(report: Report, results: ResultsFolder) -> None:

@@ -87,6 +87,12 @@ def recommendation(inputs: Inputs) -> tuple[str, list[str]]:
     reasons = []
     if inputs.results is not None:
         reasons = [str(r) for r in inputs.results.section("verdict").get("reasons") or []]
+        gate = inputs.results.section("targeting_gate")
+        if gate.get("lists_are_hypotheses"):
+            fallback = (gate.get("fallback") or {}).get("decision")
+            reasons.append("the model's heterogeneity is not shown, so its target lists are "
+                           "hypotheses" + (f"; what the data support: {fallback}"
+                                           if fallback else ""))
     if inputs.design is not None:
         d = inputs.design
         return (f"Run the {d.test} test as designed: {ab_sections.arms_text(d.n_per_arm)} "

@@ -4,7 +4,7 @@ Examples
 --------
 >>> grid = load_breakeven_grid(base_cost=10.0, base_margin=0.30)
 >>> grid["scenario"].tolist()[:2]
-['base', 'lower_margin']
+['base', 'cost_x0.1_margin_0.15']
 """
 
 from __future__ import annotations

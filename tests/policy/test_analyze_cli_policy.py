@@ -32,6 +32,7 @@ def run(args: list[str]):
         (["--margin", "1.5"], "--margin"),
         (["--margin", "-0.2"], "--margin"),
         (["--cost", "-1"], "--cost"),
+        (["--contact-cost", "-1"], "--contact-cost"),
         (["--cost-method", "total_discount"], "--cost-method"),
         (["--segments", "1"], "--segments"),
     ],

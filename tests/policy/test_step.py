@@ -12,6 +12,8 @@ from rollout.analysis import AnalysisResult, write_results
 from rollout.data.contract import Cohort
 from rollout.estimation.cate.stage import CateColumns
 from rollout.estimation.core import AnalyzeOptions, run_core
+from rollout.policy.cost import DEFAULT_CONTACT_COST
+from rollout.policy.identified import identified_mask
 from rollout.policy.stage import PolicySettings, read_cate, run_policy
 from rollout.simulation import simulate_world
 
@@ -63,10 +65,13 @@ def test_summary_sections(result: AnalysisResult, oracle: CateColumns) -> None:
                     "value_ci_low", "value_ci_high", "trivial"):
             assert key in record
         assert np.isfinite(record["value_ci_low"]) and np.isfinite(record["value_ci_high"])
-    # honest values are computed on the held-out split only
-    n_test = int(oracle.is_test.sum())
-    assert all(p["value_n"] == n_test for p in doc["policies"])
-    assert len(doc["breakeven_grid"]) == 7 and doc["breakeven_grid"][0]["scenario"] == "base"
+    # honest values are computed on the held-out split, inside the identified window, only
+    kept = int((oracle.is_test & identified_mask(result.core.nuisances.e_hat)).sum())
+    assert 0 < kept <= int(oracle.is_test.sum())
+    assert all(p["value_n"] == kept for p in doc["policies"])
+    assert doc["policy_identification"]["n_evaluated"] == kept
+    assert len(doc["breakeven_grid"]) == 57 and doc["breakeven_grid"][0]["scenario"] == "base"
+    assert all("hypothesis" in p for p in doc["policies"])
     assert {d["versus"] for d in doc["policy_differences"]} == {"everyone", "current_practice"}
     assert {r["policy"] for r in doc["policy_rules"]} == set(FAST)
     for record in doc["segments"]:
@@ -85,6 +90,8 @@ def test_customer_columns(result: AnalysisResult, oracle: CateColumns) -> None:
     cate = oracle.cate
     assert customers["target_breakeven"].tolist() == (cate > 40.0).astype(int).tolist()
     assert set(customers["segment"]) == set(result.cohort.frame["segment"])
+    outside = ~identified_mask(result.core.nuisances.e_hat)
+    assert customers["randomize_in_test"].tolist() == outside.astype(int).tolist()
 
 
 def test_same_seed_same_bytes(world, result, oracle, tmp_path) -> None:
@@ -119,9 +126,19 @@ def test_cost_from_campaign_coupons(world) -> None:
                           oracle_cate(world.truth["true_cate"].to_numpy()))
     be = result.sections["breakeven"]
     expected = frame.loc[t == 1, "window_campaign_coupon_disc"].mean()
-    assert be["cost_method"] == "campaign_coupons"
-    assert be["cost"] == pytest.approx(expected)
-    assert be["breakeven_cate"] == pytest.approx(expected / 0.3)
+    # cost per household = the assumed contact cost + the coupons redeemed among the treated
+    assert be["cost_method"] == "contact + campaign_coupons"
+    contact, offer = be["cost_parts"]
+    assert contact["part"] == "contact" and contact["assumed"]
+    assert offer["part"] == "offer" and offer["cost"] == pytest.approx(expected)
+    assert offer["ci_low"] < expected < offer["ci_high"]
+    assert be["cost"] == pytest.approx(DEFAULT_CONTACT_COST + expected)
+    assert be["cost_ci"][0] == pytest.approx(DEFAULT_CONTACT_COST + offer["ci_low"])
+    assert be["breakeven_cate"] == pytest.approx((DEFAULT_CONTACT_COST + expected) / 0.3)
+    given = analyze_with(cohort, PolicySettings(margin=0.3, trees=(), contact_cost=3.0),
+                         oracle_cate(world.truth["true_cate"].to_numpy()))
+    assert given.sections["breakeven"]["cost"] == pytest.approx(3.0 + expected)
+    assert not given.sections["breakeven"]["cost_parts"][0]["assumed"]
 
 
 def test_no_cate_skips_policies(world) -> None:
