@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rollout.common.stats import aipw_scores
 from rollout.policy.value import (
-    aipw_scores,
     policy_difference,
     policy_value,
     predicted_profit,
@@ -24,8 +24,10 @@ def test_aipw_scores_clip_the_propensity() -> None:
     got = aipw_scores(y, t, e, mu0, mu1, clip=0.05)
     # clipped to 0.05 and 0.95: 3 + 4 / 0.05 = 83; 3 - 1 / 0.05 = -17; 3 + 2 / 0.5 = 7
     np.testing.assert_allclose(got, [83.0, -17.0, 7.0])
-    default = aipw_scores(y, t, e, mu0, mu1)  # clip 0.01
-    np.testing.assert_allclose(default, [3 + 4 / 0.01, 3 - 1 / 0.01, 7.0])
+    at_001 = aipw_scores(y, t, e, mu0, mu1, clip=0.01)  # the analysis' AIPW clip
+    np.testing.assert_allclose(at_001, [3 + 4 / 0.01, 3 - 1 / 0.01, 7.0])
+    unclipped = aipw_scores(y, t, e, mu0, mu1)  # no clip unless asked for
+    np.testing.assert_allclose(unclipped, [3 + 4 / 0.001, 3 - 1 / 0.001, 7.0])
     # integer inputs are taken as numbers
     np.testing.assert_allclose(aipw_scores([10, 4, 7], [1, 0, 1], e, [3, 3, 2], [6, 6, 5],
                                            clip=0.05), [83.0, -17.0, 7.0])
