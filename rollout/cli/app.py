@@ -29,6 +29,7 @@ EXIT_BAD_INPUT = 2
 OPTION_FOR_ARGUMENT: dict[str, str] = {
     "n_groups": "--groups",  # evaluate
     "stopped_at_look": "--look",  # evaluate
+    "outcomes": "--outcome",  # analyze (Cohort.from_frame, load_cohort)
 }
 
 

@@ -22,6 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from rollout.common.display import DisplayMixin
 from rollout.data.cohort_design import DEFAULT_SALT, design_first_campaign
 from rollout.data.contract import Cohort, CohortRoles, save_cohort
 from rollout.data.features import (
@@ -54,8 +55,12 @@ def attrition_path(cohort_path: str | Path) -> Path:
 
 
 @dataclass
-class CohortBuild:
-    """A built cohort with its attrition table and step timings (seconds)."""
+class CohortBuild(DisplayMixin):
+    """A built cohort with its attrition table and step timings (seconds).
+
+    ``to_dict()`` is the JSON document of ``rollout cohort --json``; ``summary()`` is one row of
+    its plain numbers (source, campaign type, window, salt, group sizes).
+    """
 
     cohort: Cohort
     attrition: pd.DataFrame
@@ -67,7 +72,7 @@ class CohortBuild:
     last_week: int
     timings: dict[str, float] = field(default_factory=dict)
 
-    def summary(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``rollout cohort --json`` (deterministic: no timings)."""
         return {
             "source": self.source,
@@ -132,8 +137,7 @@ def build_cohort(
     True
     """
     if int(window_weeks) < 0:
-        raise InputError(f"--window-weeks must be 0 or more, got {window_weeks}",
-                         column="window_weeks")
+        raise InputError(f"must be 0 or more, got {window_weeks}", argument="window_weeks")
     window_weeks = int(window_weeks)
     history_source = resolve_source(source)
     timings: dict[str, float] = {}

@@ -35,10 +35,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from rollout.common.display import DisplayMixin, plain
 from rollout.errors import InputError
 
 DEFAULT_SALT = "rollout.cohort.v1"
@@ -92,7 +94,7 @@ def draw_index_weeks(customer_ids: Iterable[object], treated_index_weeks: np.nda
 
 
 @dataclass(frozen=True)
-class CohortDesign:
+class CohortDesign(DisplayMixin):
     """The design's result: one row per kept household, the campaigns it is indexed on, attrition.
 
     ``index`` has customer_id, treatment, index_week and index_campaign_id (the indexing
@@ -106,6 +108,17 @@ class CohortDesign:
     index_campaigns: pd.DataFrame
     attrition: pd.DataFrame
     campaign_type: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The campaign type, the group sizes and the attrition rows (not the per-household rows)."""
+        treated = self.index["treatment"] == 1
+        return {"campaign_type": self.campaign_type, "n": len(self.index),
+                "n_treated": int(treated.sum()), "n_control": int((~treated).sum()),
+                "attrition": plain(self.attrition)}
+
+    def summary(self) -> pd.DataFrame:
+        """The attrition table: households remaining and dropped after each step."""
+        return self.attrition.copy()
 
 
 def _attrition_row(step: str, treatment: pd.Series, previous_total: int | None) -> dict:
@@ -174,16 +187,16 @@ def design_first_campaign(
             treated_weeks = frame.loc[frame["treatment"] == 1, "index_week"]
             if step == STEP_POST_WINDOW:
                 raise InputError(
-                    f"window past the end of the data: --window-weeks {window_weeks} needs "
+                    f"window past the end of the data: a window of {window_weeks} weeks needs "
                     f"weeks up to the index week + {window_weeks}, but the data ends in week "
                     f"{last_week} and the earliest index week is {int(treated_weeks.min())}; "
-                    f"use --window-weeks {max(last_week - int(treated_weeks.min()), 0)} or less",
-                    column="window_weeks")
+                    f"use {max(last_week - int(treated_weeks.min()), 0)} weeks or less",
+                    argument="window_weeks")
             raise InputError(
-                f"window too long for the data: --window-weeks {window_weeks} needs "
+                f"window too long for the data: a window of {window_weeks} weeks needs "
                 f"{window_weeks + 1} pre-period weeks before the index week, but the data "
                 f"starts in week {first_week} and the latest index week is "
-                f"{int(treated_weeks.max())}", column="window_weeks")
+                f"{int(treated_weeks.max())}", argument="window_weeks")
         frame = kept
         rows.append(_attrition_row(step, frame["treatment"], rows[-1]["n_total"]))
     attrition = pd.DataFrame(rows, columns=ATTRITION_COLUMNS)

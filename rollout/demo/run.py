@@ -115,7 +115,7 @@ def run_demo(output: str | Path, seed: int = 0,
                                    seed=seed, world=world)
         write_parquet(tmp / "returns.parquet", returns.data, metadata=returns.metadata())
         write_parquet(tmp / "returns_truth.parquet", returns.truth)
-        truth = returns.summary()
+        truth = returns.to_dict()
         headline["truth"] = {"true_ate_tested": truth["true_ate"]}
 
         tick("interim")
