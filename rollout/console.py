@@ -69,16 +69,6 @@ def emit_json(document: Any) -> None:
     sys.stdout.flush()
 
 
-def _format(value: Any) -> str:
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return "—"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
-    return str(value)
-
-
 def table(
     rows: pd.DataFrame | Sequence[Mapping[str, Any]],
     title: str | None = None,
@@ -89,6 +79,8 @@ def table(
     from rich.table import Table
     from rich.text import Text
 
+    from rollout.common.format import number
+
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     if columns is not None:
         frame = frame[list(columns)]
@@ -98,7 +90,7 @@ def table(
         numeric = pd.api.types.is_numeric_dtype(frame[col])
         out.add_column(Text(str(col)), justify="right" if numeric else "left")
     for record in frame.itertuples(index=False):
-        out.add_row(*(Text(_format(v)) for v in record))
+        out.add_row(*(Text(number(v)) for v in record))
     return out
 
 

@@ -759,8 +759,8 @@ def check_output_folder(path: str | Path, command: str,
         found = f"a previous output of `rollout {kind}`" if kind else \
             f"not a previous output of `rollout {command}`"
         raise InputError(f"the output folder exists and is {found}; it would be replaced "
-                         "whole; choose another folder, or pass --force to replace it",
-                         file=path, option="--output")
+                         "whole; choose another folder, or replace it with force",
+                         file=path, argument="force")
 
 
 @contextlib.contextmanager

@@ -10,17 +10,6 @@ import rollout
 MAX_LINES = 80
 PACKAGE = Path(rollout.__file__).parent
 
-#: Functions still longer than the limit, each outside the planning and evaluation packages and
-#: the design/assign/interim/evaluate commands: they are split by the restructuring of their own
-#: stage. Remove an entry when its function is split; the test fails on a stale entry.
-NOT_YET_SPLIT = {
-    "data/build.py::build_cohort",
-    "data/cohort_design.py::design_first_campaign",
-    "data/completejourney.py::stage",
-    "data/dunnhumby.py::stage",
-    "demo/run.py::run_demo",
-}
-
 
 def _long_functions() -> dict[str, int]:
     found = {}
@@ -35,10 +24,5 @@ def _long_functions() -> dict[str, int]:
 
 
 def test_no_function_is_longer_than_80_lines() -> None:
-    long = {name: n for name, n in _long_functions().items() if name not in NOT_YET_SPLIT}
+    long = _long_functions()
     assert long == {}, f"functions over {MAX_LINES} lines: {long}"
-
-
-def test_the_skip_list_has_no_stale_entry() -> None:
-    stale = NOT_YET_SPLIT - set(_long_functions())
-    assert stale == set(), f"split already, remove from NOT_YET_SPLIT: {sorted(stale)}"

@@ -182,7 +182,7 @@ def test_output_folder_rules(tmp_path, monkeypatch) -> None:
     (tmp_path / "data" / "cohort.parquet").write_bytes(b"x")
     with pytest.raises(InputError, match="holds an input"):
         check_output_folder("data", "analyze", inputs=["data/cohort.parquet"], force=True)
-    with pytest.raises(InputError, match="--force"):
+    with pytest.raises(InputError, match="argument 'force'"):
         check_output_folder("data", "analyze")
     check_output_folder("data", "analyze", force=True)
     with pytest.raises(InputError, match="current folder"):

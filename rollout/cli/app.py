@@ -29,6 +29,10 @@ EXIT_BAD_INPUT = 2
 OPTION_FOR_ARGUMENT: dict[str, str] = {
     "n_groups": "--groups",  # evaluate
     "stopped_at_look": "--look",  # evaluate
+    "outcomes": "--outcome",  # analyze (Cohort.from_frame, load_cohort)
+    "k": "--segments",  # analyze (the number of behavioural segments)
+    "base_cost": "--cost",  # analyze (the breakeven grid around the campaign's cost)
+    "base_margin": "--margin",  # analyze (... and its margin)
 }
 
 

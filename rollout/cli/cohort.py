@@ -62,7 +62,7 @@ def cohort(source: str | None, dunnhumby_dir: Path | None, campaign_type: str,
     with output_set(output):  # the cohort lands last: present means the attrition is too
         cohort_file, attrition_file = build.save(output)
     if as_json:
-        document = build.summary()
+        document = build.to_dict()
         document["files"] = {"cohort": str(cohort_file), "attrition": str(attrition_file)}
         console.emit_json(document)
         return

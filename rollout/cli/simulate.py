@@ -60,13 +60,13 @@ def simulate(scenario: str, output: Path, seed: int, n: int | None, assignment: 
             "schema": SIMULATION_SCHEMA,
             "scenario": spec.name,
             "seed": seed,
-            "world": world.summary().to_dict(),
+            "world": world.truth_summary().to_dict(),
         }
         if assignment is not None:
             frame = read_table(assignment)
             returns = simulate_returns(spec, frame, seed=seed, world=world, source=assignment)
             bar.advance(task)
-            document["returns"] = returns.summary()
+            document["returns"] = returns.to_dict()
             with atomic_directory(output) as folder:
                 write_parquet(folder / "returns.parquet", returns.data,
                               metadata=returns.metadata())
@@ -82,9 +82,9 @@ def simulate(scenario: str, output: Path, seed: int, n: int | None, assignment: 
     if as_json:
         console.emit_json(document)
         return
-    summary = world.summary().to_frame()
+    summary = world.summary()
     console.show_table(summary, title=f"world {spec.name!r} (seed {seed})")
     if "returns" in document:
         console.show_table([{"quantity": k, "value": float(v)}
-                            for k, v in returns.summary().items()], title="A/B returns")
+                            for k, v in returns.to_dict().items()], title="A/B returns")
     console.say(f"written to {output}")

@@ -10,11 +10,12 @@ override :meth:`DisplayMixin.to_dict`.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from rollout.common.format import MISSING, number
 
 
 def plain(value: Any) -> Any:
@@ -77,10 +78,4 @@ class DisplayMixin:
         return self.to_pandas()
 
     def _repr_html_(self) -> str:
-        return self.summary().to_html(index=False, float_format=_float_format, na_rep="—")
-
-
-def _float_format(value: float) -> str:
-    if math.isnan(value):
-        return "—"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+        return self.summary().to_html(index=False, float_format=number, na_rep=MISSING)

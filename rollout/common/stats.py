@@ -1,13 +1,16 @@
 """Statistics every stage shares, written once: the normal quantile, Wald intervals, AIPW scores.
 
 Each estimator in the package reports an estimate with its standard error and a 95% interval;
-the quantile and the interval rule live here so that a change of convention is one edit.
+the quantile, the interval rule and the shared base of such results (:class:`Estimate`) live
+here so that a change of convention is one edit.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import stats
+
+from rollout.common.display import DisplayMixin
 
 #: The 97.5% standard normal quantile: the half-width of a two-sided 95% Wald interval in SEs.
 Z_975 = float(stats.norm.ppf(0.975))
@@ -30,6 +33,43 @@ def wald_interval(estimate: float, se: float, level: float = 0.95) -> tuple[floa
     """
     z = Z_975 if level == 0.95 else z_quantile(level)
     return float(estimate - z * se), float(estimate + z * se)
+
+
+class Estimate(DisplayMixin):
+    """The shared base of every result that is an estimate with a standard error and an interval.
+
+    A subclass is a dataclass that declares ``estimate``, ``se``, ``ci_low`` and ``ci_high``
+    among its own fields, in the order its tables and JSON documents have always had (the base
+    adds no field, so nothing written changes), and builds its interval with :meth:`interval`:
+    ``estimate +/- critical * se``, the normal 97.5% quantile unless a t quantile is given.
+    The average effects of the analysis (``EffectEstimate``) and of the A/B test (``Effect``)
+    are both one.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Mean(Estimate):
+    ...     estimate: float
+    ...     se: float
+    ...     ci_low: float
+    ...     ci_high: float
+    >>> m = Mean(1.0, 0.5, *Estimate.interval(1.0, 0.5))
+    >>> m.covers(0.1), m.covers(2.5)
+    (True, False)
+    """
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+
+    @staticmethod
+    def interval(estimate: float, se: float, critical: float = Z_975) -> tuple[float, float]:
+        """The symmetric interval ``estimate +/- critical * se`` (95% normal by default)."""
+        return float(estimate - critical * se), float(estimate + critical * se)
+
+    def covers(self, value: float) -> bool:
+        """Whether ``value`` lies in the interval (ends included)."""
+        return bool(self.ci_low <= value <= self.ci_high)
 
 
 def two_sided_p(z: float) -> float:

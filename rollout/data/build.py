@@ -22,7 +22,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from rollout.data.cohort_design import DEFAULT_SALT, design_first_campaign
+from rollout.common.display import DisplayMixin
+from rollout.data.cohort_design import DEFAULT_SALT, CohortDesign, design_first_campaign
 from rollout.data.contract import Cohort, CohortRoles, save_cohort
 from rollout.data.features import (
     CARRIED,
@@ -32,7 +33,7 @@ from rollout.data.features import (
     PRE_OUTCOMES,
     compute_features,
 )
-from rollout.data.history import HistorySource, normalise_campaign_type, open_history
+from rollout.data.history import History, HistorySource, normalise_campaign_type, open_history
 from rollout.data.sources import resolve_source
 from rollout.errors import InputError
 from rollout.io import output_set, write_parquet
@@ -54,8 +55,12 @@ def attrition_path(cohort_path: str | Path) -> Path:
 
 
 @dataclass
-class CohortBuild:
-    """A built cohort with its attrition table and step timings (seconds)."""
+class CohortBuild(DisplayMixin):
+    """A built cohort with its attrition table and step timings (seconds).
+
+    ``to_dict()`` is the JSON document of ``rollout cohort --json``; ``summary()`` is one row of
+    its plain numbers (source, campaign type, window, salt, group sizes).
+    """
 
     cohort: Cohort
     attrition: pd.DataFrame
@@ -67,7 +72,7 @@ class CohortBuild:
     last_week: int
     timings: dict[str, float] = field(default_factory=dict)
 
-    def summary(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``rollout cohort --json`` (deterministic: no timings)."""
         return {
             "source": self.source,
@@ -132,53 +137,77 @@ def build_cohort(
     True
     """
     if int(window_weeks) < 0:
-        raise InputError(f"--window-weeks must be 0 or more, got {window_weeks}",
-                         column="window_weeks")
+        raise InputError(f"must be 0 or more, got {window_weeks}", argument="window_weeks")
     window_weeks = int(window_weeks)
     history_source = resolve_source(source)
-    timings: dict[str, float] = {}
-    started: list[tuple[str, float]] = []
+    clock = _StepClock(progress)
 
-    def step(name: str | None) -> None:
-        """Close the running step's clock and start ``name`` (None: just close)."""
-        now = time.perf_counter()
-        if started:
-            timings[started[-1][0]] = now - started[-1][1]
-        if name is not None:
-            started.append((name, now))
-            if progress is not None:
-                progress(name)
-
-    step(STEPS[0])
+    clock.step(STEPS[0])
     con = _connect()
     try:
         history = open_history(history_source, con)
 
-        step(STEPS[1])
-        households = con.execute(
-            "SELECT customer_id, MIN(week_no) AS first_purchase_week FROM transactions "
-            "GROUP BY customer_id ORDER BY customer_id").df()
-        campaigns = con.execute(
-            "SELECT campaign_id, campaign_type, start_week FROM campaigns ORDER BY campaign_id"
-        ).df()
-        members = con.execute(
-            "SELECT campaign_id, customer_id FROM campaign_members "
-            "ORDER BY campaign_id, customer_id").df()
-        design = design_first_campaign(
-            households, campaigns, members,
-            campaign_type=normalise_campaign_type(campaign_type), window_weeks=window_weeks,
-            first_week=history.first_week, last_week=history.last_week, salt=salt,
-            campaigns_file=history.files["campaigns"].file)
+        clock.step(STEPS[1])
+        design = _design(con, history, campaign_type, window_weeks, salt)
         index = design.index.copy()
         index["index_day"] = [history.calendar.first_day_of_week(w) for w in index["index_week"]]
 
-        step(STEPS[2])
+        clock.step(STEPS[2])
         features = compute_features(con, index, design.index_campaigns, window_weeks,
                                     history.first_week)
     finally:
         con.close()
 
-    step(STEPS[3])
+    clock.step(STEPS[3])
+    cohort = _assemble_cohort(index, features, history.name)
+    clock.step(None)
+    return CohortBuild(cohort=cohort, attrition=design.attrition,
+                       campaign_type=design.campaign_type, window_weeks=window_weeks,
+                       salt=salt, source=history.name,
+                       first_week=history.first_week, last_week=history.last_week,
+                       timings=clock.timings)
+
+
+class _StepClock:
+    """The seconds each step of the build took, with the progress callback told of each start."""
+
+    def __init__(self, progress: ProgressCallback | None) -> None:
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self._started: list[tuple[str, float]] = []
+
+    def step(self, name: str | None) -> None:
+        """Close the running step's clock and start ``name`` (None: just close)."""
+        now = time.perf_counter()
+        if self._started:
+            self.timings[self._started[-1][0]] = now - self._started[-1][1]
+        if name is not None:
+            self._started.append((name, now))
+            if self.progress is not None:
+                self.progress(name)
+
+
+def _design(con: duckdb.DuckDBPyConnection, history: History, campaign_type: str,
+            window_weeks: int, salt: str) -> CohortDesign:
+    """The first-campaign design on the loaded history's households, campaigns and members."""
+    households = con.execute(
+        "SELECT customer_id, MIN(week_no) AS first_purchase_week FROM transactions "
+        "GROUP BY customer_id ORDER BY customer_id").df()
+    campaigns = con.execute(
+        "SELECT campaign_id, campaign_type, start_week FROM campaigns ORDER BY campaign_id"
+    ).df()
+    members = con.execute(
+        "SELECT campaign_id, customer_id FROM campaign_members "
+        "ORDER BY campaign_id, customer_id").df()
+    return design_first_campaign(
+        households, campaigns, members,
+        campaign_type=normalise_campaign_type(campaign_type), window_weeks=window_weeks,
+        first_week=history.first_week, last_week=history.last_week, salt=salt,
+        campaigns_file=history.files["campaigns"].file)
+
+
+def _assemble_cohort(index: pd.DataFrame, features: pd.DataFrame, source: str) -> Cohort:
+    """The design's index joined to its features, typed and ordered, with the cohort's roles."""
     if len(features) != len(index):
         raise RuntimeError(f"feature query returned {len(features)} rows for "
                            f"{len(index)} households")
@@ -197,10 +226,4 @@ def build_cohort(
         pre_outcomes=dict(PRE_OUTCOMES), carried=tuple(CARRIED),
         covariate_groups={k: list(v) for k, v in COVARIATE_GROUPS.items()},
     )
-    cohort = Cohort.from_frame(frame, roles=roles, source=history.name)
-    step(None)
-    return CohortBuild(cohort=cohort, attrition=design.attrition,
-                       campaign_type=design.campaign_type, window_weeks=window_weeks,
-                       salt=salt, source=history.name,
-                       first_week=history.first_week, last_week=history.last_week,
-                       timings=timings)
+    return Cohort.from_frame(frame, roles=roles, source=source)

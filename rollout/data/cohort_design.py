@@ -35,10 +35,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from rollout.common.display import DisplayMixin, plain
 from rollout.errors import InputError
 
 DEFAULT_SALT = "rollout.cohort.v1"
@@ -92,7 +94,7 @@ def draw_index_weeks(customer_ids: Iterable[object], treated_index_weeks: np.nda
 
 
 @dataclass(frozen=True)
-class CohortDesign:
+class CohortDesign(DisplayMixin):
     """The design's result: one row per kept household, the campaigns it is indexed on, attrition.
 
     ``index`` has customer_id, treatment, index_week and index_campaign_id (the indexing
@@ -106,6 +108,17 @@ class CohortDesign:
     index_campaigns: pd.DataFrame
     attrition: pd.DataFrame
     campaign_type: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The campaign type, group sizes and attrition rows (not the per-household rows)."""
+        treated = self.index["treatment"] == 1
+        return {"campaign_type": self.campaign_type, "n": len(self.index),
+                "n_treated": int(treated.sum()), "n_control": int((~treated).sum()),
+                "attrition": plain(self.attrition)}
+
+    def summary(self) -> pd.DataFrame:
+        """The attrition table: households remaining and dropped after each step."""
+        return self.attrition.copy()
 
 
 def _attrition_row(step: str, treatment: pd.Series, previous_total: int | None) -> dict:
@@ -135,6 +148,34 @@ def design_first_campaign(
     campaign_id, customer_id. Raises :class:`InputError` for an unknown campaign type, a
     window too long for the data, or an empty arm.
     """
+    frame = _first_campaign_index(households, campaigns, members, campaign_type=campaign_type,
+                                  salt=salt, campaigns_file=campaigns_file)
+    frame, rows = _apply_attrition(frame, window_weeks=window_weeks, first_week=first_week,
+                                   last_week=last_week)
+    attrition = pd.DataFrame(rows, columns=ATTRITION_COLUMNS)
+    for arm, label in ((1, "treated"), (0, "control")):
+        if not (frame["treatment"] == arm).any():
+            raise InputError(
+                f"empty cohort: no {label} households remain for campaign type "
+                f"{campaign_type!r} (attrition: "
+                + "; ".join(f"{r['step']}: {r['n_total']}" for r in rows) + ")",
+                file=campaigns_file, column="campaign_type")
+
+    frame = frame.sort_values("customer_id").reset_index(drop=True)
+    index = frame.drop(columns=["first_purchase_week"])
+    return CohortDesign(index=index,
+                        index_campaigns=_index_campaigns(index, campaigns, campaign_type),
+                        attrition=attrition, campaign_type=campaign_type)
+
+
+def _first_campaign_index(households: pd.DataFrame, campaigns: pd.DataFrame,
+                          members: pd.DataFrame, *, campaign_type: str, salt: str,
+                          campaigns_file: str | None) -> pd.DataFrame:
+    """Every household with its index week: a treated one's first campaign, a control's drawn.
+
+    Columns: customer_id, index_week, index_campaign_id (-1 for controls), treatment and
+    first_purchase_week.
+    """
     known = sorted(campaigns["campaign_type"].unique().tolist())
     if campaign_type not in known:
         raise InputError(f"unknown campaign type {campaign_type!r}; known types: "
@@ -160,8 +201,12 @@ def design_first_campaign(
         frame.loc[control, "customer_id"], first["index_week"].to_numpy(), salt)
     frame["index_week"] = frame["index_week"].astype(np.int64)
     frame["index_campaign_id"] = frame["index_campaign_id"].fillna(-1).astype(np.int64)
-    frame = frame.merge(households[["customer_id", "first_purchase_week"]], on="customer_id")
+    return frame.merge(households[["customer_id", "first_purchase_week"]], on="customer_id")
 
+
+def _apply_attrition(frame: pd.DataFrame, *, window_weeks: int, first_week: int,
+                     last_week: int) -> tuple[pd.DataFrame, list[dict]]:
+    """The households that pass every attrition step, and one attrition row per step."""
     rows = [_attrition_row(STEP_UNIVERSE, frame["treatment"], None)]
     steps = (
         (STEP_POST_WINDOW, frame["index_week"] + window_weeks <= last_week),
@@ -174,37 +219,29 @@ def design_first_campaign(
             treated_weeks = frame.loc[frame["treatment"] == 1, "index_week"]
             if step == STEP_POST_WINDOW:
                 raise InputError(
-                    f"window past the end of the data: --window-weeks {window_weeks} needs "
+                    f"window past the end of the data: a window of {window_weeks} weeks needs "
                     f"weeks up to the index week + {window_weeks}, but the data ends in week "
                     f"{last_week} and the earliest index week is {int(treated_weeks.min())}; "
-                    f"use --window-weeks {max(last_week - int(treated_weeks.min()), 0)} or less",
-                    column="window_weeks")
+                    f"use {max(last_week - int(treated_weeks.min()), 0)} weeks or less",
+                    argument="window_weeks")
             raise InputError(
-                f"window too long for the data: --window-weeks {window_weeks} needs "
+                f"window too long for the data: a window of {window_weeks} weeks needs "
                 f"{window_weeks + 1} pre-period weeks before the index week, but the data "
                 f"starts in week {first_week} and the latest index week is "
-                f"{int(treated_weeks.max())}", column="window_weeks")
+                f"{int(treated_weeks.max())}", argument="window_weeks")
         frame = kept
         rows.append(_attrition_row(step, frame["treatment"], rows[-1]["n_total"]))
-    attrition = pd.DataFrame(rows, columns=ATTRITION_COLUMNS)
-    for arm, label in ((1, "treated"), (0, "control")):
-        if not (frame["treatment"] == arm).any():
-            raise InputError(
-                f"empty cohort: no {label} households remain for campaign type "
-                f"{campaign_type!r} (attrition: "
-                + "; ".join(f"{r['step']}: {r['n_total']}" for r in rows) + ")",
-                file=campaigns_file, column="campaign_type")
+    return frame, rows
 
-    frame = frame.sort_values("customer_id").reset_index(drop=True)
-    index = frame.drop(columns=["first_purchase_week"])
 
+def _index_campaigns(index: pd.DataFrame, campaigns: pd.DataFrame,
+                     campaign_type: str) -> pd.DataFrame:
+    """Each household paired with the campaigns whose coupons count in its outcome window."""
     treated = index.loc[index["treatment"] == 1, ["customer_id", "index_campaign_id"]]
     treated = treated.rename(columns={"index_campaign_id": "campaign_id"})
     controls = index.loc[index["treatment"] == 0, ["customer_id", "index_week"]].merge(
         campaigns.loc[campaigns["campaign_type"] == campaign_type,
                       ["campaign_id", "start_week"]],
         left_on="index_week", right_on="start_week")[["customer_id", "campaign_id"]]
-    index_campaigns = (pd.concat([treated, controls], ignore_index=True)
-                       .sort_values(["customer_id", "campaign_id"]).reset_index(drop=True))
-    return CohortDesign(index=index, index_campaigns=index_campaigns, attrition=attrition,
-                        campaign_type=campaign_type)
+    return (pd.concat([treated, controls], ignore_index=True)
+            .sort_values(["customer_id", "campaign_id"]).reset_index(drop=True))

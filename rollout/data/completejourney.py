@@ -98,74 +98,22 @@ class CompleteJourneySource(HistorySource):
     def stage(self, con: duckdb.DuckDBPyConnection) -> dict[str, StagedFile]:
         paths = {table: self._file(con, table) for table in EXPECTED_COLUMNS}
         src = {table: f"read_parquet({path})" for table, path in paths.items()}
-        def local_date(timestamp: str) -> str:
-            return (f"CAST(timezone('{STORE_TIMEZONE}', timezone('UTC', {timestamp})) AS DATE)")
+        origin_sql = self._origin(con, src["transactions"])
+        _stage_transactions(con, paths["transactions"], origin_sql)
+        _stage_other_tables(con, src, origin_sql)
+        return self._staged_files()
 
-        # The local date of a timestamp is that of its hour (Eastern offsets from UTC are whole
-        # hours), so the time-zone conversion runs once per distinct hour, not once per line.
+    def _origin(self, con: duckdb.DuckDBPyConnection, transactions_sql: str) -> str:
+        """The local date of the first transaction, as a SQL date literal (day 1)."""
         first = con.execute(
-            f"SELECT {local_date('MIN(transaction_timestamp)')} FROM {src['transactions']}"
+            f"SELECT {_local_date('MIN(transaction_timestamp)')} FROM {transactions_sql}"
         ).fetchone()[0]
         if first is None:
             raise InputError("no transactions", file=self.data_dir / "transactions.parquet")
-        origin_sql = f"DATE '{first.isoformat()}'"
+        return f"DATE '{first.isoformat()}'"
 
-        def day_of(date_sql: str) -> str:
-            return f"CAST(date_diff('day', {origin_sql}, {date_sql}) + 1 AS INTEGER)"
-
-        numbered = f"read_parquet({paths['transactions']}, file_row_number = true)"
-        con.execute(f"""
-            CREATE TABLE transactions AS
-            WITH lines AS (
-                SELECT *, date_trunc('hour', transaction_timestamp) AS ts_hour FROM {numbered}
-            ),
-            hours AS (
-                SELECT ts_hour, {local_date('ts_hour')} AS local_date
-                FROM (SELECT DISTINCT ts_hour FROM lines)
-            )
-            SELECT household_id AS customer_id, basket_id, product_id, store_id, quantity,
-                   CAST(sales_value AS DOUBLE) AS sales_value,
-                   CAST(retail_disc AS DOUBLE) AS retail_disc,
-                   CAST(coupon_disc AS DOUBLE) AS coupon_disc,
-                   CAST(coupon_match_disc AS DOUBLE) AS coupon_match_disc,
-                   {day_of('hours.local_date')} AS day_no, CAST(week AS INTEGER) AS week_no
-            FROM lines JOIN hours ON lines.ts_hour = hours.ts_hour
-            ORDER BY lines.file_row_number""")
-        con.execute(f"""
-            CREATE VIEW promotions AS
-            SELECT product_id, store_id, CAST(week AS INTEGER) AS week_no,
-                   CASE WHEN TRIM(CAST(display_location AS VARCHAR)) <> '0' THEN 1 ELSE 0 END
-                       AS on_display,
-                   CASE WHEN TRIM(CAST(mailer_location AS VARCHAR)) <> '0' THEN 1 ELSE 0 END
-                       AS in_mailer
-            FROM {src['promotions']}""")
-        con.execute(f"""
-            CREATE TABLE products AS
-            SELECT product_id, manufacturer_id, department, brand, product_category AS category,
-                   product_type AS subcategory, package_size
-            FROM {src['products']}""")
-        con.execute(f"""
-            CREATE TABLE campaigns AS
-            SELECT campaign_id, campaign_type,
-                   {day_of('CAST(start_date AS DATE)')} AS start_day,
-                   {day_of('CAST(end_date AS DATE)')} AS end_day
-            FROM {src['campaign_descriptions']}""")
-        con.execute(f"""
-            CREATE TABLE campaign_members AS
-            SELECT campaign_id, household_id AS customer_id FROM {src['campaigns']}""")
-        con.execute(f"""
-            CREATE TABLE coupons AS
-            SELECT coupon_upc, product_id, campaign_id FROM {src['coupons']}""")
-        con.execute(f"""
-            CREATE TABLE coupon_redemptions AS
-            SELECT household_id AS customer_id, coupon_upc, campaign_id,
-                   {day_of('CAST(redemption_date AS DATE)')} AS day_no
-            FROM {src['coupon_redemptions']}""")
-        con.execute(f"""
-            CREATE TABLE demographics AS
-            SELECT household_id AS customer_id, age, income, home_ownership, marital_status,
-                   household_size, household_comp, kids_count
-            FROM {src['demographics']}""")
+    def _staged_files(self) -> dict[str, StagedFile]:
+        """Each tidy table's source file, with the source's names of the renamed columns."""
         hh = {"customer_id": "household_id"}
         week = {"week_no": "week", "day_no": "transaction_timestamp"}
         return {
@@ -181,3 +129,78 @@ class CompleteJourneySource(HistorySource):
                                              hh),
             "demographics": StagedFile(str(self.data_dir / "demographics.parquet"), hh),
         }
+
+
+def _local_date(timestamp: str) -> str:
+    """SQL for the store's local date of a UTC ``timestamp`` expression."""
+    return (f"CAST(timezone('{STORE_TIMEZONE}', timezone('UTC', {timestamp})) AS DATE)")
+
+
+def _day_of(origin_sql: str, date_sql: str) -> str:
+    """SQL for the day number of a date, day 1 being ``origin_sql``."""
+    return f"CAST(date_diff('day', {origin_sql}, {date_sql}) + 1 AS INTEGER)"
+
+
+def _stage_transactions(con: duckdb.DuckDBPyConnection, path: str, origin_sql: str) -> None:
+    """The tidy ``transactions`` table, in file order, with local day and week numbers."""
+    # The local date of a timestamp is that of its hour (Eastern offsets from UTC are whole
+    # hours), so the time-zone conversion runs once per distinct hour, not once per line.
+    numbered = f"read_parquet({path}, file_row_number = true)"
+    con.execute(f"""
+        CREATE TABLE transactions AS
+        WITH lines AS (
+            SELECT *, date_trunc('hour', transaction_timestamp) AS ts_hour FROM {numbered}
+        ),
+        hours AS (
+            SELECT ts_hour, {_local_date('ts_hour')} AS local_date
+            FROM (SELECT DISTINCT ts_hour FROM lines)
+        )
+        SELECT household_id AS customer_id, basket_id, product_id, store_id, quantity,
+               CAST(sales_value AS DOUBLE) AS sales_value,
+               CAST(retail_disc AS DOUBLE) AS retail_disc,
+               CAST(coupon_disc AS DOUBLE) AS coupon_disc,
+               CAST(coupon_match_disc AS DOUBLE) AS coupon_match_disc,
+               {_day_of(origin_sql, 'hours.local_date')} AS day_no,
+               CAST(week AS INTEGER) AS week_no
+        FROM lines JOIN hours ON lines.ts_hour = hours.ts_hour
+        ORDER BY lines.file_row_number""")
+
+
+def _stage_other_tables(con: duckdb.DuckDBPyConnection, src: dict[str, str],
+                        origin_sql: str) -> None:
+    """The tidy promotions, products, campaigns, members, coupons, redemptions, demographics."""
+    con.execute(f"""
+        CREATE VIEW promotions AS
+        SELECT product_id, store_id, CAST(week AS INTEGER) AS week_no,
+               CASE WHEN TRIM(CAST(display_location AS VARCHAR)) <> '0' THEN 1 ELSE 0 END
+                   AS on_display,
+               CASE WHEN TRIM(CAST(mailer_location AS VARCHAR)) <> '0' THEN 1 ELSE 0 END
+                   AS in_mailer
+        FROM {src['promotions']}""")
+    con.execute(f"""
+        CREATE TABLE products AS
+        SELECT product_id, manufacturer_id, department, brand, product_category AS category,
+               product_type AS subcategory, package_size
+        FROM {src['products']}""")
+    con.execute(f"""
+        CREATE TABLE campaigns AS
+        SELECT campaign_id, campaign_type,
+               {_day_of(origin_sql, 'CAST(start_date AS DATE)')} AS start_day,
+               {_day_of(origin_sql, 'CAST(end_date AS DATE)')} AS end_day
+        FROM {src['campaign_descriptions']}""")
+    con.execute(f"""
+        CREATE TABLE campaign_members AS
+        SELECT campaign_id, household_id AS customer_id FROM {src['campaigns']}""")
+    con.execute(f"""
+        CREATE TABLE coupons AS
+        SELECT coupon_upc, product_id, campaign_id FROM {src['coupons']}""")
+    con.execute(f"""
+        CREATE TABLE coupon_redemptions AS
+        SELECT household_id AS customer_id, coupon_upc, campaign_id,
+               {_day_of(origin_sql, 'CAST(redemption_date AS DATE)')} AS day_no
+        FROM {src['coupon_redemptions']}""")
+    con.execute(f"""
+        CREATE TABLE demographics AS
+        SELECT household_id AS customer_id, age, income, home_ownership, marital_status,
+               household_size, household_comp, kids_count
+        FROM {src['demographics']}""")

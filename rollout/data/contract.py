@@ -140,9 +140,8 @@ class Cohort:
                 outcomes = [c for c in frame.columns if str(c).startswith("outcome") or c == "y"]
                 if not outcomes:
                     raise InputError(
-                        "no outcome column: name one with --outcome "
-                        "(or call it 'y' or 'outcome_*')",
-                        file=src,
+                        "no outcome column: name one (or call it 'y' or 'outcome_*')",
+                        file=src, argument="outcomes",
                     )
         outcomes = tuple(outcomes)
         for col in outcomes:

@@ -216,67 +216,14 @@ class DunnhumbySource(HistorySource):
         for filename in SPECS:
             raw = "raw_" + filename.removesuffix(".csv")
             names[filename] = self._load(con, filename, raw)
-
-        signs = {}
-        for column in DISCOUNT_COLUMNS:
-            total = con.execute(f'SELECT SUM("{column}") FROM raw_transaction_data').fetchone()[0]
-            signs[column] = -1.0 if total is not None and total < 0 else 1.0
-        con.execute(f"""
-            CREATE TABLE transactions AS
-            SELECT household_key AS customer_id, BASKET_ID AS basket_id,
-                   PRODUCT_ID AS product_id, STORE_ID AS store_id, QUANTITY AS quantity,
-                   SALES_VALUE AS sales_value,
-                   {signs['RETAIL_DISC']} * RETAIL_DISC AS retail_disc,
-                   {signs['COUPON_DISC']} * COUPON_DISC AS coupon_disc,
-                   {signs['COUPON_MATCH_DISC']} * COUPON_MATCH_DISC AS coupon_match_disc,
-                   DAY AS day_no, WEEK_NO AS week_no
-            FROM raw_transaction_data""")
-        con.execute("""
-            CREATE TABLE promotions AS
-            SELECT PRODUCT_ID AS product_id, STORE_ID AS store_id, WEEK_NO AS week_no,
-                   CASE WHEN TRIM(COALESCE(display, '0')) NOT IN ('0', '') THEN 1 ELSE 0 END
-                       AS on_display,
-                   CASE WHEN TRIM(COALESCE(mailer, '0')) NOT IN ('0', '') THEN 1 ELSE 0 END
-                       AS in_mailer
-            FROM raw_causal_data""")
-        con.execute("""
-            CREATE TABLE products AS
-            SELECT PRODUCT_ID AS product_id, MANUFACTURER AS manufacturer_id,
-                   DEPARTMENT AS department, BRAND AS brand, COMMODITY_DESC AS category,
-                   SUB_COMMODITY_DESC AS subcategory, CURR_SIZE_OF_PRODUCT AS package_size
-            FROM raw_product""")
-        con.execute("""
-            CREATE TABLE campaigns AS
-            SELECT CAMPAIGN AS campaign_id, DESCRIPTION AS campaign_type,
-                   START_DAY AS start_day, END_DAY AS end_day
-            FROM raw_campaign_desc""")
-        con.execute("""
-            CREATE TABLE campaign_members AS
-            SELECT CAMPAIGN AS campaign_id, household_key AS customer_id FROM raw_campaign_table""")
-        con.execute("""
-            CREATE TABLE coupons AS
-            SELECT COUPON_UPC AS coupon_upc, PRODUCT_ID AS product_id, CAMPAIGN AS campaign_id
-            FROM raw_coupon""")
-        con.execute("""
-            CREATE TABLE coupon_redemptions AS
-            SELECT household_key AS customer_id, COUPON_UPC AS coupon_upc,
-                   CAMPAIGN AS campaign_id, DAY AS day_no
-            FROM raw_coupon_redempt""")
-        if names["hh_demographic.csv"] is not None:
-            con.execute("""
-                CREATE TABLE demographics AS
-                SELECT household_key AS customer_id, AGE_DESC AS age, INCOME_DESC AS income,
-                       HOMEOWNER_DESC AS home_ownership, MARITAL_STATUS_CODE AS marital_status,
-                       HOUSEHOLD_SIZE_DESC AS household_size, HH_COMP_DESC AS household_comp,
-                       KID_CATEGORY_DESC AS kids_count
-                FROM raw_hh_demographic""")
-        else:
-            con.execute("""
-                CREATE TABLE demographics (customer_id BIGINT, age VARCHAR, income VARCHAR,
-                    home_ownership VARCHAR, marital_status VARCHAR, household_size VARCHAR,
-                    household_comp VARCHAR, kids_count VARCHAR)""")
+        _stage_transactions(con)
+        _stage_other_tables(con, has_demographics=names["hh_demographic.csv"] is not None)
         for filename in SPECS:
             con.execute(f"DROP TABLE IF EXISTS raw_{filename.removesuffix('.csv')}")
+        return self._staged_files(names)
+
+    def _staged_files(self, names: dict[str, dict[str, str] | None]) -> dict[str, StagedFile]:
+        """Each tidy table's source file, with the file's own spelling of the renamed columns."""
 
         def staged(filename: str, mapping: dict[str, str]) -> StagedFile:
             actual = names[filename] or {}
@@ -297,3 +244,69 @@ class DunnhumbySource(HistorySource):
                                          {**hh, "campaign_id": "CAMPAIGN"}),
             "demographics": staged("hh_demographic.csv", hh),
         }
+
+
+def _stage_transactions(con: duckdb.DuckDBPyConnection) -> None:
+    """The tidy ``transactions`` table; discounts recorded as negative amounts turned positive."""
+    signs = {}
+    for column in DISCOUNT_COLUMNS:
+        total = con.execute(f'SELECT SUM("{column}") FROM raw_transaction_data').fetchone()[0]
+        signs[column] = -1.0 if total is not None and total < 0 else 1.0
+    con.execute(f"""
+        CREATE TABLE transactions AS
+        SELECT household_key AS customer_id, BASKET_ID AS basket_id,
+               PRODUCT_ID AS product_id, STORE_ID AS store_id, QUANTITY AS quantity,
+               SALES_VALUE AS sales_value,
+               {signs['RETAIL_DISC']} * RETAIL_DISC AS retail_disc,
+               {signs['COUPON_DISC']} * COUPON_DISC AS coupon_disc,
+               {signs['COUPON_MATCH_DISC']} * COUPON_MATCH_DISC AS coupon_match_disc,
+               DAY AS day_no, WEEK_NO AS week_no
+        FROM raw_transaction_data""")
+
+
+def _stage_other_tables(con: duckdb.DuckDBPyConnection, *, has_demographics: bool) -> None:
+    """The tidy promotions, products, campaigns, members, coupons, redemptions, demographics."""
+    con.execute("""
+        CREATE TABLE promotions AS
+        SELECT PRODUCT_ID AS product_id, STORE_ID AS store_id, WEEK_NO AS week_no,
+               CASE WHEN TRIM(COALESCE(display, '0')) NOT IN ('0', '') THEN 1 ELSE 0 END
+                   AS on_display,
+               CASE WHEN TRIM(COALESCE(mailer, '0')) NOT IN ('0', '') THEN 1 ELSE 0 END
+                   AS in_mailer
+        FROM raw_causal_data""")
+    con.execute("""
+        CREATE TABLE products AS
+        SELECT PRODUCT_ID AS product_id, MANUFACTURER AS manufacturer_id,
+               DEPARTMENT AS department, BRAND AS brand, COMMODITY_DESC AS category,
+               SUB_COMMODITY_DESC AS subcategory, CURR_SIZE_OF_PRODUCT AS package_size
+        FROM raw_product""")
+    con.execute("""
+        CREATE TABLE campaigns AS
+        SELECT CAMPAIGN AS campaign_id, DESCRIPTION AS campaign_type,
+               START_DAY AS start_day, END_DAY AS end_day
+        FROM raw_campaign_desc""")
+    con.execute("""
+        CREATE TABLE campaign_members AS
+        SELECT CAMPAIGN AS campaign_id, household_key AS customer_id FROM raw_campaign_table""")
+    con.execute("""
+        CREATE TABLE coupons AS
+        SELECT COUPON_UPC AS coupon_upc, PRODUCT_ID AS product_id, CAMPAIGN AS campaign_id
+        FROM raw_coupon""")
+    con.execute("""
+        CREATE TABLE coupon_redemptions AS
+        SELECT household_key AS customer_id, COUPON_UPC AS coupon_upc,
+               CAMPAIGN AS campaign_id, DAY AS day_no
+        FROM raw_coupon_redempt""")
+    if has_demographics:
+        con.execute("""
+            CREATE TABLE demographics AS
+            SELECT household_key AS customer_id, AGE_DESC AS age, INCOME_DESC AS income,
+                   HOMEOWNER_DESC AS home_ownership, MARITAL_STATUS_CODE AS marital_status,
+                   HOUSEHOLD_SIZE_DESC AS household_size, HH_COMP_DESC AS household_comp,
+                   KID_CATEGORY_DESC AS kids_count
+            FROM raw_hh_demographic""")
+    else:
+        con.execute("""
+            CREATE TABLE demographics (customer_id BIGINT, age VARCHAR, income VARCHAR,
+                home_ownership VARCHAR, marital_status VARCHAR, household_size VARCHAR,
+                household_comp VARCHAR, kids_count VARCHAR)""")

@@ -14,15 +14,17 @@ import pandas as pd
 from rollout.analysis import analyze, write_results
 from rollout.common.display import DisplayMixin
 from rollout.data import build_cohort
+from rollout.data.contract import Cohort
 from rollout.errors import InputError
 from rollout.evaluation.evaluate import evaluate, write_evaluation
 from rollout.evaluation.interim import interim_decision
 from rollout.evaluation.returned import load_returned
 from rollout.io import atomic_directory, write_json, write_parquet
-from rollout.planning.assignment import assign_customers, write_assignment
-from rollout.planning.design import save_design
+from rollout.planning.assignment import Assignment, assign_customers, write_assignment
+from rollout.planning.design import Design, save_design
 from rollout.planning.plan import DesignRequest, plan_design
 from rollout.simulation import load_scenario, simulate_returns, simulate_world
+from rollout.simulation.returns import ABReturns
 
 #: The demo's test: three looks, O'Brien-Fleming efficacy, non-binding futility.
 DEMO_LOOKS = 3
@@ -70,12 +72,7 @@ def run_demo(output: str | Path, seed: int = 0,
     headline: dict[str, Any] = {"seed": seed}
     with atomic_directory(output) as tmp:
         tick("cohort")
-        build = build_cohort("completejourney")
-        build.save(tmp / "cohort.parquet")
-        cohort = build.cohort
-        cohort.source = "cohort.parquet"  # recorded relative: the folder is moved into place
-        headline["cohort"] = {"n": cohort.n, "n_treated": cohort.n_treated,
-                              "n_control": cohort.n_control}
+        cohort = _cohort_stage(tmp, headline)
 
         tick("analyze")
         result = analyze(cohort, seed=seed)
@@ -83,23 +80,7 @@ def run_demo(output: str | Path, seed: int = 0,
         headline["analysis"] = {"verdict": result.verdict}
 
         tick("design")
-        # Powered for the effect the observational analysis found where treated and control
-        # customers overlap. The smallest effect that pays (the breakeven CATE) is also sized,
-        # to show what a test powered for it would cost.
-        design = plan_design(DesignRequest(results=tmp / "results", looks=DEMO_LOOKS, seed=seed,
-                                           mde_from="overlap"))
-        # recorded relative to design.json: the folder is assembled elsewhere and moved
-        design.details["results"] = "results"
-        save_design(tmp / "design.json", design)
-        headline["design"] = {"n_per_arm": design.n_per_arm, "mde": design.mde,
-                              "mde_source": design.mde_source}
-        try:
-            at_breakeven = plan_design(DesignRequest(results=tmp / "results", looks=DEMO_LOOKS,
-                                                     seed=seed, mde_from="breakeven"))
-            headline["design"]["at_breakeven"] = {"mde": at_breakeven.mde,
-                                                  "n_per_arm": at_breakeven.n_per_arm}
-        except InputError as exc:  # no cost in the results: nothing to compare with
-            headline["design"]["at_breakeven"] = {"unavailable": str(exc)}
+        design = _design_stage(tmp, seed, headline)
 
         tick("assign")
         customers = results.customers()
@@ -109,41 +90,93 @@ def run_demo(output: str | Path, seed: int = 0,
         headline["assignment"] = assignment.table["arm"].value_counts().sort_index().to_dict()
 
         tick("simulate")
-        scenario = load_scenario(world_file(), cohort=tmp / "cohort.parquet")
-        world = simulate_world(scenario, seed=seed)
-        returns = simulate_returns(scenario, assignment.table[["customer_id", "arm"]],
-                                   seed=seed, world=world)
-        write_parquet(tmp / "returns.parquet", returns.data, metadata=returns.metadata())
-        write_parquet(tmp / "returns_truth.parquet", returns.truth)
-        truth = returns.summary()
-        headline["truth"] = {"true_ate_tested": truth["true_ate"]}
+        returns = _simulate_stage(tmp, assignment, seed, headline)
+        truth = returns.to_dict()
 
         tick("interim")
-        first = float(design.looks[0].information_fraction)
-        look_data = _first_look_sample(returns.data, first, seed)
-        write_parquet(tmp / "returns_look1.parquet", look_data, metadata=returns.metadata())
-        data_look1 = load_returned(tmp / "returns_look1.parquet", design,
-                                   join=[tmp / "assignment.parquet"])
-        decision = interim_decision(design, data_look1, look=1)
-        write_json(tmp / "interim_look1.json", decision.to_dict())
-        headline["interim"] = {"decision": decision.decision, "z": decision.z,
-                               "information_fraction": decision.information_fraction}
+        _interim_stage(tmp, design, returns, seed, headline)
 
         tick("evaluate")
-        data = load_returned(tmp / "returns.parquet", design, join=[tmp / "assignment.parquet"])
-        has_cate = "cate" in customers.columns
-        evaluation = evaluate(design, data, results=tmp / "results" if has_cate else None,
-                              seed=seed)
-        write_evaluation(evaluation, tmp / "evaluation")
-        primary = next(e for e in evaluation.effects if e.method == "adjusted")
-        headline["evaluation"] = {
-            "adjusted_estimate": primary.estimate, "ci_low": primary.ci_low,
-            "ci_high": primary.ci_high,
-            "covers_truth": primary.ci_low <= truth["true_ate"] <= primary.ci_high,
-            "calibration": (evaluation.calibration or {}).get("verdict"),
-        }
+        _evaluate_stage(tmp, design, has_cate="cate" in customers.columns, truth=truth,
+                        seed=seed, headline=headline)
 
         tick("report")
         write_report(build_report(tmp, headline), tmp / "report.html")
         write_json(tmp / "demo.json", headline)
     return DemoResult(folder=output, headline=headline)
+
+
+def _cohort_stage(tmp: Path, headline: dict[str, Any]) -> Cohort:
+    """The embedded data's cohort, written as ``cohort.parquet``."""
+    build = build_cohort("completejourney")
+    build.save(tmp / "cohort.parquet")
+    cohort = build.cohort
+    cohort.source = "cohort.parquet"  # recorded relative: the folder is moved into place
+    headline["cohort"] = {"n": cohort.n, "n_treated": cohort.n_treated,
+                          "n_control": cohort.n_control}
+    return cohort
+
+
+def _design_stage(tmp: Path, seed: int, headline: dict[str, Any]) -> Design:
+    """The demo's test, written as ``design.json``, and what one sized at breakeven would be."""
+    # Powered for the effect the observational analysis found where treated and control
+    # customers overlap. The smallest effect that pays (the breakeven CATE) is also sized,
+    # to show what a test powered for it would cost.
+    design = plan_design(DesignRequest(results=tmp / "results", looks=DEMO_LOOKS, seed=seed,
+                                       mde_from="overlap"))
+    # recorded relative to design.json: the folder is assembled elsewhere and moved
+    design.details["results"] = "results"
+    save_design(tmp / "design.json", design)
+    headline["design"] = {"n_per_arm": design.n_per_arm, "mde": design.mde,
+                          "mde_source": design.mde_source}
+    try:
+        at_breakeven = plan_design(DesignRequest(results=tmp / "results", looks=DEMO_LOOKS,
+                                                 seed=seed, mde_from="breakeven"))
+        headline["design"]["at_breakeven"] = {"mde": at_breakeven.mde,
+                                              "n_per_arm": at_breakeven.n_per_arm}
+    except InputError as exc:  # no cost in the results: nothing to compare with
+        headline["design"]["at_breakeven"] = {"unavailable": str(exc)}
+    return design
+
+
+def _simulate_stage(tmp: Path, assignment: Assignment, seed: int,
+                    headline: dict[str, Any]) -> ABReturns:
+    """The A/B return of the assigned customers in the demo's world, with its truth."""
+    scenario = load_scenario(world_file(), cohort=tmp / "cohort.parquet")
+    world = simulate_world(scenario, seed=seed)
+    returns = simulate_returns(scenario, assignment.table[["customer_id", "arm"]],
+                               seed=seed, world=world)
+    write_parquet(tmp / "returns.parquet", returns.data, metadata=returns.metadata())
+    write_parquet(tmp / "returns_truth.parquet", returns.truth)
+    headline["truth"] = {"true_ate_tested": returns.to_dict()["true_ate"]}
+    return returns
+
+
+def _interim_stage(tmp: Path, design: Design, returns: ABReturns, seed: int,
+                   headline: dict[str, Any]) -> None:
+    """The decision at the first look, on the share of customers whose outcomes are in."""
+    first = float(design.looks[0].information_fraction)
+    look_data = _first_look_sample(returns.data, first, seed)
+    write_parquet(tmp / "returns_look1.parquet", look_data, metadata=returns.metadata())
+    data_look1 = load_returned(tmp / "returns_look1.parquet", design,
+                               join=[tmp / "assignment.parquet"])
+    decision = interim_decision(design, data_look1, look=1)
+    write_json(tmp / "interim_look1.json", decision.to_dict())
+    headline["interim"] = {"decision": decision.decision, "z": decision.z,
+                           "information_fraction": decision.information_fraction}
+
+
+def _evaluate_stage(tmp: Path, design: Design, *, has_cate: bool, truth: dict[str, Any],
+                    seed: int, headline: dict[str, Any]) -> None:
+    """The evaluation of the whole return, written as ``evaluation/``."""
+    data = load_returned(tmp / "returns.parquet", design, join=[tmp / "assignment.parquet"])
+    evaluation = evaluate(design, data, results=tmp / "results" if has_cate else None,
+                          seed=seed)
+    write_evaluation(evaluation, tmp / "evaluation")
+    primary = next(e for e in evaluation.effects if e.method == "adjusted")
+    headline["evaluation"] = {
+        "adjusted_estimate": primary.estimate, "ci_low": primary.ci_low,
+        "ci_high": primary.ci_high,
+        "covers_truth": primary.ci_low <= truth["true_ate"] <= primary.ci_high,
+        "calibration": (evaluation.calibration or {}).get("verdict"),
+    }

@@ -29,8 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rollout.common.display import DisplayMixin
-from rollout.common.stats import Z_975, aipw_scores
+from rollout.common.stats import Estimate, aipw_scores
 
 METHODS: tuple[str, ...] = ("naive", "ipw", "aipw", "ols", "dml", "ato")
 
@@ -52,7 +51,7 @@ ESTIMANDS: dict[str, tuple[str, str]] = {
 
 
 @dataclass(frozen=True)
-class EffectEstimate(DisplayMixin):
+class EffectEstimate(Estimate):
     """One average effect: point estimate, standard error, 95% interval and what it estimates."""
 
     outcome: str
@@ -101,9 +100,9 @@ def _from_influence(outcome: str, method: str, estimate: float, psi: np.ndarray,
     n = len(psi)
     se = float(np.sqrt(np.mean(psi**2) / n))
     label, note = ESTIMANDS[method]
+    ci_low, ci_high = Estimate.interval(estimate, se)
     return EffectEstimate(outcome=outcome, method=method, estimand=label, estimate=float(estimate),
-                          se=se, ci_low=float(estimate - Z_975 * se),
-                          ci_high=float(estimate + Z_975 * se), n=n, se_type=se_type,
+                          se=se, ci_low=ci_low, ci_high=ci_high, n=n, se_type=se_type,
                           estimand_note=note, **extra)  # type: ignore[arg-type]
 
 
@@ -133,8 +132,9 @@ def naive_difference(y: np.ndarray, treatment: np.ndarray, outcome: str = "y") -
     estimate = float(y1.mean() - y0.mean())
     q = float(stats.t.ppf(0.975, df))
     label, note = ESTIMANDS["naive"]
+    ci_low, ci_high = Estimate.interval(estimate, se, critical=q)
     return EffectEstimate(outcome=outcome, method="naive", estimand=label, estimate=estimate,
-                          se=se, ci_low=estimate - q * se, ci_high=estimate + q * se, n=len(y),
+                          se=se, ci_low=ci_low, ci_high=ci_high, n=len(y),
                           se_type="Welch (unequal variances, t interval)", estimand_note=note)
 
 
@@ -199,8 +199,9 @@ def ols_adjusted(y: np.ndarray, treatment: np.ndarray, X: np.ndarray,
     cov = xtx_inv @ (design.T * scale) @ design @ xtx_inv
     estimate, se = float(beta[1]), float(np.sqrt(cov[1, 1]))
     label, note = ESTIMANDS["ols"]
+    ci_low, ci_high = Estimate.interval(estimate, se)
     return EffectEstimate(outcome=outcome, method="ols", estimand=label, estimate=estimate, se=se,
-                          ci_low=estimate - Z_975 * se, ci_high=estimate + Z_975 * se, n=len(y),
+                          ci_low=ci_low, ci_high=ci_high, n=len(y),
                           se_type="HC3 robust", estimand_note=note)
 
 

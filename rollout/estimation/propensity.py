@@ -21,6 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from rollout.common.display import DisplayMixin
+from rollout.common.stats import z_quantile
 from rollout.estimation.crossfit import cross_fit, fit_predict_classifier
 
 #: Symmetric propensity windows [a, 1-a] used for overlap shares and trimming.
@@ -115,7 +116,7 @@ def auc_delong(labels: np.ndarray, scores: np.ndarray, level: float = 0.95) -> A
     s10 = np.var(v10, ddof=1) if m > 1 else 0.0
     s01 = np.var(v01, ddof=1) if n > 1 else 0.0
     se = float(np.sqrt(s10 / m + s01 / n))
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = z_quantile(level)
     clipped = min(max(auc, 1e-9), 1 - 1e-9)
     logit = np.log(clipped / (1 - clipped))
     se_logit = se / (clipped * (1 - clipped))

@@ -20,13 +20,12 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from rollout.common.display import DisplayMixin
-from rollout.common.stats import Z_975
+from rollout.common.stats import Z_975, Estimate
 from rollout.errors import InputError
 
 
 @dataclass(frozen=True)
-class Effect(DisplayMixin):
+class Effect(Estimate):
     """One effect estimate with its uncertainty and what it estimates."""
 
     method: str
@@ -61,8 +60,9 @@ def _finish(method: str, estimand: str, est: float, se: float, y: np.ndarray, t:
     crit = float(stats.t.ppf(0.975, df)) if df is not None else Z_975
     stat = est / se if se > 0 else np.inf * np.sign(est) if est else 0.0
     p = float(2 * (stats.t.sf(abs(stat), df) if df is not None else stats.norm.sf(abs(stat))))
+    ci_low, ci_high = Estimate.interval(est, se, critical=crit)
     return Effect(method=method, estimand=estimand, estimate=float(est), se=float(se),
-                  ci_low=float(est - crit * se), ci_high=float(est + crit * se), n=len(y),
+                  ci_low=ci_low, ci_high=ci_high, n=len(y),
                   n_treatment=int((t == 1).sum()), n_control=int((t == 0).sum()),
                   se_type=se_type, p_value=p)
 

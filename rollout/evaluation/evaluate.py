@@ -33,12 +33,13 @@ from rollout.evaluation.effects import (
     stratified,
 )
 from rollout.evaluation.interim import interim_decision
-from rollout.evaluation.reestimate import dr_learner, policy_value
+from rollout.evaluation.reestimate import dr_learner
 from rollout.evaluation.returned import ReturnedData
 from rollout.evaluation.sequential_inference import stagewise_inference
 from rollout.evaluation.srm import SRMResult
 from rollout.io import atomic_directory, write_json, write_parquet
 from rollout.planning.design import Design
+from rollout.policy.value import PolicyValue, policy_value, profit_scores
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -221,6 +222,12 @@ def _calibration(design: Design, data: ReturnedData, results: str | Path, p: flo
              "policy_vs_current_practice": value, **verdict, "groups": groups}, groups)
 
 
+def _value_record(targets: np.ndarray, value: PolicyValue) -> dict[str, Any]:
+    """A policy's value as the evaluation summary records it (``estimate``, ..., ``n``)."""
+    return {"estimate": value.value, "se": value.se, "ci_low": value.ci_low,
+            "ci_high": value.ci_high, "share_targeted": float(np.mean(targets)), "n": value.n}
+
+
 def _reestimation(design: Design, data: ReturnedData, p: float,
                   customers: pd.DataFrame | None, seed: int
                   ) -> tuple[dict[str, Any], pd.DataFrame]:
@@ -230,10 +237,13 @@ def _reestimation(design: Design, data: ReturnedData, p: float,
                      covariates=data.covariates or ["__none__"], seed=seed)
     if design.cost is not None and design.margin is not None:
         threshold, rule = design.cost / design.margin, "CATE > breakeven (cost / margin)"
-        value_new = policy_value(fit.cate > threshold, fit.dr_scores, design.cost, design.margin)
+        cost, margin = design.cost, design.margin
     else:
         threshold, rule = 0.0, "CATE > 0 (no cost and margin in the design)"
-        value_new = policy_value(fit.cate > 0, fit.dr_scores, 0.0, 1.0)
+        cost, margin = 0.0, 1.0
+    chosen = fit.cate > threshold
+    value_new = _value_record(chosen, policy_value(
+        chosen, profit_scores(fit.dr_scores, margin=margin, cost=cost)))
     targets = pd.DataFrame({"customer_id": data.frame["customer_id"].to_numpy(),
                             "cate_new": fit.cate, "source": "test (cross-fitted)"})
     if customers is not None and data.covariates:

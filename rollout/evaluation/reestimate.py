@@ -23,8 +23,6 @@ from xgboost import XGBRegressor
 from rollout.common.display import DisplayMixin
 from rollout.common.stats import aipw_scores
 from rollout.errors import InputError
-from rollout.policy.value import policy_value as policy_value_of
-from rollout.policy.value import profit_scores
 
 
 def _regressor(seed: int, *, final: bool = False) -> XGBRegressor:
@@ -99,10 +97,3 @@ def dr_learner(X: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray | floa
             X[test])
     final = _regressor(seed + 1000, final=True).fit(X, gamma)
     return Reestimate(cate=cate, dr_scores=gamma, final_model=final, covariates=list(covariates))
-
-
-def policy_value(target: np.ndarray, dr_scores: np.ndarray, cost: float, margin: float) -> dict:
-    """Profit per customer of targeting ``target`` against targeting nobody, with a 95% CI."""
-    value = policy_value_of(target, profit_scores(dr_scores, margin=margin, cost=cost))
-    return {"estimate": value.value, "se": value.se, "ci_low": value.ci_low,
-            "ci_high": value.ci_high, "share_targeted": float(np.mean(target)), "n": value.n}

@@ -134,7 +134,7 @@ def load_returned(
     frame = frame[frame["arm"].isin([treatment_arm, control])].reset_index(drop=True)
     outcome = outcome or design.outcome
     if outcome is None:
-        raise InputError("no outcome named: pass --outcome", file=src)
+        raise InputError("no outcome named: pass one", file=src, argument="outcome")
     if outcome not in frame.columns:
         raise InputError("outcome column not found", file=src, column=outcome)
     declared = set(other_outcomes)

@@ -1,22 +1,26 @@
-"""Numbers and column names for people: rounding to what an interval supports, human labels.
+"""The report's tables for people: human column labels and readable tables of strings.
 
-A report that prints ``0.620877140114195`` claims fifteen digits it does not have. The rule here
-is the one a careful analyst applies by hand: an estimate is shown to the precision of its
-standard error (two significant digits of the SE), shares as percentages, counts with thousands
-separators, and a missing value as a dash, never ``nan`` or ``None``.
+The numbers in them follow the package's one rule (:mod:`rollout.common.format`, re-exported
+here): an estimate to the precision of its standard error, shares as percentages, counts with
+thousands separators, and a missing value as a dash, never ``nan`` or ``None``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-#: The dash a reader sees where a value is missing or not applicable.
-MISSING = "—"
+from rollout.common.format import (  # noqa: F401  (the report's formatters, re-exported)
+    MISSING,
+    decimals_for,
+    estimate,
+    interval,
+    is_missing,
+    number,
+    share,
+)
 
 #: Raw column names of the result tables and the words a reader sees instead.
 LABELS: dict[str, str] = {
@@ -97,87 +101,6 @@ def label(column: str, labels: Mapping[str, str] | None = None) -> str:
         return LABELS[column]
     words = str(column).replace("_", " ").strip()
     return words[:1].upper() + words[1:]
-
-
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float | np.floating):
-        return not math.isfinite(float(value))
-    return bool(pd.isna(value)) if np.isscalar(value) else False
-
-
-def decimals_for(se: float | None, significant: int = 2) -> int:
-    """Decimal places that show ``significant`` digits of a standard error (0 to 6).
-
-    >>> decimals_for(15.8), decimals_for(0.61), decimals_for(0.0042), decimals_for(None)
-    (0, 2, 4, 2)
-    """
-    if se is None or _missing(se) or se <= 0:
-        return 2
-    return int(min(6, max(0, significant - 1 - math.floor(math.log10(float(se))))))
-
-
-def number(value: Any, decimals: int | None = None) -> str:
-    """A number as a reader sees it: thousands separators, sensible digits, a dash if missing.
-
-    Without ``decimals``: integers whole, floats with three significant digits (whole above
-    1,000).
-
-    >>> number(1234567), number(0.620877140114195), number(2874.4), number(float("nan"))
-    ('1,234,567', '0.621', '2,874', '—')
-    >>> number(-36.391, decimals=1), number(True)
-    ('-36.4', 'yes')
-    """
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if _missing(value):
-        return MISSING
-    if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
-    if not isinstance(value, float | np.floating):
-        return str(value)
-    value = float(value)
-    if decimals is not None:
-        text = f"{value:,.{decimals}f}"
-    elif value == 0:
-        text = "0"
-    elif abs(value) >= 1000:
-        text = f"{value:,.0f}"
-    else:
-        digits = max(0, 2 - math.floor(math.log10(abs(value))))
-        text = f"{value:,.{digits}f}"
-    return "0" if text in ("-0", "-0.0", "-0.00") else text
-
-
-def estimate(value: float, se: float | None) -> str:
-    """An estimate rounded to the precision its standard error supports.
-
-    >>> estimate(30.4127, 15.8), estimate(1.18342, 0.61)
-    ('30', '1.18')
-    """
-    return number(float(value), decimals_for(se))
-
-
-def interval(low: float, high: float, se: float | None) -> str:
-    """A 95% interval rounded like its estimate, as ``[low, high]``.
-
-    >>> interval(-1.93, 41.62, 11.1)
-    '[-2, 42]'
-    """
-    d = decimals_for(se)
-    return f"[{number(float(low), d)}, {number(float(high), d)}]"
-
-
-def share(value: float, decimals: int = 1) -> str:
-    """A share of customers as a percentage.
-
-    >>> share(0.4131), share(float("nan"))
-    ('41.3%', '—')
-    """
-    if _missing(value):
-        return MISSING
-    return f"{100 * float(value):.{decimals}f}%"
 
 
 #: Column families rounded together: each estimate-like column and the SE column that sets it.

@@ -8,7 +8,7 @@ Examples
 --------
 >>> from rollout.simulation import load_scenario, simulate_world
 >>> world = simulate_world(load_scenario("no_effect"), seed=0, n=300)
->>> world.summary().ate
+>>> world.truth_summary().ate
 0.0
 """
 

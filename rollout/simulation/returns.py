@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rollout.common.display import DisplayMixin
 from rollout.common.labels import check_arm_labels
 from rollout.errors import InputError, shown
 from rollout.simulation.draws import stream
@@ -38,7 +39,7 @@ RETURNS_SCHEMA = "rollout.returns/1"
 
 
 @dataclass(frozen=True)
-class ABReturns:
+class ABReturns(DisplayMixin):
     """Returned A/B data and its truth.
 
     ``data``: one row per tested customer in assignment order, with the assignment's own columns
@@ -59,8 +60,8 @@ class ABReturns:
         return {"schema": RETURNS_SCHEMA, "outcomes": list(self.outcomes),
                 "pre_outcomes": dict(self.pre_outcomes), "covariates": list(self.covariates)}
 
-    def summary(self) -> dict[str, float | int]:
-        """Size of each arm and the true effects in the tested sample."""
+    def to_dict(self) -> dict[str, float | int]:
+        """Size of each arm and the true effects in the tested sample (``summary()``: one row)."""
         treated = self.data["treatment"].to_numpy() == 1
         cate = self.truth["true_cate"].to_numpy()
         return {
@@ -103,7 +104,7 @@ def validate_assignment(
         row = int(np.flatnonzero(unknown.to_numpy())[0])
         raise InputError(
             f"customer id {shown(ids.iloc[row])} is not in the simulated world of "
-            f"{len(known_ids)} customers (use the same scenario, --seed and --n as for the cohort)",
+            f"{len(known_ids)} customers (use the same scenario, seed and n as for the cohort)",
             file=src, column="customer_id", row=row,
         )
     arms = assignment["arm"]

@@ -57,7 +57,7 @@ EXPECTED_QUANTITIES = (
     "ate", "att", "ato", "ps_auc", "share_positive", "treated_share",
     "oracle_policy_value", "oracle_share_targeted",
 )
-"""Quantities an ``[expect]`` table may promise (see :meth:`World.summary`)."""
+"""Quantities an ``[expect]`` table may promise (see :meth:`World.truth_summary`)."""
 
 MAX_CUSTOMERS = 20_000_000
 """Largest world drawn in one go (about 3 GB of columns); draw bigger ones in parts."""

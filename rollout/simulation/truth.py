@@ -26,11 +26,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from rollout.common.display import DisplayMixin
+
 Array = np.ndarray
 
 
 @dataclass(frozen=True)
-class TruthSummary:
+class TruthSummary(DisplayMixin):
     """Realized truth of a world: sample size, estimands, overlap and the oracle policy.
 
     ``oracle_policy_value`` is the mean profit per customer, against targeting nobody, of
@@ -58,7 +60,7 @@ class TruthSummary:
         """Plain numbers, for JSON."""
         return asdict(self)
 
-    def to_frame(self) -> pd.DataFrame:
+    def summary(self) -> pd.DataFrame:
         """One row per quantity, for a table."""
         return pd.DataFrame({"quantity": list(self.to_dict()),
                              "value": [float(v) for v in self.to_dict().values()]})

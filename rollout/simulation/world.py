@@ -10,7 +10,7 @@ Examples
 >>> world = simulate_world("homogeneous", seed=1, n=500)
 >>> world.cohort.n, world.cohort.roles.outcomes[0]
 (500, 'purchase_amount')
->>> round(world.summary().ate, 6) == round(float(world.truth["true_cate"].mean()), 6)
+>>> round(world.truth_summary().ate, 6) == round(float(world.truth["true_cate"].mean()), 6)
 True
 """
 
@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from rollout.common.display import DisplayMixin
 from rollout.data.contract import Cohort, CohortRoles, load_cohort
 from rollout.errors import InputError
 from rollout.simulation.draws import (
@@ -40,13 +42,15 @@ Array = np.ndarray
 
 
 @dataclass(frozen=True)
-class World:
+class World(DisplayMixin):
     """One draw of a scenario.
 
     ``cohort`` is what an analyst sees; ``truth`` has one row per customer (same order) with
     ``customer_id``, ``true_cate``, ``propensity``, ``mu0``, ``mu1`` for the primary outcome and
     ``true_cate_<name>``, ``mu0_<name>``, ``mu1_<name>`` for any other outcome. ``covariates``
     holds every covariate column including latent and hidden ones (for drawing A/B returns).
+    ``truth_summary()`` gives the realized estimands as a typed :class:`TruthSummary`;
+    ``summary()`` shows them as a table, one row per quantity.
     """
 
     scenario: Scenario
@@ -60,7 +64,16 @@ class World:
         """Name of the primary outcome."""
         return self.scenario.primary.name
 
-    def summary(self, outcome: str | None = None) -> TruthSummary:
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario, seed, primary outcome, size and the truth of the primary outcome."""
+        return {"scenario": self.scenario.name, "seed": self.seed, "outcome": self.outcome,
+                "n": self.cohort.n, "truth": self.truth_summary().to_dict()}
+
+    def summary(self) -> pd.DataFrame:
+        """The realized truth of the primary outcome, one row per quantity."""
+        return self.truth_summary().summary()
+
+    def truth_summary(self, outcome: str | None = None) -> TruthSummary:
         """True ATE/ATT/ATO, propensity AUC, share with a positive effect, oracle policy value.
 
         ``outcome`` picks another outcome than the primary one; the campaign economics (and so

@@ -110,14 +110,14 @@ def test_unknown_campaign_type(slice_dirs: tuple[Path, Path], out_dir: Path) -> 
 def test_window_past_the_end_of_the_data(slice_dirs: tuple[Path, Path], out_dir: Path) -> None:
     result = _run(["--dunnhumby", str(slice_dirs[1]), "--window-weeks", "60",
                    "-o", str(out_dir / "c.parquet")])
-    _assert_refused(result, out_dir, "window past the end of the data", "--window-weeks 60",
-                    "window_weeks")
+    _assert_refused(result, out_dir, "window past the end of the data", "option --window-weeks",
+                    "a window of 60 weeks")
 
 
 def test_negative_window(slice_dirs: tuple[Path, Path], out_dir: Path) -> None:
     result = _run(["--dunnhumby", str(slice_dirs[1]), "--window-weeks", "-1",
                    "-o", str(out_dir / "c.parquet")])
-    _assert_refused(result, out_dir, "--window-weeks must be 0 or more")
+    _assert_refused(result, out_dir, "option --window-weeks: must be 0 or more")
 
 
 def test_empty_cohort(csv_copy: Path, out_dir: Path) -> None:

@@ -101,7 +101,7 @@ def test_window_past_the_end_of_the_data_is_an_error() -> None:
     with pytest.raises(InputError, match="window past the end of the data") as info:
         design_first_campaign(households, campaigns, members, campaign_type="A",
                               window_weeks=36, first_week=1, last_week=40)
-    assert info.value.column == "window_weeks"
+    assert info.value.argument == "window_weeks"
 
 
 def test_a_type_that_targets_nobody_is_an_empty_cohort() -> None:

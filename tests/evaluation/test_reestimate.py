@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from rollout.errors import InputError
-from rollout.evaluation.reestimate import dr_learner, policy_value
+from rollout.evaluation.reestimate import dr_learner
+from rollout.policy.value import policy_value, profit_scores
 
 
 def _rct(seed: int, n: int = 3000):
@@ -28,11 +29,12 @@ def test_dr_learner_recovers_cate_and_is_reproducible() -> None:
     np.testing.assert_array_equal(fit.cate, again.cate)
     # targeting the learned responders beats targeting everyone, and the CI says so
     margin, cost = 0.5, 0.4
-    learned = policy_value(fit.cate * margin > cost, fit.dr_scores, cost, margin)
-    everyone = policy_value(np.ones(len(y)), fit.dr_scores, cost, margin)
-    assert learned["estimate"] > everyone["estimate"]
+    scores = profit_scores(fit.dr_scores, margin=margin, cost=cost)
+    learned = policy_value(fit.cate * margin > cost, scores)
+    everyone = policy_value(np.ones(len(y)), scores)
+    assert learned.value > everyone.value
     truth = np.mean((fit.cate * margin > cost) * (margin * tau - cost))
-    assert learned["ci_low"] <= truth <= learned["ci_high"]
+    assert learned.ci_low <= truth <= learned.ci_high
 
 
 def test_too_few_per_arm() -> None:

@@ -21,7 +21,7 @@ def noisy_mean(rep_seed: int) -> float:
 
 
 def world_ate(rep_seed: int) -> float:
-    return simulate_world("good_overlap", seed=rep_seed, n=100).summary().ate
+    return simulate_world("good_overlap", seed=rep_seed, n=100).truth_summary().ate
 
 
 def test_seeds_are_reproducible_distinct_and_prefix_stable() -> None:

@@ -73,7 +73,7 @@ def test_several_treatment_arms_and_other_control_name() -> None:
     returns = simulate_returns(world.scenario, pd.DataFrame({"customer_id": ids, "arm": arms}),
                                seed=0, world=world, treatment_arms=("a", "b"),
                                control_arm="base")
-    assert returns.summary()["n_treatment"] == 60
+    assert returns.to_dict()["n_treatment"] == 60
     with pytest.raises(InputError, match="must differ"):
         simulate_returns(world.scenario, pd.DataFrame({"customer_id": ids, "arm": arms}),
                          seed=0, world=world, treatment_arms=("a",), control_arm="a")
@@ -137,7 +137,7 @@ scale = 10.0
     assignment = pd.DataFrame({"customer_id": frame["customer_id"],
                                "arm": ["treatment", "control", "not_in_test"] * 40})
     returns = simulate_returns(scenario, assignment, seed=0)
-    assert returns.summary()["n"] == 80
+    assert returns.to_dict()["n"] == 80
     expected = 20 * frame.set_index("customer_id").loc[returns.data["customer_id"], "share_fresh"]
     np.testing.assert_allclose(returns.truth["true_cate"], expected.to_numpy())
     wrong = assignment.assign(customer_id=assignment["customer_id"] - 5000)

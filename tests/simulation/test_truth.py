@@ -46,14 +46,14 @@ def test_no_economics_gives_nan_policy_values() -> None:
 
 def test_world_summary_is_computed_from_its_truth() -> None:
     world = simulate_world("overlap_violation", seed=2, n=500)
-    s = world.summary()
+    s = world.truth_summary()
     truth = world.truth
     t = world.cohort.treatment == 1
     assert s.ate == pytest.approx(truth["true_cate"].mean())
     assert s.att == pytest.approx(truth["true_cate"][t].mean())
     assert s.ps_auc == pytest.approx(roc_auc_score(t, truth["propensity"]))
     assert s.n_treated == t.sum()
-    assert s.to_frame().shape == (len(s.to_dict()), 2)
+    assert s.summary().shape == (len(s.to_dict()), 2)
 
 
 def test_check_expectations_reports_misses() -> None:
@@ -65,9 +65,9 @@ def test_check_expectations_reports_misses() -> None:
 
 def test_summary_of_a_second_outcome() -> None:
     world = simulate_world("overlap_violation", seed=0, n=300)
-    counts = world.summary("purchase_count")
+    counts = world.truth_summary("purchase_count")
     assert counts.ate == pytest.approx(world.truth["true_cate_purchase_count"].mean())
     assert np.isnan(counts.oracle_policy_value)
-    assert world.summary("purchase_amount") == world.summary()
+    assert world.truth_summary("purchase_amount") == world.truth_summary()
     with pytest.raises(InputError, match="unknown outcome"):
-        world.summary("visits")
+        world.truth_summary("visits")

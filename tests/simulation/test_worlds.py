@@ -26,7 +26,7 @@ def test_world_meets_its_expectations_at_its_seed(name: str) -> None:
     assert scenario.expect, f"{name} promises nothing in [expect]"
     world = simulate_world(scenario, seed=scenario.expect_seed)
     assert world.cohort.n == scenario.n
-    assert check_expectations(world.summary(), scenario.expect) == []
+    assert check_expectations(world.truth_summary(), scenario.expect) == []
 
 
 @pytest.mark.parametrize("name", WORLDS)
@@ -34,7 +34,7 @@ def test_world_meets_its_expectations_over_other_seeds(name: str) -> None:
     scenario = load_scenario(name)
     for seed in (11, 12):
         world = simulate_world(scenario, seed=seed)
-        assert check_expectations(world.summary(), scenario.expect) == [], f"seed {seed}"
+        assert check_expectations(world.truth_summary(), scenario.expect) == [], f"seed {seed}"
 
 
 @pytest.mark.parametrize("name", WORLDS)

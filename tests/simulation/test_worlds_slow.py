@@ -33,7 +33,7 @@ def test_expectations_hold_over_many_seeds(name: str) -> None:
     scenario = load_scenario(name)
     failures = [
         (seed, problems) for seed in range(100, 140)
-        if (problems := check_expectations(simulate_world(scenario, seed=seed).summary(),
+        if (problems := check_expectations(simulate_world(scenario, seed=seed).truth_summary(),
                                            scenario.expect))
     ]
     assert failures == []
@@ -43,7 +43,7 @@ def test_expectations_hold_over_many_seeds(name: str) -> None:
 def test_expected_values_are_population_values(name: str) -> None:
     """At n = 200,000 the realized truth is the population's, within a quarter tolerance."""
     scenario = load_scenario(name)
-    summary = simulate_world(scenario, seed=7, n=200_000).summary().to_dict()
+    summary = simulate_world(scenario, seed=7, n=200_000).truth_summary().to_dict()
     for key, promise in scenario.expect.items():
         if key in {"treated_share"}:
             continue
@@ -75,7 +75,7 @@ def _randomized_difference(rep_seed: int) -> tuple[float, float]:
     world = simulate_world("nie_wager_b", seed=rep_seed)
     frame = world.cohort.frame
     y, t = frame["y"].to_numpy(), frame["treatment"].to_numpy()
-    return float(y[t == 1].mean() - y[t == 0].mean()), world.summary().ate
+    return float(y[t == 1].mean() - y[t == 0].mean()), world.truth_summary().ate
 
 
 def test_difference_in_means_is_unbiased_in_the_randomized_world() -> None:
@@ -109,7 +109,7 @@ def _adjusted_error(rep_seed: int) -> tuple[float, float]:
     design = sm.add_constant(np.column_stack(
         [frame["treatment"], frame[list(world.cohort.roles.covariates)]]))
     fit = sm.OLS(frame["purchase_amount"].to_numpy(), design).fit(cov_type="HC2")
-    return float(fit.params[1]) - world.summary().ate, float(fit.bse[1])
+    return float(fit.params[1]) - world.truth_summary().ate, float(fit.bse[1])
 
 
 def test_hidden_confounder_biases_adjusted_estimates_upwards() -> None:
