@@ -50,6 +50,9 @@ def power_curve_data(design: Design, points: int = 40) -> dict[str, np.ndarray]:
                     outcome_type=outcome_type, distribution=d.get("distribution", "z"),
                     baseline=d.get("baseline"))
     sd = d.get("sd_effective")
+    if sd is None and outcome_type != "binary" and design.sd is not None:
+        # a design written without its details: the effective SD from the outcome SD and R^2
+        sd = design.sd * float(np.sqrt(1 - (design.r2 or 0.0)))
     with_r2 = np.array([solve_fixed(sd=sd, mde=float(m), n=None, **settings)
                         .n_control_exact for m in mdes]) * design.max_inflation
     curves = {"mde": mdes, "n_control": np.ceil(with_r2)}
