@@ -37,7 +37,7 @@ from rollout.evaluation.reestimate import dr_learner
 from rollout.evaluation.returned import ReturnedData
 from rollout.evaluation.sequential_inference import stagewise_inference
 from rollout.evaluation.srm import SRMResult
-from rollout.io import atomic_directory, write_json, write_parquet
+from rollout.io import atomic_directory, read_text, write_json, write_parquet
 from rollout.planning.design import Design
 from rollout.policy.value import PolicyValue, policy_value, profit_scores
 
@@ -460,8 +460,8 @@ def read_evaluation(folder: str | Path) -> EvaluationFolder:
     if not path.is_file():
         raise InputError("not an evaluation folder: no summary.json", file=folder)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = json.loads(read_text(path))  # UTF-8, or a located refusal
+    except json.JSONDecodeError as exc:
         raise InputError(f"not a readable JSON document: {exc}", file=path) from exc
     if not isinstance(document, dict) or document.get("schema") != EVALUATION_SCHEMA:
         raise InputError(f"expected schema {EVALUATION_SCHEMA!r}", file=path)
