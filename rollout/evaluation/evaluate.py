@@ -2,15 +2,18 @@
 new target list.
 
 The order matters and is fixed: the sample-ratio check first (a failure marks every later number
-as suspect), then the effect three ways, profit, strata and segments, then, when the
-observational results are given, the calibration of the old CATE and policy, and last the
-re-estimation on the experimental data and the phase-3 list.
+as suspect), then the test's own estimand (the design's test statistic: the ATE, the policy's
+profit difference or the responder contrast) with sequential inference at the look where the
+test stopped whenever the design has more than one look, the ATE three ways beside it where the
+design identifies it, profit, strata and segments, then, when the observational results are
+given, the calibration of the old CATE and policy, and last the re-estimation on the
+experimental data and the phase-3 list.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +33,14 @@ from rollout.evaluation.effects import (
     segment_effects,
     stratified,
 )
-from rollout.evaluation.interim import interim_decision
+from rollout.evaluation.interim import interim_decision, recorded_fractions, test_statistic
 from rollout.evaluation.reestimate import dr_learner, policy_value
 from rollout.evaluation.returned import ReturnedData
 from rollout.evaluation.sequential_inference import stagewise_inference
 from rollout.evaluation.srm import SRMResult
 from rollout.io import atomic_directory, read_table, write_json, write_parquet
 from rollout.planning.design import Design
+from rollout.planning.estimands import ESTIMAND_NAMES
 
 EVALUATION_SCHEMA = "rollout.evaluation/1"
 #: Strata with fewer customers than this in an arm are left out of the effect-by-stratum figure.
@@ -68,12 +72,36 @@ class EvaluationResult(DisplayMixin):
     assignment_probability: float
     sequential: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    test: str = "ate"
+    test_effect: Effect | None = None
+    covariates: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def headline(self) -> dict[str, Any]:
+        """The test's estimand first: the estimate and interval to act on (stage-wise adjusted
+        when the design has several looks), and whether it is significant."""
+        effect = self.test_effect if self.test_effect is not None else self.effects[0]
+        row = {"test": self.test, "estimand": effect.estimand, "method": effect.method,
+               "estimate": effect.estimate, "se": effect.se, "ci_low": effect.ci_low,
+               "ci_high": effect.ci_high, "p_value": effect.p_value,
+               "inference": "fixed sample (single analysis)"}
+        if self.sequential is not None:
+            seq = self.sequential
+            row |= {"estimate": seq["estimate"], "ci_low": seq["ci_low"],
+                    "ci_high": seq["ci_high"], "p_value": seq["p_value_two_sided"],
+                    "inference": f"{seq['method']}, median-unbiased, at look {seq['look']}"}
+        row["significant"] = bool(row["ci_low"] > 0 or row["ci_high"] < 0)
+        return row
 
     def to_dict(self) -> dict[str, Any]:
         """The evaluation's ``summary.json`` document, as plain values."""
         return plain({
             "schema": EVALUATION_SCHEMA,
             "created_by": f"rollout {__version__}",
+            "test": self.test,
+            "estimand": self.headline,
+            "test_effect": None if self.test_effect is None else self.test_effect.to_dict(),
+            "covariates": self.covariates,
             "outcome": self.outcome,
             "assignment_probability": self.assignment_probability,
             "srm": self.srm.to_dict() | {"message": self.srm.message()},
@@ -140,7 +168,9 @@ def _old_results(results: str | Path, data: ReturnedData) -> pd.DataFrame:
 
 def _effects(design: Design, data: ReturnedData, warnings: list[str]
              ) -> tuple[list[Effect], pd.DataFrame]:
-    """The effect by difference in means, adjusted (with covariates) and post-stratified."""
+    """The outcome difference by difference in means, adjusted (with covariates) and
+    post-stratified: the ATE for the ate and heterogeneity tests; under the policy test a
+    difference between the policy arms, not the ATE."""
     y, t = data.y, data.t
     effects = [difference_in_means(y, t)]
     if data.covariates:
@@ -149,41 +179,74 @@ def _effects(design: Design, data: ReturnedData, warnings: list[str]
         warnings.append("no pre-period covariates: the adjusted estimate is skipped; pass "
                         "--covariates or --join the cohort to gain precision")
     labels = _strata_labels(design, data.frame)
+    strata = pd.DataFrame(columns=list(STRATA_COLUMNS))
     if labels is not None:
         effects.append(stratified(y, t, labels.to_numpy()))
-        return effects, _effect_by_stratum(y, t, labels)
-    if design.strata:
+        strata = _effect_by_stratum(y, t, labels)
+    elif design.strata:
         warnings.append(f"strata columns {list(design.strata)} are not in the data; the "
                         "stratified estimate is skipped (--join the assignment file to add them)")
-    return effects, pd.DataFrame(columns=list(STRATA_COLUMNS))
+    if design.test == "policy":
+        effects = [replace(e, estimand="difference in mean outcome between the policy arms "
+                                       "(not the ATE: both arms treat some customers)")
+                   for e in effects]
+    return effects, strata
 
 
 def _profit(design: Design, primary: Effect, warnings: list[str]) -> dict[str, Any] | None:
     if design.cost is None or design.margin is None:
         warnings.append("the design has no cost and margin: profit and ROI are not computed")
         return None
+    if design.test == "policy":  # the test's own estimand is already a profit per customer
+        return {"profit_difference_per_customer": primary.estimate, "se": primary.se,
+                "ci_low": primary.ci_low, "ci_high": primary.ci_high, "cost": design.cost,
+                "margin": design.margin, "based_on": primary.method,
+                "meaning": ESTIMAND_NAMES["policy"]}
     profit = profit_per_customer(primary, cost=design.cost, margin=design.margin)
     profit["based_on"] = primary.method
     return profit
 
 
-def _sequential(design: Design, data: ReturnedData, stopped_at_look: int | None,
+def _sequential(design: Design, data: ReturnedData, test_effect: Effect,
+                stopped_at_look: int | None, previous_fractions: list[float] | None,
                 srm_threshold: float, warnings: list[str]) -> dict[str, Any] | None:
-    """Stage-wise inference when the test stopped at an interim look (else ``None``)."""
-    if stopped_at_look is None or stopped_at_look >= len(design.looks):
+    """Stage-wise inference at the look where the test stopped (the last one unless said),
+    whenever the design has more than one look; ``None`` for a single analysis.
+
+    The boundaries come from the spending plan at the information actually reached: earlier
+    looks at ``previous_fractions`` (recorded by interim, or given), else at the plan (with a
+    warning); a final look spends all the remaining alpha.
+    """
+    if len(design.looks) < 2:
         return None
-    decision = interim_decision(design, data, stopped_at_look, srm_threshold=srm_threshold)
-    bounds = design.spending.boundaries(decision.fractions_used, design.alpha, design.sided)
-    efficacy = np.asarray(bounds.efficacy_z)
-    inference = stagewise_inference(decision.fractions_used, efficacy, np.asarray(bounds.harm_z),
-                                    stopped_at_look, decision.z, decision.max_information)
-    warnings.append(f"the test stopped at look {stopped_at_look}: read the stage-wise "
-                    "adjusted estimate and interval in 'sequential', not the fixed-sample "
-                    "intervals, which over-state an early stop")
+    look = stopped_at_look or len(design.looks)
+    if previous_fractions is None and look > 1:
+        warnings.append(f"the information fractions of looks 1 to {look - 1} were not recorded "
+                        "(interim --record) or given (--previous-fractions): the planned ones "
+                        "are used for the boundaries")
+    decision = interim_decision(design, data, look, previous_fractions=previous_fractions,
+                                srm_threshold=srm_threshold, effect=test_effect)
+    fractions = decision.fractions_used
+    if decision.final:
+        bounds = design.spending.final_boundaries(fractions, design.alpha, design.sided)
+    else:
+        bounds = design.spending.boundaries(fractions, design.alpha, design.sided)
+    inference = stagewise_inference(fractions, np.asarray(bounds.efficacy_z),
+                                    np.asarray(bounds.harm_z), look, decision.z,
+                                    decision.max_information)
+    if look < len(design.looks):
+        warnings.append(f"the test stopped at look {look}: read the stage-wise adjusted "
+                        "estimate and interval in 'sequential', not the fixed-sample "
+                        "intervals, which over-state an early stop")
     return inference.to_dict() | {
         "decision_at_look": decision.decision,
+        "efficacy_z": decision.efficacy_z, "harm_z": decision.harm_z,
         "information_fraction": decision.information_fraction,
-        "fractions_used": decision.fractions_used}
+        "sample_fraction": decision.sample_fraction,
+        "fractions_used": fractions,
+        "fractions_source": ("given or recorded" if previous_fractions is not None or look == 1
+                             else "planned"),
+        "estimand": test_effect.estimand}
 
 
 def _calibration(design: Design, data: ReturnedData, results: str | Path, p: float,
@@ -268,6 +331,8 @@ def evaluate(
     seed: int = 0,
     srm_threshold: float = 0.001,
     stopped_at_look: int | None = None,
+    previous_fractions: list[float] | None = None,
+    looks_record: str | Path | None = None,
 ) -> EvaluationResult:
     """Analyse a returned test; see the module docstring for the order of the steps.
 
@@ -275,7 +340,10 @@ def evaluate(
     re-estimated model for the phase-3 list; the tested customers are always scored (their CATE
     is cross-fitted, so the new policy's value on the test is honest). ``stopped_at_look``: the
     test stopped at this interim look, so the effect is also reported with stage-wise adjusted
-    inference (the fixed-sample intervals over-state an early stop).
+    inference (the fixed-sample intervals over-state an early stop); without it a design with
+    several looks is read as having run to its last look, which gets the same sequential
+    inference. ``previous_fractions`` (or ``looks_record``, the file ``interim --record``
+    writes) gives the information fractions the earlier looks actually reached.
     """
     _check_options(design, n_groups, srm_threshold, stopped_at_look)
     warnings: list[str] = []
@@ -284,14 +352,27 @@ def evaluate(
         warnings.append(srm.message() + " Every number below is suspect.")
     p = _assignment_probability(design, data)
     effects, strata = _effects(design, data, warnings)
-    primary = effects[1] if len(effects) > 1 else effects[0]
+    test_effect = test_statistic(design, data, warnings)
+    ate_primary = effects[1] if len(effects) > 1 else effects[0]
+    primary = test_effect if design.test == "policy" else ate_primary
     profit = _profit(design, primary, warnings)
-    sequential = _sequential(design, data, stopped_at_look, srm_threshold, warnings)
+    look = stopped_at_look or len(design.looks)
+    if previous_fractions is None and looks_record is not None and look > 1:
+        previous_fractions = recorded_fractions(looks_record, look)
+        if previous_fractions is None:
+            warnings.append(f"{looks_record} records fewer than the {look - 1} looks before "
+                            f"look {look}")
+    sequential = _sequential(design, data, test_effect, stopped_at_look, previous_fractions,
+                             srm_threshold, warnings)
     segments = None
     if "segment" in data.frame.columns:
         segments = segment_effects(data.y, data.t, data.frame["segment"].to_numpy())
     calibration = groups = None
-    if results is not None:
+    if results is not None and design.test == "policy":
+        warnings.append("the calibration of the CATE is skipped under the policy test: its arms "
+                        "are two policies, not treatment and control (a heterogeneity or ate "
+                        "test randomizes treatment across the ranking)")
+    elif results is not None:
         calibration, groups = _calibration(design, data, results, p, n_groups, primary,
                                            warnings)
     reestimation, targets = _reestimation(design, data, p, customers, seed)
@@ -299,7 +380,8 @@ def evaluate(
                             segments=segments, calibration=calibration,
                             calibration_groups=groups, reestimation=reestimation,
                             targets=targets, outcome=data.outcome, assignment_probability=p,
-                            sequential=sequential, warnings=warnings)
+                            sequential=sequential, warnings=warnings, test=design.test,
+                            test_effect=test_effect)
 
 
 def _stratum_figure(result: EvaluationResult, folder: Path) -> None:

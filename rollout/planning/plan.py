@@ -329,8 +329,9 @@ def _unadjusted_sd(test: str, estimand: Estimand, sd: float, margin: float | Non
         return estimand.sd_effective
     if test == "policy":
         q = estimand.quantities
-        spread = (q["profit_spread_policy"] + q["profit_spread_current"]) / 2
-        return math.sqrt((margin or 0.0) ** 2 * sd**2 + spread)
+        spread = (q["profit_spread_policy_disagreeing"]
+                  + q["profit_spread_current_disagreeing"]) / 2
+        return math.sqrt(q["share_disagree"] * ((margin or 0.0) ** 2 * sd**2 + spread))
     if test == "heterogeneity":
         return heterogeneity_estimand(sd, estimand.quantities["share_responders"]).sd_effective
     return sd
