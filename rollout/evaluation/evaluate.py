@@ -33,7 +33,13 @@ from rollout.evaluation.effects import (
     segment_effects,
     stratified,
 )
-from rollout.evaluation.interim import interim_decision, recorded_fractions, test_statistic
+from rollout.evaluation.interim import (
+    interim_decision,
+    max_information,
+    read_looks,
+    recorded_fractions,
+    test_statistic,
+)
 from rollout.evaluation.reestimate import dr_learner, policy_value
 from rollout.evaluation.returned import ReturnedData
 from rollout.evaluation.sequential_inference import stagewise_inference
@@ -207,6 +213,24 @@ def _profit(design: Design, primary: Effect, warnings: list[str]) -> dict[str, A
     return profit
 
 
+def _stopping_look(design: Design, test_effect: Effect, stopped_at_look: int | None,
+                   looks_record: str | Path | None, warnings: list[str]) -> int:
+    """The look the returned data belong to: given; else the last look of the looks record;
+    else the first planned look whose information fraction the data have not passed."""
+    if stopped_at_look is not None or len(design.looks) < 2:
+        return stopped_at_look or len(design.looks)
+    if looks_record is not None:
+        recorded = read_looks(looks_record)
+        if recorded:
+            return min(int(recorded[-1]["look"]), len(design.looks))
+    fraction = 1.0 / test_effect.se**2 / max_information(design)
+    planned = design.information_fractions
+    look = next((k + 1 for k, f in enumerate(planned) if fraction <= f * 1.05), len(planned))
+    warnings.append(f"the look was not given (--look) or recorded: the data reach information "
+                    f"fraction {fraction:.2f}, read as look {look} of {len(planned)}")
+    return look
+
+
 def _sequential(design: Design, data: ReturnedData, test_effect: Effect,
                 stopped_at_look: int | None, previous_fractions: list[float] | None,
                 srm_threshold: float, warnings: list[str]) -> dict[str, Any] | None:
@@ -356,13 +380,13 @@ def evaluate(
     ate_primary = effects[1] if len(effects) > 1 else effects[0]
     primary = test_effect if design.test == "policy" else ate_primary
     profit = _profit(design, primary, warnings)
-    look = stopped_at_look or len(design.looks)
+    look = _stopping_look(design, test_effect, stopped_at_look, looks_record, warnings)
     if previous_fractions is None and looks_record is not None and look > 1:
         previous_fractions = recorded_fractions(looks_record, look)
         if previous_fractions is None:
             warnings.append(f"{looks_record} records fewer than the {look - 1} looks before "
                             f"look {look}")
-    sequential = _sequential(design, data, test_effect, stopped_at_look, previous_fractions,
+    sequential = _sequential(design, data, test_effect, look, previous_fractions,
                              srm_threshold, warnings)
     segments = None
     if "segment" in data.frame.columns:
