@@ -156,6 +156,19 @@ def _effect_by_stratum(y: np.ndarray, t: np.ndarray, labels: pd.Series) -> pd.Da
     return pd.DataFrame(rows, columns=list(STRATA_COLUMNS))
 
 
+def covariate_balance(data: ReturnedData) -> list[dict[str, Any]]:
+    """The covariates of the adjusted estimate, each with its standardized mean difference
+    across the arms (treatment minus control over the pooled SD) and where it came from."""
+    rows = []
+    t = data.t == 1
+    for name in data.covariates:
+        x = data.frame[name].to_numpy(dtype=float)
+        pooled = np.sqrt((x[t].var(ddof=1) + x[~t].var(ddof=1)) / 2)
+        smd = float((x[t].mean() - x[~t].mean()) / pooled) if pooled > 0 else 0.0
+        rows.append({"covariate": name, "smd": smd, "source": data.covariate_source})
+    return rows
+
+
 def _old_results(results: str | Path, data: ReturnedData) -> pd.DataFrame:
     path = Path(results) / "customers.parquet"
     if not path.exists():
@@ -370,7 +383,7 @@ def evaluate(
     writes) gives the information fractions the earlier looks actually reached.
     """
     _check_options(design, n_groups, srm_threshold, stopped_at_look)
-    warnings: list[str] = []
+    warnings: list[str] = list(data.notes)
     srm = data.srm(design, srm_threshold)
     if srm.flag:
         warnings.append(srm.message() + " Every number below is suspect.")
@@ -405,7 +418,7 @@ def evaluate(
                             calibration_groups=groups, reestimation=reestimation,
                             targets=targets, outcome=data.outcome, assignment_probability=p,
                             sequential=sequential, warnings=warnings, test=design.test,
-                            test_effect=test_effect)
+                            test_effect=test_effect, covariates=covariate_balance(data))
 
 
 def _stratum_figure(result: EvaluationResult, folder: Path) -> None:

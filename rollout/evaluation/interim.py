@@ -196,7 +196,7 @@ def interim_decision(design: Design, data: ReturnedData, look: int,
     if look > len(planned):
         raise InputError(f"the design has {len(planned)} looks; look {look} does not exist",
                          argument="look")
-    warnings: list[str] = []
+    warnings: list[str] = list(data.notes)
     srm = data.srm(design, srm_threshold)
     if srm.flag:
         warnings.append(srm.message())

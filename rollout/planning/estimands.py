@@ -213,16 +213,21 @@ class TestColumns:
 
 def test_columns(design: Any) -> TestColumns:
     """The rule columns a design named (``details.estimand.quantities``), with defaults."""
-    estimand = design.details.get("estimand") if isinstance(design.details, dict) else None
-    quantities = (estimand or {}).get("quantities") or {}
+    return columns_of(design.test, design.details)
+
+
+def columns_of(test: str, details: Any) -> TestColumns:
+    """:func:`test_columns` from a test name and a design's ``details`` record."""
+    estimand = details.get("estimand") if isinstance(details, dict) else None
+    quantities = (estimand if isinstance(estimand, dict) else {}).get("quantities") or {}
     policy = quantities.get("policy_column")
-    if design.test == "policy" and policy is None:
+    if test == "policy" and policy is None:
         policy = "target_breakeven"
     current = quantities.get("current_column") or DEFAULT_CURRENT
     responder = quantities.get("responder_column")
-    if design.test == "heterogeneity" and responder is None:
+    if test == "heterogeneity" and responder is None:
         responder = policy or "target_breakeven"
-    return TestColumns(test=design.test, policy=policy, current=current, responder=responder)
+    return TestColumns(test=test, policy=policy, current=current, responder=responder)
 
 
 def contribution(test: str, y: np.ndarray, treat: np.ndarray | None, margin: float | None,

@@ -274,6 +274,14 @@ def _r2(request: DesignRequest, results: AnalysisResults | None,
             folds=request.cv_folds, seed=request.seed)
         r2, r2_source = estimate.r2, estimate.method
         notes.details["r2_estimate"] = estimate.to_dict()
+        notes.details["covariates"] = list(results.covariates)
+    elif r2 is not None:
+        notes.details["covariates"] = list(request.covariates) if request.covariates else None
+        if r2 > 0 and not request.covariates:
+            notes.warnings.append(
+                f"sized with R^2 = {r2:g} but no covariates named: the analysis adjusts only "
+                "for covariates named at evaluation (--covariates); name the pre-period "
+                "columns this R^2 comes from with --covariates so the design records them")
     if outcome_type == "binary" and r2 is not None:
         notes.warnings.append("R^2 is not applied to a binary outcome; sizes are unadjusted")
         r2, r2_source = None, None
