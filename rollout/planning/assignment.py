@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -130,6 +130,17 @@ class AssignmentPlan(DisplayMixin):
     policy_column: str | None = None
     current_column: str | None = None
     responder_column: str | None = None
+
+    @property
+    def enrols_pilot(self) -> bool:
+        """Whether the test draws its entrants from the pilot's customers too.
+
+        A policy or heterogeneity test validates the targeting, so it must span the whole
+        predicted-CATE range: its entrants are drawn from every customer at the same rate, and
+        the pilot treats the pilot-flagged customers who did not enter (the test then holds a
+        randomized sample of the pilot's own customers). An ate test keeps the pilot outside.
+        """
+        return self.test in ("policy", "heterogeneity")
 
     @property
     def rule_columns(self) -> tuple[str, ...]:
@@ -561,6 +572,9 @@ def assign_customers(
     step("drawing test entrants")
     entered = _entrants(plan, method, salt, codes, labels, roles.eligible, entry_integers)
     del entry_integers
+    entered = _forced_entrants(customers, roles.eligible, entered, src, warnings)
+    if plan.enrols_pilot:  # the pilot treats its customers who did not enter the test
+        roles = replace(roles, pilot=roles.pilot & ~entered)
     entrant_rows = np.flatnonzero(entered)
     chosen, candidate_salts, worst_by_candidate = _choose_draw(
         customers, plan, method, salt, rerandomize, ids, arm_integers, codes[entrant_rows],
@@ -611,7 +625,7 @@ def _roles(customers: pd.DataFrame, plan: AssignmentPlan, method: str, codes: np
     n = len(customers)
     pilot = (_flag(customers, plan.pilot_column, src) if plan.pilot_column
              else np.zeros(n, dtype=bool))
-    eligible = ~pilot
+    eligible = np.ones(n, dtype=bool) if plan.enrols_pilot else ~pilot
     if plan.test_column:
         eligible &= _flag(customers, plan.test_column, src)
     expansion = (_flag(customers, plan.expansion_column, src) if plan.expansion_column
@@ -627,7 +641,7 @@ def _roles(customers: pd.DataFrame, plan: AssignmentPlan, method: str, codes: np
                 f"for the test, fewer than the {n_arms} arms; merge it with another stratum or "
                 "use the hash method",
                 file=src, column=",".join(plan.strata) or None)
-    if plan.pilot_n is not None and plan.pilot_n != int(pilot.sum()):
+    if plan.pilot_n is not None and plan.pilot_n != int(pilot.sum()) and not plan.enrols_pilot:
         warnings.append(f"the design expected {plan.pilot_n} pilot customers; column "
                         f"{plan.pilot_column!r} flags {int(pilot.sum())} in this list")
     n_eligible = int(eligible.sum())
@@ -637,6 +651,25 @@ def _roles(customers: pd.DataFrame, plan: AssignmentPlan, method: str, codes: np
     if n_eligible == 0:
         warnings.append("no customer is eligible for the A/B test")
     return _Roles(pilot=pilot, eligible=eligible, expansion=expansion)
+
+
+#: A customer-table column (0/1) the analysis may add: customers it could not score (no
+#: overlap) who must be randomized in the test rather than targeted from their score.
+RANDOMIZE_IN_TEST = "randomize_in_test"
+
+
+def _forced_entrants(customers: pd.DataFrame, eligible: np.ndarray, entered: np.ndarray,
+                     src: str | None, warnings: list[str]) -> np.ndarray:
+    """Customers labelled ``randomize_in_test`` enter the test whatever their entry draw."""
+    if RANDOMIZE_IN_TEST not in customers.columns:
+        return entered
+    forced = _flag(customers, RANDOMIZE_IN_TEST, src) & eligible
+    added = int((forced & ~entered).sum())
+    if added:
+        warnings.append(f"{added} customers labelled {RANDOMIZE_IN_TEST!r} entered the test "
+                        "beyond their draw (they are randomized, not scored); the test holds "
+                        "that many more customers than the design's n_total")
+    return entered | forced
 
 
 def _entrants(plan: AssignmentPlan, method: str, salt: str, codes: np.ndarray,

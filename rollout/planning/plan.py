@@ -257,10 +257,105 @@ def _phases(request: DesignRequest, inputs: Inputs, target: Target, sized: _Size
         expected_effect_source=source, effect_is_profit=request.test == "policy",
         campaign_weeks=request.campaign_weeks, outcome_weeks=request.outcome_weeks)
     if request.test == "policy":
+        current = target.estimand.quantities.get("current_column", "treatment")
         records[1]["arm_policies"] = {
             "treatment": f"{target.policy_column}: target the customers this policy selects",
-            "control": "current practice: target the customers targeted today (treatment)"}
+            "control": f"current practice: target the customers column {current!r} flags "
+                       f"({target.estimand.quantities.get('current_source', '')})"}
+    _test_profit(records[1], request, inputs, target, sized)
+    if request.test in ("policy", "heterogeneity") and records[0].get("n") is not None \
+            and inputs.population is not None:
+        rate = min(1.0, sum(sized.n_per_arm.values()) / len(inputs.population))
+        records[0]["n"] = round(records[0]["n"] * (1 - rate))
+        records[0]["description"] = (
+            "target the customers the analysis is most sure of while the A/B test runs; the "
+            "test draws its entrants from every customer at the same rate, so it keeps a "
+            "randomized share of the pilot's own customers and spans the whole predicted-CATE "
+            "range (n: pilot customers expected outside the test)")
     return parse_phases(records, source=None)
+
+
+def _test_profit(record: dict[str, Any], request: DesignRequest, inputs: Inputs, target: Target,
+                 sized: _Sized) -> None:
+    """The A/B phase's expected profit from the model's per-customer gains (margin x CATE -
+    cost), apart from what the control arm forgoes (its customers whom treating would pay)."""
+    population = inputs.population
+    if (population is None or "cate" not in population.columns or inputs.cost is None
+            or inputs.margin is None):
+        return
+    gain = inputs.margin * population["cate"].to_numpy(dtype=float) - inputs.cost
+    n_control = sized.n_per_arm["control"]
+    n_treated = sum(n for arm, n in sized.n_per_arm.items() if arm != "control")
+    if request.test == "policy":
+        q = target.estimand.quantities
+        a = population[target.policy_column].to_numpy(dtype=float)
+        b = population[q.get("current_column", "treatment")].to_numpy(dtype=float)
+        expected = n_treated * float(np.mean(a * gain)) + n_control * float(np.mean(b * gain))
+        forgone = n_control * max(0.0, float(np.mean((a - b) * gain)))
+        basis = ("model-predicted: each arm's rule applied to its customers, sum of margin x "
+                 "CATE - cost over those treated; control_opportunity_cost: the control arm's "
+                 "predicted shortfall against the CATE policy")
+    else:
+        expected = n_treated * float(np.mean(gain))
+        forgone = n_control * float(np.mean(np.maximum(gain, 0.0)))
+        basis = ("model-predicted: treated arm's customers x mean(margin x CATE - cost); "
+                 "control_opportunity_cost: control customers x mean(max(0, margin x CATE - "
+                 "cost)), the profit forgone on the control customers whom treating would pay")
+    record["expected_profit"] = expected
+    record["control_opportunity_cost"] = forgone
+    record["profit_basis"] = basis
+
+
+def _validation(request: DesignRequest, inputs: Inputs, sized: _Sized, strata: list[str],
+                pilot_column: str | None) -> dict[str, Any] | None:
+    """What the test can say about the CATE ranking: the predicted-CATE range it enrols, the
+    number randomized per arm in each predicted-CATE decile, and the power for the calibration
+    slope (the BLP slope of the experimental effect on the predicted CATE, one-sided 5%, at a
+    well-calibrated slope of 1: ``SE = sigma_eff / sqrt(N w (1 - w) Var(CATE | enrolled))``)."""
+    population = inputs.population
+    if population is None or "cate" not in population.columns:
+        return None
+    cate = population["cate"].to_numpy(dtype=float)
+    enrolled = np.ones(len(cate), dtype=bool)
+    if request.test == "ate" and pilot_column is not None and pilot_column in population:
+        enrolled = population[pilot_column].to_numpy() != 1
+    if not enrolled.any():
+        return None
+    edges = np.quantile(cate, np.linspace(0, 1, 11))
+    decile = np.clip(np.searchsorted(edges, cate, side="right") - 1, 0, 9)
+    n_arm = {arm: n for arm, n in sized.n_per_arm.items()}
+    rows = []
+    for k in range(10):
+        in_k = decile == k
+        share = float((in_k & enrolled).sum() / enrolled.sum())
+        rows.append({"decile": k + 1, "cate_low": float(edges[k]), "cate_high": float(edges[k + 1]),
+                     "population": int(in_k.sum()),
+                     "expected_per_arm": {arm: n * share for arm, n in n_arm.items()}})
+    w = sized.sizing.allocation.get("control", 0.5)
+    n_total = sum(n_arm.values())
+    var_cate = float(np.var(cate[enrolled]))
+    sd_ate = inputs.sd * np.sqrt(1 - (inputs.r2 or 0.0))
+    se_slope = (float(sd_ate / np.sqrt(n_total * w * (1 - w) * var_cate)) if var_cate > 0
+                else float("inf"))
+    power = float(stats.norm.sf(stats.norm.isf(0.05) - 1.0 / se_slope)) if var_cate > 0 else 0.0
+    covered = cate[enrolled]
+    return {
+        "enrols": ("every customer at the same rate (pilot customers included)"
+                   if request.test != "ate" else "customers outside the pilot"),
+        "cate_range_covered": [float(covered.min()), float(covered.max())],
+        "cate_range_population": [float(cate.min()), float(cate.max())],
+        "share_of_population_deciles_enrolled": float(np.mean(
+            [r["expected_per_arm"]["control"] >= 1 for r in rows])),
+        "per_decile": rows,
+        "calibration_slope": {"se": se_slope, "power_at_slope_1": power,
+                              "test": "BLP slope > 0, one-sided 5%",
+                              "formula": "SE = sigma (1 - R^2)^(1/2) / sqrt(N w (1 - w) "
+                                         "Var(predicted CATE among the enrolled))"},
+        "strata": list(strata),
+        "weighting": ("every stratum has the same assignment probability (the allocation), so "
+                      "estimates need no weights"),
+    }
+
 
 
 def _sizing_details(inputs: Inputs, sized: _Sized, notes: Notes) -> dict[str, Any]:
@@ -304,6 +399,10 @@ def plan_design(request: DesignRequest) -> Design:
     strata, strata_sizes = _strata(request, inputs, target, sized, notes)
     _per_segment(request, inputs, sized, notes)
     phases = _phases(request, inputs, target, sized, strata)
+    validation = _validation(request, inputs, sized, strata,
+                             phases[0].select_column if phases else None)
+    if validation is not None:
+        notes.details["validation"] = validation
     return Design(
         test=request.test, outcome=inputs.outcome, arms=sized.arms,
         allocation=sized.sizing.allocation, n_per_arm=sized.n_per_arm,
