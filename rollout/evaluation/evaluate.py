@@ -244,7 +244,7 @@ def _stopping_look(design: Design, test_effect: Effect, stopped_at_look: int | N
     return look
 
 
-def _sequential(design: Design, data: ReturnedData, test_effect: Effect,
+def sequential_at_look(design: Design, data: ReturnedData, test_effect: Effect,
                 stopped_at_look: int | None, previous_fractions: list[float] | None,
                 srm_threshold: float, warnings: list[str]) -> dict[str, Any] | None:
     """Stage-wise inference at the look where the test stopped (the last one unless said),
@@ -399,7 +399,7 @@ def evaluate(
         if previous_fractions is None:
             warnings.append(f"{looks_record} records fewer than the {look - 1} looks before "
                             f"look {look}")
-    sequential = _sequential(design, data, test_effect, look, previous_fractions,
+    sequential = sequential_at_look(design, data, test_effect, look, previous_fractions,
                              srm_threshold, warnings)
     segments = None
     if "segment" in data.frame.columns:
