@@ -205,7 +205,7 @@ def test_policy_test_assign_writes_whom_each_rule_treats(tmp_path: Path) -> None
 
 
 def test_policy_evaluate_reports_the_profit_difference(tmp_path: Path) -> None:
-    results, customers, design = _policy_world(tmp_path, "policy")
+    _, customers, design = _policy_world(tmp_path, "policy")
     assignment = assign_customers(customers, design)
     table = assignment.table.merge(customers[["customer_id", "cate"]], on="customer_id")
     tested = table[table["arm"].isin(["treatment", "control"])].reset_index(drop=True)
