@@ -25,6 +25,14 @@ from rollout.simulation import load_scenario, simulate_returns, simulate_world
 
 #: The demo's test: three looks, O'Brien-Fleming efficacy, non-binding futility.
 DEMO_LOOKS = 3
+#: The demo's test: the one that validates the targeting, not only the average effect.
+DEMO_TEST = "heterogeneity"
+WHY = {
+    "heterogeneity": "validates the targeting: randomizes customers across the whole "
+                     "predicted-CATE range and is powered for the responder contrast; it also "
+                     "gives the ATE and the calibration slope of the observational CATE",
+    "ate": "no CATE model in the results: only the average effect can be tested",
+}
 STAGES = ("cohort", "analyze", "design", "assign", "simulate", "interim", "evaluate", "report")
 
 
@@ -74,16 +82,25 @@ def run_demo(output: str | Path, seed: int = 0,
         headline["analysis"] = {"verdict": result.verdict}
 
         tick("design")
-        # Powered for the effect the observational analysis found where treated and control
-        # customers overlap. The smallest effect that pays (the breakeven CATE) is also sized,
-        # to show what a test powered for it would cost.
-        design = plan_design(DesignRequest(results=tmp / "results", looks=DEMO_LOOKS, seed=seed,
-                                           mde_from="overlap"))
+        # The test that can validate the targeting: a heterogeneity test enrols customers across
+        # the whole range of predicted CATE (pilot customers drawn at the same rate) and is
+        # powered for the predicted responders-minus-non-responders contrast; it also
+        # identifies the ATE and the calibration slope. Without a CATE (the analysis could not
+        # fit one), the ATE test powered for the overlap-region effect is what remains.
+        has_cate_model = "cate" in read_table(tmp / "results" / "customers.parquet").columns
+        test = DEMO_TEST if has_cate_model else "ate"
+        design = plan_design(DesignRequest(results=tmp / "results", test=test, looks=DEMO_LOOKS,
+                                           seed=seed,
+                                           mde_from=None if has_cate_model else "overlap"))
         # recorded relative to design.json: the folder is assembled elsewhere and moved
         design.details["results"] = "results"
         save_design(tmp / "design.json", design)
+        validation = design.details.get("validation") or {}
         headline["design"] = {"n_per_arm": design.n_per_arm, "mde": design.mde,
-                              "mde_source": design.mde_source}
+                              "mde_source": design.mde_source, "test": design.test,
+                              "why": WHY[design.test],
+                              "calibration_slope_power": (validation.get("calibration_slope")
+                                                          or {}).get("power_at_slope_1")}
         try:
             at_breakeven = plan_design(DesignRequest(results=tmp / "results", looks=DEMO_LOOKS,
                                                      seed=seed, mde_from="breakeven"))
@@ -126,7 +143,20 @@ def run_demo(output: str | Path, seed: int = 0,
         evaluation = evaluate(design, data, results=tmp / "results" if has_cate else None,
                               seed=seed)
         write_evaluation(evaluation, tmp / "evaluation")
-        primary = next(e for e in evaluation.effects if e.method == "adjusted")
+        primary = next((e for e in evaluation.effects if e.method == "adjusted"),
+                       evaluation.effects[0])
+        head = evaluation.headline
+        headline["evaluation_test"] = {
+            "test": head["test"], "estimand": head["estimand"], "estimate": head["estimate"],
+            "ci_low": head["ci_low"], "ci_high": head["ci_high"],
+            "significant": head["significant"], "inference": head["inference"]}
+        if design.test == "heterogeneity" and "responder" in assignment.table.columns:
+            tested = returns.truth.merge(assignment.table[["customer_id", "responder"]],
+                                         on="customer_id")
+            r = tested["responder"].to_numpy() == 1
+            cate = tested["true_cate"].to_numpy()
+            headline["evaluation_test"]["true_contrast_tested"] = (
+                float(cate[r].mean() - cate[~r].mean()) if r.any() and (~r).any() else None)
         headline["evaluation"] = {
             "adjusted_estimate": primary.estimate, "ci_low": primary.ci_low,
             "ci_high": primary.ci_high,
