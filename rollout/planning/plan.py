@@ -10,16 +10,18 @@ number came from, warnings, per-segment sizes).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from rollout import __version__
 from rollout.errors import InputError
 from rollout.planning.design import Design, Look, Phase, StratumSize, parse_phases
-from rollout.planning.estimands import Estimand, heterogeneity_estimand
+from rollout.planning.estimands import Estimand, heterogeneity_estimand, policy_estimand
 from rollout.planning.phases import build_phases
 from rollout.planning.power import FixedSizing, arm_names, solve_fixed
 from rollout.planning.request import (
@@ -219,7 +221,8 @@ def _strata(request: DesignRequest, inputs: Inputs, target: Target, sized: _Size
     return strata, sizes
 
 
-def _per_segment(request: DesignRequest, inputs: Inputs, sized: _Sized, notes: Notes) -> None:
+def _per_segment(request: DesignRequest, inputs: Inputs, target: Target, sized: _Sized,
+                 notes: Notes) -> None:
     if not request.per_segment:
         return
     population = inputs.population
@@ -228,7 +231,26 @@ def _per_segment(request: DesignRequest, inputs: Inputs, sized: _Sized, notes: N
                          argument="per_segment")
     notes.details["per_segment"] = per_segment_tests(
         population, "segment", inputs.outcome, sized.mde, request.alpha,  # type: ignore[arg-type]
-        sized.power, request.sided, sized.sizing.allocation, inputs.r2)
+        sized.power, request.sided, sized.sizing.allocation, inputs.r2,
+        sd_effective=_segment_sd(request, inputs, target), inflation=sized.inflation)
+
+
+def _segment_sd(request: DesignRequest, inputs: Inputs, target: Target
+                ) -> Callable[[pd.DataFrame, float], float]:
+    """A segment's effective SD on the test's own scale, from its outcome SD and its customers
+    (their responder share, or their policies' disagreement and predicted gains)."""
+    r2 = inputs.r2 or 0.0
+    if request.test == "heterogeneity" and target.policy_column is not None:
+        column = target.policy_column
+        return lambda group, sd: heterogeneity_estimand(
+            sd, float(group[column].mean()), r2).sd_effective
+    if request.test == "policy" and target.policy_column is not None:
+        current = target.estimand.quantities.get("current_column", "treatment")
+        column = target.policy_column
+        return lambda group, sd: policy_estimand(
+            sd, inputs.margin or 0.0, inputs.cost or 0.0, group[column].to_numpy(),
+            group[current].to_numpy(), group["cate"].to_numpy(), r2).sd_effective
+    return lambda group, sd: sd * math.sqrt(1 - r2)
 
 
 def _phases(request: DesignRequest, inputs: Inputs, target: Target, sized: _Sized,
@@ -397,7 +419,7 @@ def plan_design(request: DesignRequest) -> Design:
     target = resolve_target(request, inputs, notes)
     sized = _size(request, inputs, target, fractions, notes)
     strata, strata_sizes = _strata(request, inputs, target, sized, notes)
-    _per_segment(request, inputs, sized, notes)
+    _per_segment(request, inputs, target, sized, notes)
     phases = _phases(request, inputs, target, sized, strata)
     validation = _validation(request, inputs, sized, strata,
                              phases[0].select_column if phases else None)

@@ -242,3 +242,15 @@ def test_heterogeneity_pilot_customers_are_randomized_too(tmp_path: Path) -> Non
     validation = design.details["validation"]
     assert len(validation["per_decile"]) == 10
     assert 0 < validation["calibration_slope"]["power_at_slope_1"] <= 1
+
+
+def test_per_segment_sizes_are_on_the_test_scale_with_the_sequential_inflation(
+        tmp_path: Path) -> None:
+    results = make_results(tmp_path, n=3000, seed=5)
+    design = plan_design(DesignRequest(results=results, test="heterogeneity", looks=3,
+                                       per_segment=True, strata=["ps_region"]))
+    rows = [r for r in design.details["per_segment"] if r["n_per_arm"] is not None]
+    assert rows
+    for row in rows:
+        assert row["sd_effective"] > 2 * row["sd"] * 0.9  # 1 / sqrt(q (1 - q)) >= 2
+        assert row["sequential_inflation"] == pytest.approx(design.max_inflation)
