@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
@@ -118,6 +118,14 @@ def _grid(mean: float, lower: float, upper: float, r: int = GRID_R) -> tuple[np.
     return z, w
 
 
+_cdf = special.ndtr  # the standard normal CDF, without scipy.stats' argument checking
+
+
+def _pdf(x: np.ndarray | float) -> np.ndarray:
+    """The standard normal density."""
+    return np.exp(-0.5 * np.square(x)) / math.sqrt(2 * math.pi)
+
+
 class _Recursion:
     """Sub-densities of Z_k on the continuation regions, look by look, for one drift."""
 
@@ -136,14 +144,14 @@ class _Recursion:
         k = self.k
         if k == 0:
             m = self._mean(0)
-            return float(stats.norm.cdf(lower - m)), float(stats.norm.sf(upper - m))
+            return float(_cdf(lower - m)), float(_cdf(m - upper))
         assert self.z is not None and self.weighted is not None
         t_prev, t_now = self.t[k - 1], self.t[k]
         step = t_now - t_prev
         centre = self.z * math.sqrt(t_prev) + self.drift * step
         scale = math.sqrt(step)
-        below = stats.norm.cdf((lower * math.sqrt(t_now) - centre) / scale)
-        above = stats.norm.sf((upper * math.sqrt(t_now) - centre) / scale)
+        below = _cdf((lower * math.sqrt(t_now) - centre) / scale)
+        above = _cdf((centre - upper * math.sqrt(t_now)) / scale)
         return float(self.weighted @ below), float(self.weighted @ above)
 
     def advance(self, lower: float, upper: float) -> None:
@@ -151,7 +159,7 @@ class _Recursion:
         k = self.k
         z, w = _grid(self._mean(k), lower, upper)
         if k == 0:
-            density = stats.norm.pdf(z - self._mean(0))
+            density = _pdf(z - self._mean(0))
         else:
             assert self.z is not None and self.weighted is not None
             t_prev, t_now = self.t[k - 1], self.t[k]
@@ -159,7 +167,7 @@ class _Recursion:
             scale = math.sqrt(step)
             arg = (z[:, None] * math.sqrt(t_now) - self.z[None, :] * math.sqrt(t_prev)
                    - self.drift * step) / scale
-            density = (stats.norm.pdf(arg) @ self.weighted) * math.sqrt(t_now) / scale
+            density = (_pdf(arg) @ self.weighted) * math.sqrt(t_now) / scale
         self.z, self.weighted = z, w * density
         self.k += 1
 
