@@ -25,6 +25,7 @@ from rollout.planning.estimands import (
     heterogeneity_estimand,
     policy_estimand,
     policy_expected_difference,
+    policy_randomization_comparison,
     predicted_contrast,
 )
 from rollout.planning.phases import DEFAULT_CAMPAIGN_WEEKS, DEFAULT_OUTCOME_WEEKS
@@ -375,6 +376,13 @@ def _policy_expectation(request: DesignRequest, inputs: Inputs) -> _Expectation:
     estimand = replace(estimand, quantities={
         **estimand.quantities, "policy_column": column, "current_column": current,
         "current_source": current_source})
+    decile = pd.qcut(pd.Series(cate).rank(method="first"), 10, labels=False).to_numpy()
+    region = (population["ps_region"].astype(str).to_numpy() if "ps_region" in population
+              else np.zeros(len(cate), dtype=int).astype(str))
+    strata = np.char.add(np.char.add(region.astype(str), "|"), decile.astype(str))
+    estimand = replace(estimand, quantities={
+        **estimand.quantities, "randomization_comparison": policy_randomization_comparison(
+            inputs.sd, margin, cost, a, b, cate, strata, inputs.r2 or 0.0)})
     predicted = policy_expected_difference(cate, a, b, margin, cost)
     source = (f"model-predicted profit difference per customer, {column} vs current practice "
               f"({current})")

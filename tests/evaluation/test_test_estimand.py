@@ -254,3 +254,16 @@ def test_per_segment_sizes_are_on_the_test_scale_with_the_sequential_inflation(
     for row in rows:
         assert row["sd_effective"] > 2 * row["sd"] * 0.9  # 1 / sqrt(q (1 - q)) >= 2
         assert row["sequential_inflation"] == pytest.approx(design.max_inflation)
+
+
+def test_policy_design_compares_the_two_randomizations(tmp_path: Path) -> None:
+    results = make_results(tmp_path, n=3000, seed=5)
+    design = plan_design(DesignRequest(results=results, test="policy", strata=["ps_region"]))
+    q = design.details["estimand"]["quantities"]
+    comparison = q["randomization_comparison"]
+    pp = comparison["variance_per_customer_policy_vs_policy"]
+    tc = comparison["variance_per_customer_treat_control"]
+    assert comparison["smaller"] == ("policy_vs_policy" if pp <= tc else "treat_control")
+    assert comparison["reason"]
+    assert pp == pytest.approx(4 * design.details["sd_effective"] ** 2)
+    assert "historical treatment flag" in q["current_source"]
