@@ -228,14 +228,17 @@ def _profit(design: Design, primary: Effect, warnings: list[str]) -> dict[str, A
 
 def _stopping_look(design: Design, test_effect: Effect, stopped_at_look: int | None,
                    looks_record: str | Path | None, warnings: list[str]) -> int:
-    """The look the returned data belong to: given; else the last look of the looks record;
-    else the first planned look whose information fraction the data have not passed."""
+    """The look the returned data belong to: given; else from the looks record (its last look
+    when that look stopped the test, the next one when it said continue); else the first
+    planned look whose information fraction the data have not passed."""
     if stopped_at_look is not None or len(design.looks) < 2:
         return stopped_at_look or len(design.looks)
     if looks_record is not None:
         recorded = read_looks(looks_record)
         if recorded:
-            return min(int(recorded[-1]["look"]), len(design.looks))
+            last = int(recorded[-1]["look"])
+            stopped = recorded[-1].get("decision") != "continue"
+            return min(last if stopped else last + 1, len(design.looks))
     fraction = 1.0 / test_effect.se**2 / max_information(design)
     planned = design.information_fractions
     look = next((k + 1 for k, f in enumerate(planned) if fraction <= f * 1.05), len(planned))
