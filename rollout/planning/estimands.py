@@ -327,10 +327,27 @@ def responders(design: Any, frame: Any) -> np.ndarray:
     return _column(frame, test_columns(design).responder, "responder contrast", JOIN_HINT) == 1
 
 
-def _arm_effect(y: np.ndarray, t: np.ndarray, X: np.ndarray | None) -> Any:
+#: Lin's interacted regression within a subgroup needs this many customers per parameter
+#: (2 k + 2 for k covariates); a smaller group falls back to the difference in means.
+CUSTOMERS_PER_PARAMETER = 10
+
+
+def _arm_effect(y: np.ndarray, t: np.ndarray, X: np.ndarray | None,
+                warnings: list[str] | None = None, what: str | None = None) -> Any:
+    """Lin-adjusted difference in means (difference in means without covariates). Within a
+    subgroup (``what`` names it) too small for ``2 k + 2`` parameters at
+    :data:`CUSTOMERS_PER_PARAMETER` customers each, the difference in means, with a warning."""
     from rollout.evaluation.effects import adjusted, difference_in_means
 
-    return adjusted(y, t, X) if X is not None and X.shape[1] else difference_in_means(y, t)
+    if X is None or not X.shape[1]:
+        return difference_in_means(y, t)
+    if what is not None and len(y) < CUSTOMERS_PER_PARAMETER * (2 * X.shape[1] + 2):
+        if warnings is not None:
+            warnings.append(f"{what}: {len(y)} customers are too few to adjust for "
+                            f"{X.shape[1]} covariates (Lin's regression has {2 * X.shape[1] + 2} "
+                            "parameters); the difference in means is used there")
+        return difference_in_means(y, t)
+    return adjusted(y, t, X)
 
 
 def _normal_effect(method: str, estimand: str, estimate: float, se: float, t: np.ndarray,
@@ -361,7 +378,6 @@ def test_effect(design: Any, frame: Any, y: np.ndarray, t: np.ndarray,
     """
     warnings = warnings if warnings is not None else []
     y, t = np.asarray(y, dtype=float), np.asarray(t, dtype=int)
-    adjusted_with = "Lin-adjusted" if X is not None and X.shape[1] else "difference in means"
     if design.test == "ate":
         return _arm_effect(y, t, X)
     if design.test == "policy":
@@ -381,11 +397,12 @@ def test_effect(design: Any, frame: Any, y: np.ndarray, t: np.ndarray,
                 raise InputError("fewer than 2 customers on whom the policies disagree in an "
                                  "arm: the policy difference cannot be estimated", column="arm")
         inner = _arm_effect(profit[disagree], t[disagree],
-                            None if X is None else X[disagree])
+                            None if X is None else X[disagree], warnings,
+                            "customers on whom the policies disagree")
         return _normal_effect(
             "policy_profit_difference", ESTIMAND_NAMES["policy"], share * inner.estimate,
-            share * inner.se, t, f"share disagreeing ({share:.3f}) x {adjusted_with} profit "
-                                 f"difference among them ({inner.se_type})")
+            share * inner.se, t, f"share disagreeing ({share:.3f}) x the profit difference "
+                                 f"among them ({inner.se_type})")
     responder = responders(design, frame)
     parts = []
     for group in (True, False):
@@ -394,12 +411,14 @@ def test_effect(design: Any, frame: Any, y: np.ndarray, t: np.ndarray,
             raise InputError(f"fewer than 2 customers per arm among predicted "
                              f"{'responders' if group else 'non-responders'}: the responder "
                              "contrast cannot be estimated", column="arm")
-        parts.append(_arm_effect(y[m], t[m], None if X is None else X[m]))
+        parts.append(_arm_effect(y[m], t[m], None if X is None else X[m], warnings,
+                                 "predicted responders" if group else
+                                 "predicted non-responders"))
     estimate = parts[0].estimate - parts[1].estimate
     se = math.sqrt(parts[0].se ** 2 + parts[1].se ** 2)
     return _normal_effect("responder_contrast", ESTIMAND_NAMES["heterogeneity"], estimate, se, t,
-                          f"{adjusted_with} within predicted responders and non-responders, "
-                          "variances added")
+                          f"within predicted responders ({parts[0].se_type}) and non-responders "
+                          f"({parts[1].se_type}), variances added")
 
 
 def policy_randomization_comparison(sd: float, margin: float, cost: float, policy: np.ndarray,
