@@ -146,14 +146,26 @@ def conditional_power(z: float, fraction: float, final_boundary: float, drift: f
     return float(stats.norm.sf((final_boundary - mean) / np.sqrt(1 - fraction)))
 
 
+#: What crossing each boundary means, by test.
+MEANING = {
+    "ate": ("the effect is positive", "the campaign hurts"),
+    "heterogeneity": ("predicted responders respond more than non-responders: the ranking "
+                      "holds", "predicted responders respond less than non-responders: the "
+                      "ranking is backwards"),
+    "policy": ("the CATE policy earns more per customer than current practice",
+               "the CATE policy earns less per customer than current practice"),
+}
+
+
 def _decide(z: float, final: bool, efficacy: float, harm: float, futility: float | None,
-            cp_design: float, cp_trend: float) -> tuple[str, str]:
+            cp_design: float, cp_trend: float, test: str = "ate") -> tuple[str, str]:
     """The decision at a look and the sentence that explains it."""
+    up, down = MEANING.get(test, MEANING["ate"])
     if z >= efficacy:
         return ("stop_efficacy",
-                f"z = {z:.2f} crosses the efficacy boundary {efficacy:.2f}: the effect is positive")
+                f"z = {z:.2f} crosses the efficacy boundary {efficacy:.2f}: {up}")
     if z <= harm:
-        return "stop_harm", f"z = {z:.2f} is below the harm boundary {harm:.2f}: the campaign hurts"
+        return "stop_harm", f"z = {z:.2f} is below the harm boundary {harm:.2f}: {down}"
     if final:
         return "not_shown", (f"final analysis: z = {z:.2f} is below the efficacy boundary "
                              f"{efficacy:.2f}; the effect was not shown")
@@ -233,7 +245,8 @@ def interim_decision(design: Design, data: ReturnedData, look: int,
     cp_design = conditional_power(z, reached, final_boundary, drift)
     cp_trend = conditional_power(z, reached, final_boundary, z / np.sqrt(reached))
     b_eff, b_harm = float(bounds.efficacy_z[k]), float(bounds.harm_z[k])
-    decision, reason = _decide(z, final, b_eff, b_harm, futility_z, cp_design, cp_trend)
+    decision, reason = _decide(z, final, b_eff, b_harm, futility_z, cp_design, cp_trend,
+                               design.test)
     if srm.flag:
         reason += " (sample-ratio mismatch: check the data before acting)"
     scale = effect.se  # boundaries on the effect scale at the information actually reached
