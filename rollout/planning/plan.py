@@ -333,7 +333,7 @@ def _validation(request: DesignRequest, inputs: Inputs, sized: _Sized, strata: l
     """What the test can say about the CATE ranking: the predicted-CATE range it enrols, the
     number randomized per arm in each predicted-CATE decile, and the power for the calibration
     slope (the BLP slope of the experimental effect on the predicted CATE, one-sided 5%, at a
-    well-calibrated slope of 1: ``SE = sigma_eff / sqrt(N w (1 - w) Var(CATE | enrolled))``)."""
+    well-calibrated slope of 1: ``SE = sigma / sqrt(N w (1 - w) Var(CATE | enrolled))``)."""
     population = inputs.population
     if population is None or "cate" not in population.columns:
         return None
@@ -356,8 +356,9 @@ def _validation(request: DesignRequest, inputs: Inputs, sized: _Sized, strata: l
     w = sized.sizing.allocation.get("control", 0.5)
     n_total = sum(n_arm.values())
     var_cate = float(np.var(cate[enrolled]))
-    sd_ate = inputs.sd * np.sqrt(1 - (inputs.r2 or 0.0))
-    se_slope = (float(sd_ate / np.sqrt(n_total * w * (1 - w) * var_cate)) if var_cate > 0
+    # evaluate's BLP test regresses the outcome on the arm and arm x centred score, with no
+    # covariates: the outcome's own SD, not reduced by R^2
+    se_slope = (float(inputs.sd / np.sqrt(n_total * w * (1 - w) * var_cate)) if var_cate > 0
                 else float("inf"))
     power = float(stats.norm.sf(stats.norm.isf(0.05) - 1.0 / se_slope)) if var_cate > 0 else 0.0
     covered = cate[enrolled]
@@ -371,8 +372,9 @@ def _validation(request: DesignRequest, inputs: Inputs, sized: _Sized, strata: l
         "per_decile": rows,
         "calibration_slope": {"se": se_slope, "power_at_slope_1": power,
                               "test": "BLP slope > 0, one-sided 5%",
-                              "formula": "SE = sigma (1 - R^2)^(1/2) / sqrt(N w (1 - w) "
-                                         "Var(predicted CATE among the enrolled))"},
+                              "formula": "SE = sigma / sqrt(N w (1 - w) Var(predicted CATE "
+                                         "among the enrolled)), homoskedastic: the BLP test's "
+                                         "robust SE is larger when the CATE is heavy-tailed"},
         "strata": list(strata),
         "weighting": ("every stratum has the same assignment probability (the allocation), so "
                       "estimates need no weights"),
