@@ -1,6 +1,6 @@
 """The decision at an interim look of a group-sequential test.
 
-The estimate is the design's own test statistic (:func:`rollout.planning.estimands.test_effect`:
+The estimate is the design's own test statistic (:func:`rollout.evaluation.statistic.test_effect`:
 the ATE, the policy's profit difference or the responder contrast), so the information, the
 boundaries and the conditional power are on the test's scale. At look ``k`` the information
 actually reached is ``I = 1 / SE^2`` of that estimate, and the information fraction is
@@ -36,6 +36,7 @@ from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
 from rollout.evaluation.effects import Effect
 from rollout.evaluation.returned import ReturnedData
+from rollout.evaluation.statistic import test_effect
 from rollout.io import read_text, write_json
 from rollout.planning import estimands
 from rollout.planning.design import Design
@@ -88,7 +89,7 @@ def test_statistic(design: Design, data: ReturnedData,
                    warnings: list[str] | None = None) -> Effect:
     """The design's test statistic on the returned data: its estimate and SE, adjusted for the
     data's covariates (the one computation interim and evaluate share)."""
-    return estimands.test_effect(design, data.frame, data.y, data.t,
+    return test_effect(design, data.frame, data.y, data.t,
                                  data.X if data.covariates else None, warnings)
 
 
