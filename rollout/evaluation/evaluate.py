@@ -226,6 +226,21 @@ def _profit(design: Design, primary: Effect, warnings: list[str]) -> dict[str, A
     return profit
 
 
+def _test_effect_or_none(design: Design, data: ReturnedData,
+                         warnings: list[str]) -> Effect | None:
+    """The test's statistic; for a policy or heterogeneity test whose columns are not in the
+    data, ``None`` and a warning (the outcome difference is still reported)."""
+    try:
+        return test_statistic(design, data, warnings)
+    except InputError as exc:
+        if design.test == "ate":
+            raise
+        warnings.append(f"the {design.test} test's estimand cannot be estimated from this "
+                        f"file ({exc}); only the outcome difference between the arms is "
+                        "reported, without sequential inference")
+        return None
+
+
 def _stopping_look(design: Design, test_effect: Effect, stopped_at_look: int | None,
                    looks_record: str | Path | None, warnings: list[str]) -> int:
     """The look the returned data belong to: given; else from the looks record (its last look
@@ -392,18 +407,22 @@ def evaluate(
         warnings.append(srm.message() + " Every number below is suspect.")
     p = _assignment_probability(design, data)
     effects, strata = _effects(design, data, warnings)
-    test_effect = test_statistic(design, data, warnings)
+    test_effect = _test_effect_or_none(design, data, warnings)
     ate_primary = effects[1] if len(effects) > 1 else effects[0]
-    primary = test_effect if design.test == "policy" else ate_primary
-    profit = _profit(design, primary, warnings)
-    look = _stopping_look(design, test_effect, stopped_at_look, looks_record, warnings)
-    if previous_fractions is None and looks_record is not None and look > 1:
-        previous_fractions = recorded_fractions(looks_record, look)
-        if previous_fractions is None:
-            warnings.append(f"{looks_record} records fewer than the {look - 1} looks before "
-                            f"look {look}")
-    sequential = sequential_at_look(design, data, test_effect, look, previous_fractions,
-                             srm_threshold, warnings)
+    primary = (test_effect if design.test == "policy" and test_effect is not None
+               else ate_primary)
+    profit = (None if design.test == "policy" and test_effect is None
+              else _profit(design, primary, warnings))
+    sequential = None
+    if test_effect is not None:
+        look = _stopping_look(design, test_effect, stopped_at_look, looks_record, warnings)
+        if previous_fractions is None and looks_record is not None and look > 1:
+            previous_fractions = recorded_fractions(looks_record, look)
+            if previous_fractions is None:
+                warnings.append(f"{looks_record} records fewer than the {look - 1} looks "
+                                f"before look {look}")
+        sequential = sequential_at_look(design, data, test_effect, look, previous_fractions,
+                                        srm_threshold, warnings)
     segments = None
     if "segment" in data.frame.columns:
         segments = segment_effects(data.y, data.t, data.frame["segment"].to_numpy())

@@ -267,3 +267,18 @@ def test_policy_design_compares_the_two_randomizations(tmp_path: Path) -> None:
     assert comparison["reason"]
     assert pp == pytest.approx(4 * design.details["sd_effective"] ** 2)
     assert "historical treatment flag" in q["current_source"]
+
+
+def test_evaluate_a_heterogeneity_design_on_a_file_without_responders(tmp_path: Path) -> None:
+    """Any returned file with customer_id, arm and the outcome evaluates, never a traceback."""
+    design = _design(tmp_path, "--test", "heterogeneity", "--sd", "100", "--mde", "30",
+                     "--responder-share", "0.3", "--looks", "3")
+    data = tmp_path / "returns.csv"
+    _z_data(300, 1.0).to_csv(data, index=False)
+    out = tmp_path / "ev"
+    result = CliRunner().invoke(cli, ["evaluate", str(design), str(data), "--outcome", "outcome",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["test_effect"] is None and summary["sequential"] is None
+    assert any("cannot be estimated" in w for w in summary["warnings"])
