@@ -155,6 +155,10 @@ def _render(design: Any) -> None:
 @click.option("--policy", default=None,
               help="Policy (target_<name> column) for the policy and heterogeneity tests "
                    "(default: breakeven).")
+@click.option("--current", default=None,
+              help="Column of the results' customers holding current practice (the retailer's "
+                   "planned list, 0/1) for the policy test (default: the historical treatment "
+                   "flag).")
 @click.option("--responder-share", type=float, default=None,
               help="Share of predicted responders (heterogeneity test without RESULTS).")
 @click.option("--pilot", default=None, help="Policy list of the pilot (default: conservative).")
@@ -177,7 +181,8 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
            r2: float | None, no_variance_reduction: bool, covariates: str | None,
            cost: float | None, margin: float | None, strata: str | None, per_segment: bool,
            looks: int, information_fractions: str | None, spending: str, futility: str,
-           population: str, policy: str | None, responder_share: float | None,
+           population: str, policy: str | None, current: str | None,
+           responder_share: float | None,
            pilot: str | None, expansion: str | None, campaign_weeks: int, outcome_weeks: int,
            output: Path | None, figures_dir: Path | None, no_report: bool, seed: int,
            as_json: bool) -> None:
@@ -199,7 +204,8 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
         covariates=_names(covariates), cost=cost, margin=margin, strata=_names(strata),
         per_segment=per_segment, looks=len(fractions) if fractions else looks,
         information_fractions=fractions, spending=spending, futility=futility,
-        population=population, policy=policy, responder_share=responder_share, pilot=pilot,
+        population=population, policy=policy, current=current,
+        responder_share=responder_share, pilot=pilot,
         expansion=expansion, campaign_weeks=campaign_weeks, outcome_weeks=outcome_weeks,
         seed=seed)
     if fractions and looks not in (1, len(fractions)):

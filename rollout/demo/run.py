@@ -19,7 +19,7 @@ from rollout.errors import InputError
 from rollout.evaluation.evaluate import evaluate, write_evaluation
 from rollout.evaluation.interim import interim_decision
 from rollout.evaluation.returned import load_returned
-from rollout.io import atomic_directory, write_json, write_parquet
+from rollout.io import atomic_directory, read_table, write_json, write_parquet
 from rollout.planning.assignment import Assignment, assign_customers, write_assignment
 from rollout.planning.design import Design, save_design
 from rollout.planning.plan import DesignRequest, plan_design
@@ -28,6 +28,14 @@ from rollout.simulation.returns import ABReturns
 
 #: The demo's test: three looks, O'Brien-Fleming efficacy, non-binding futility.
 DEMO_LOOKS = 3
+#: The demo's test: the one that validates the targeting, not only the average effect.
+DEMO_TEST = "heterogeneity"
+WHY = {
+    "heterogeneity": "validates the targeting: randomizes customers across the whole "
+                     "predicted-CATE range and is powered for the responder contrast; it also "
+                     "gives the ATE and the calibration slope of the observational CATE",
+    "ate": "no CATE model in the results: only the average effect can be tested",
+}
 STAGES = ("cohort", "analyze", "design", "assign", "simulate", "interim", "evaluate", "report")
 
 
@@ -98,7 +106,7 @@ def run_demo(output: str | Path, seed: int = 0,
 
         tick("evaluate")
         _evaluate_stage(tmp, design, has_cate="cate" in customers.columns, truth=truth,
-                        seed=seed, headline=headline)
+                        seed=seed, headline=headline, assignment=assignment, returns=returns)
 
         tick("report")
         write_report(build_report(tmp, headline), tmp / "report.html")
@@ -119,16 +127,25 @@ def _cohort_stage(tmp: Path, headline: dict[str, Any]) -> Cohort:
 
 def _design_stage(tmp: Path, seed: int, headline: dict[str, Any]) -> Design:
     """The demo's test, written as ``design.json``, and what one sized at breakeven would be."""
-    # Powered for the effect the observational analysis found where treated and control
-    # customers overlap. The smallest effect that pays (the breakeven CATE) is also sized,
-    # to show what a test powered for it would cost.
-    design = plan_design(DesignRequest(results=tmp / "results", looks=DEMO_LOOKS, seed=seed,
-                                       mde_from="overlap"))
+    # The test that can validate the targeting: a heterogeneity test enrols customers across
+    # the whole range of predicted CATE (pilot customers drawn at the same rate) and is
+    # powered for the predicted responders-minus-non-responders contrast; it also identifies
+    # the ATE and the calibration slope. Without a CATE (the analysis could not fit one), the
+    # ATE test powered for the overlap-region effect is what remains.
+    has_cate_model = "cate" in read_table(tmp / "results" / "customers.parquet").columns
+    test = DEMO_TEST if has_cate_model else "ate"
+    design = plan_design(DesignRequest(results=tmp / "results", test=test, looks=DEMO_LOOKS,
+                                       seed=seed,
+                                       mde_from=None if has_cate_model else "overlap"))
     # recorded relative to design.json: the folder is assembled elsewhere and moved
     design.details["results"] = "results"
     save_design(tmp / "design.json", design)
+    validation = design.details.get("validation") or {}
     headline["design"] = {"n_per_arm": design.n_per_arm, "mde": design.mde,
-                          "mde_source": design.mde_source}
+                          "mde_source": design.mde_source, "test": design.test,
+                          "why": WHY[design.test],
+                          "calibration_slope_power": (validation.get("calibration_slope")
+                                                      or {}).get("power_at_slope_1")}
     try:
         at_breakeven = plan_design(DesignRequest(results=tmp / "results", looks=DEMO_LOOKS,
                                                  seed=seed, mde_from="breakeven"))
@@ -167,13 +184,27 @@ def _interim_stage(tmp: Path, design: Design, returns: ABReturns, seed: int,
 
 
 def _evaluate_stage(tmp: Path, design: Design, *, has_cate: bool, truth: dict[str, Any],
-                    seed: int, headline: dict[str, Any]) -> None:
+                    seed: int, headline: dict[str, Any], assignment: Assignment,
+                    returns: ABReturns) -> None:
     """The evaluation of the whole return, written as ``evaluation/``."""
     data = load_returned(tmp / "returns.parquet", design, join=[tmp / "assignment.parquet"])
     evaluation = evaluate(design, data, results=tmp / "results" if has_cate else None,
                           seed=seed)
     write_evaluation(evaluation, tmp / "evaluation")
-    primary = next(e for e in evaluation.effects if e.method == "adjusted")
+    primary = next((e for e in evaluation.effects if e.method == "adjusted"),
+                   evaluation.effects[0])
+    head = evaluation.headline
+    headline["evaluation_test"] = {
+        "test": head["test"], "estimand": head["estimand"], "estimate": head["estimate"],
+        "ci_low": head["ci_low"], "ci_high": head["ci_high"],
+        "significant": head["significant"], "inference": head["inference"]}
+    if design.test == "heterogeneity" and "responder" in assignment.table.columns:
+        tested = returns.truth.merge(assignment.table[["customer_id", "responder"]],
+                                     on="customer_id")
+        r = tested["responder"].to_numpy() == 1
+        cate = tested["true_cate"].to_numpy()
+        headline["evaluation_test"]["true_contrast_tested"] = (
+            float(cate[r].mean() - cate[~r].mean()) if r.any() and (~r).any() else None)
     headline["evaluation"] = {
         "adjusted_estimate": primary.estimate, "ci_low": primary.ci_low,
         "ci_high": primary.ci_high,

@@ -2,16 +2,19 @@
 new target list.
 
 The order matters and is fixed: the sample-ratio check first (a failure marks every later number
-as suspect), then the effect three ways, profit, strata and segments, then, when the
-observational results are given, the calibration of the old CATE and policy, and last the
-re-estimation on the experimental data and the phase-3 list.
+as suspect), then the test's own estimand (the design's test statistic: the ATE, the policy's
+profit difference or the responder contrast) with sequential inference at the look where the
+test stopped whenever the design has more than one look, the ATE three ways beside it where the
+design identifies it, profit, strata and segments, then, when the observational results are
+given, the calibration of the old CATE and policy, and last the re-estimation on the
+experimental data and the phase-3 list.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,13 +35,20 @@ from rollout.evaluation.effects import (
     segment_effects,
     stratified,
 )
-from rollout.evaluation.interim import interim_decision
+from rollout.evaluation.interim import (
+    interim_decision,
+    max_information,
+    read_looks,
+    recorded_fractions,
+    test_statistic,
+)
 from rollout.evaluation.reestimate import dr_learner
 from rollout.evaluation.returned import ReturnedData
 from rollout.evaluation.sequential_inference import stagewise_inference
 from rollout.evaluation.srm import SRMResult
 from rollout.io import atomic_directory, read_text, write_json, write_parquet
 from rollout.planning.design import Design
+from rollout.planning.estimands import ESTIMAND_NAMES
 from rollout.policy.value import PolicyValue, policy_value, profit_scores
 
 if TYPE_CHECKING:
@@ -74,12 +84,36 @@ class EvaluationResult(DisplayMixin):
     assignment_probability: float
     sequential: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    test: str = "ate"
+    test_effect: Effect | None = None
+    covariates: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def headline(self) -> dict[str, Any]:
+        """The test's estimand first: the estimate and interval to act on (stage-wise adjusted
+        when the design has several looks), and whether it is significant."""
+        effect = self.test_effect if self.test_effect is not None else self.effects[0]
+        row = {"test": self.test, "estimand": effect.estimand, "method": effect.method,
+               "estimate": effect.estimate, "se": effect.se, "ci_low": effect.ci_low,
+               "ci_high": effect.ci_high, "p_value": effect.p_value,
+               "inference": "fixed sample (single analysis)"}
+        if self.sequential is not None:
+            seq = self.sequential
+            row |= {"estimate": seq["estimate"], "ci_low": seq["ci_low"],
+                    "ci_high": seq["ci_high"], "p_value": seq["p_value_two_sided"],
+                    "inference": f"{seq['method']}, median-unbiased, at look {seq['look']}"}
+        row["significant"] = bool(row["ci_low"] > 0 or row["ci_high"] < 0)
+        return row
 
     def to_dict(self) -> dict[str, Any]:
         """The evaluation's ``summary.json`` document, as plain values."""
         return plain({
             "schema": EVALUATION_SCHEMA,
             "created_by": f"rollout {__version__}",
+            "test": self.test,
+            "estimand": self.headline,
+            "test_effect": None if self.test_effect is None else self.test_effect.to_dict(),
+            "covariates": self.covariates,
             "outcome": self.outcome,
             "assignment_probability": self.assignment_probability,
             "srm": self.srm.to_dict() | {"message": self.srm.message()},
@@ -128,6 +162,19 @@ def _effect_by_stratum(y: np.ndarray, t: np.ndarray, labels: pd.Series) -> pd.Da
     return pd.DataFrame(rows, columns=list(STRATA_COLUMNS))
 
 
+def covariate_balance(data: ReturnedData) -> list[dict[str, Any]]:
+    """The covariates of the adjusted estimate, each with its standardized mean difference
+    across the arms (treatment minus control over the pooled SD) and where it came from."""
+    rows = []
+    t = data.t == 1
+    for name in data.covariates:
+        x = data.frame[name].to_numpy(dtype=float)
+        pooled = np.sqrt((x[t].var(ddof=1) + x[~t].var(ddof=1)) / 2)
+        smd = float((x[t].mean() - x[~t].mean()) / pooled) if pooled > 0 else 0.0
+        rows.append({"covariate": name, "smd": smd, "source": data.covariate_source})
+    return rows
+
+
 def _old_results(results: str | Path, data: ReturnedData) -> pd.DataFrame:
     folder = ResultsFolder.at(results)
     path = folder.customers_path
@@ -147,7 +194,9 @@ def _old_results(results: str | Path, data: ReturnedData) -> pd.DataFrame:
 
 def _effects(design: Design, data: ReturnedData, warnings: list[str]
              ) -> tuple[list[Effect], pd.DataFrame]:
-    """The effect by difference in means, adjusted (with covariates) and post-stratified."""
+    """The outcome difference by difference in means, adjusted (with covariates) and
+    post-stratified: the ATE for the ate and heterogeneity tests; under the policy test a
+    difference between the policy arms, not the ATE."""
     y, t = data.y, data.t
     effects = [difference_in_means(y, t)]
     if data.covariates:
@@ -156,44 +205,112 @@ def _effects(design: Design, data: ReturnedData, warnings: list[str]
         warnings.append("no pre-period covariates: the adjusted estimate is skipped; pass "
                         "--covariates or --join the cohort to gain precision")
     labels = _strata_labels(design, data.frame)
+    strata = pd.DataFrame(columns=list(STRATA_COLUMNS))
     if labels is not None:
         effects.append(stratified(y, t, labels.to_numpy()))
-        return effects, _effect_by_stratum(y, t, labels)
-    if design.strata:
+        strata = _effect_by_stratum(y, t, labels)
+    elif design.strata:
         warnings.append(f"strata columns {list(design.strata)} are not in the data; the "
                         "stratified estimate is skipped (--join the assignment file to add them)")
-    return effects, pd.DataFrame(columns=list(STRATA_COLUMNS))
+    if design.test == "policy":
+        effects = [replace(e, estimand="difference in mean outcome between the policy arms "
+                                       "(not the ATE: both arms treat some customers)")
+                   for e in effects]
+    return effects, strata
 
 
 def _profit(design: Design, primary: Effect, warnings: list[str]) -> dict[str, Any] | None:
     if design.cost is None or design.margin is None:
         warnings.append("the design has no cost and margin: profit and ROI are not computed")
         return None
+    if design.test == "policy":  # the test's own estimand is already a profit per customer
+        return {"profit_difference_per_customer": primary.estimate, "se": primary.se,
+                "ci_low": primary.ci_low, "ci_high": primary.ci_high, "cost": design.cost,
+                "margin": design.margin, "based_on": primary.method,
+                "meaning": ESTIMAND_NAMES["policy"]}
     profit = profit_per_customer(primary, cost=design.cost, margin=design.margin)
     profit["based_on"] = primary.method
     return profit
 
 
-def _sequential(design: Design, data: ReturnedData, stopped_at_look: int | None,
-                srm_threshold: float, warnings: list[str]) -> dict[str, Any] | None:
-    """Stage-wise inference when the test stopped at an interim look (else ``None``)."""
-    if stopped_at_look is None or stopped_at_look >= len(design.looks):
+def _test_effect_or_none(design: Design, data: ReturnedData,
+                         warnings: list[str]) -> Effect | None:
+    """The test's statistic; for a policy or heterogeneity test whose columns are not in the
+    data, ``None`` and a warning (the outcome difference is still reported)."""
+    try:
+        return test_statistic(design, data, warnings)
+    except InputError as exc:
+        if design.test == "ate":
+            raise
+        warnings.append(f"the {design.test} test's estimand cannot be estimated from this "
+                        f"file ({exc}); only the outcome difference between the arms is "
+                        "reported, without sequential inference")
         return None
-    decision = interim_decision(design, data, stopped_at_look, srm_threshold=srm_threshold)
-    bounds = design.spending.boundaries(decision.fractions_used, design.alpha, design.sided)
-    efficacy = np.asarray(bounds.efficacy_z)
+
+
+def _stopping_look(design: Design, test_effect: Effect, stopped_at_look: int | None,
+                   looks_record: str | Path | None, warnings: list[str]) -> int:
+    """The look the returned data belong to: given; else from the looks record (its last look
+    when that look stopped the test, the next one when it said continue); else the first
+    planned look whose information fraction the data have not passed."""
+    if stopped_at_look is not None or len(design.looks) < 2:
+        return stopped_at_look or len(design.looks)
+    if looks_record is not None:
+        recorded = read_looks(looks_record)
+        if recorded:
+            last = int(recorded[-1]["look"])
+            stopped = recorded[-1].get("decision") != "continue"
+            return min(last if stopped else last + 1, len(design.looks))
+    fraction = 1.0 / test_effect.se**2 / max_information(design)
+    planned = design.information_fractions
+    look = next((k + 1 for k, f in enumerate(planned) if fraction <= f * 1.05), len(planned))
+    warnings.append(f"the look was not given (--look) or recorded: the data reach information "
+                    f"fraction {fraction:.2f}, read as look {look} of {len(planned)}")
+    return look
+
+
+def sequential_at_look(design: Design, data: ReturnedData, test_effect: Effect,
+                stopped_at_look: int | None, previous_fractions: list[float] | None,
+                srm_threshold: float, warnings: list[str]) -> dict[str, Any] | None:
+    """Stage-wise inference at the look where the test stopped (the last one unless said),
+    whenever the design has more than one look; ``None`` for a single analysis.
+
+    The boundaries come from the spending plan at the information actually reached: earlier
+    looks at ``previous_fractions`` (recorded by interim, or given), else at the plan (with a
+    warning); a final look spends all the remaining alpha.
+    """
+    if len(design.looks) < 2:
+        return None
+    look = stopped_at_look or len(design.looks)
+    if previous_fractions is None and look > 1:
+        warnings.append(f"the information fractions of looks 1 to {look - 1} were not recorded "
+                        "(interim --record) or given (--previous-fractions): the planned ones "
+                        "are used for the boundaries")
+    decision = interim_decision(design, data, look, previous_fractions=previous_fractions,
+                                srm_threshold=srm_threshold, effect=test_effect)
+    fractions = decision.fractions_used
+    if decision.final:
+        bounds = design.spending.final_boundaries(fractions, design.alpha, design.sided)
+    else:
+        bounds = design.spending.boundaries(fractions, design.alpha, design.sided)
     # the information at full fraction implied by the look: the planned maximum, or the
     # information reached when the look passed it (its fraction is capped at 1)
-    full = decision.information / decision.fractions_used[stopped_at_look - 1]
-    inference = stagewise_inference(decision.fractions_used, efficacy, np.asarray(bounds.harm_z),
-                                    stopped_at_look, decision.z, full)
-    warnings.append(f"the test stopped at look {stopped_at_look}: read the stage-wise "
-                    "adjusted estimate and interval in 'sequential', not the fixed-sample "
-                    "intervals, which over-state an early stop")
+    full = decision.information / fractions[look - 1]
+    inference = stagewise_inference(fractions, np.asarray(bounds.efficacy_z),
+                                    np.asarray(bounds.harm_z), look, decision.z, full)
+    if look < len(design.looks):
+        warnings.append(f"the test stopped at look {look}: read the stage-wise adjusted "
+                        "estimate and interval in 'sequential', not the fixed-sample "
+                        "intervals, which over-state an early stop")
     return inference.to_dict() | {
         "decision_at_look": decision.decision,
+        "efficacy_z": decision.efficacy_z, "harm_z": decision.harm_z,
         "information_fraction": decision.information_fraction,
-        "fractions_used": decision.fractions_used}
+        "sample_fraction": decision.sample_fraction,
+        "fractions_used": fractions,
+        "fractions_source": ("given or recorded" if previous_fractions is not None or look == 1
+                             else "planned"),
+        "estimand": test_effect.estimand}
 
 
 def _calibration(design: Design, data: ReturnedData, results: str | Path, p: float,
@@ -287,6 +404,8 @@ def evaluate(
     seed: int = 0,
     srm_threshold: float = 0.001,
     stopped_at_look: int | None = None,
+    previous_fractions: list[float] | None = None,
+    looks_record: str | Path | None = None,
 ) -> EvaluationResult:
     """Analyse a returned test; see the module docstring for the order of the steps.
 
@@ -294,23 +413,43 @@ def evaluate(
     re-estimated model for the phase-3 list; the tested customers are always scored (their CATE
     is cross-fitted, so the new policy's value on the test is honest). ``stopped_at_look``: the
     test stopped at this interim look, so the effect is also reported with stage-wise adjusted
-    inference (the fixed-sample intervals over-state an early stop).
+    inference (the fixed-sample intervals over-state an early stop); without it a design with
+    several looks is read as having run to its last look, which gets the same sequential
+    inference. ``previous_fractions`` (or ``looks_record``, the file ``interim --record``
+    writes) gives the information fractions the earlier looks actually reached.
     """
     _check_options(design, n_groups, srm_threshold, stopped_at_look)
-    warnings: list[str] = []
+    warnings: list[str] = list(data.notes)
     srm = data.srm(design, srm_threshold)
     if srm.flag:
         warnings.append(srm.message() + " Every number below is suspect.")
     p = _assignment_probability(design, data)
     effects, strata = _effects(design, data, warnings)
-    primary = effects[1] if len(effects) > 1 else effects[0]
-    profit = _profit(design, primary, warnings)
-    sequential = _sequential(design, data, stopped_at_look, srm_threshold, warnings)
+    test_effect = _test_effect_or_none(design, data, warnings)
+    ate_primary = effects[1] if len(effects) > 1 else effects[0]
+    primary = (test_effect if design.test == "policy" and test_effect is not None
+               else ate_primary)
+    profit = (None if design.test == "policy" and test_effect is None
+              else _profit(design, primary, warnings))
+    sequential = None
+    if test_effect is not None:
+        look = _stopping_look(design, test_effect, stopped_at_look, looks_record, warnings)
+        if previous_fractions is None and looks_record is not None and look > 1:
+            previous_fractions = recorded_fractions(looks_record, look)
+            if previous_fractions is None:
+                warnings.append(f"{looks_record} records fewer than the {look - 1} looks "
+                                f"before look {look}")
+        sequential = sequential_at_look(design, data, test_effect, look, previous_fractions,
+                                        srm_threshold, warnings)
     segments = None
     if "segment" in data.frame.columns:
         segments = segment_effects(data.y, data.t, data.frame["segment"].to_numpy())
     calibration = groups = None
-    if results is not None:
+    if results is not None and design.test == "policy":
+        warnings.append("the calibration of the CATE is skipped under the policy test: its arms "
+                        "are two policies, not treatment and control (a heterogeneity or ate "
+                        "test randomizes treatment across the ranking)")
+    elif results is not None:
         calibration, groups = _calibration(design, data, results, p, n_groups, primary,
                                            warnings)
     reestimation, targets = _reestimation(design, data, p, customers, seed)
@@ -318,7 +457,8 @@ def evaluate(
                             segments=segments, calibration=calibration,
                             calibration_groups=groups, reestimation=reestimation,
                             targets=targets, outcome=data.outcome, assignment_probability=p,
-                            sequential=sequential, warnings=warnings)
+                            sequential=sequential, warnings=warnings, test=design.test,
+                            test_effect=test_effect, covariates=covariate_balance(data))
 
 
 def stratum_figure(result: EvaluationResult) -> Figure | None:

@@ -2,8 +2,11 @@
 
 Contract: ``customer_id``, ``arm`` (the design's arm names), the outcome columns, and pre-period
 covariates, either in the file or joined by id from other files (the cohort, the assignment).
-Covariates for adjustment are named explicitly or default to every numeric column other than the
-id, the arm, the outcomes and bookkeeping columns.
+Covariates for adjustment are named explicitly (``covariates``) or default to the pre-period
+covariates the design named (those its R^2 was computed on); without such a list, to the
+covariates the file's own metadata declares (``rollout simulate`` and cohorts declare them). Any
+other numeric column is left out of the adjustment, with a note naming it: a post-treatment
+column (clicks, visits during the campaign) adjusted for would bias the effect.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ OUTSIDE_TEST = (PILOT, NOT_IN_TEST)
 
 #: Columns that describe the assignment, never covariates.
 BOOKKEEPING = {"customer_id", "arm", "phase", "stratum", "u", "treatment", "ps", "ps_region",
-               "index_week", "true_cate", "propensity", "mu0", "mu1"}
+               "index_week", "true_cate", "propensity", "mu0", "mu1", "treat", "rule",
+               "rules_disagree", "responder", "randomize_in_test", "assignment_probability"}
 
 
 @dataclass
@@ -43,6 +47,10 @@ class ReturnedData:
     source: str
     #: Rows of the file not in the test, by arm label (``pilot_target``, ``not_in_test``).
     left_out: dict[str, int] = field(default_factory=dict)
+    #: Where the covariates came from (``given``, ``design``, ``declared``, ``none``).
+    covariate_source: str = "given"
+    #: What reading the data decided that the user should know (columns left out, ...).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def y(self) -> np.ndarray:
@@ -65,7 +73,8 @@ class ReturnedData:
                          {a: s / total for a, s in allocation.items()}, threshold=threshold)
 
 
-def _join(frame: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+def _join(frame: pd.DataFrame, path: str | Path,
+          pre_period: list[str] | None = None) -> pd.DataFrame:
     """Left-join another file's columns by customer_id.
 
     A cohort written by this package declares its column roles; from it only the pre-period
@@ -85,6 +94,8 @@ def _join(frame: pd.DataFrame, path: str | Path) -> pd.DataFrame:
         if roles.get("segment"):
             allowed.append(roles["segment"])
         candidates = [c for c in other.columns if c in allowed]
+        if pre_period is not None:
+            pre_period.extend(c for c in candidates if c != roles.get("segment"))
     else:
         candidates = list(other.columns)
     new = [c for c in candidates if c not in frame.columns and c != "customer_id"]
@@ -120,8 +131,9 @@ def load_returned(
     in_test = check_arm_labels(frame["arm"], design.arms, outside=OUTSIDE_TEST, source=src)
     left_out = {str(k): int(v) for k, v in
                 sorted(frame.loc[~in_test, "arm"].value_counts().to_dict().items())}
+    joined_pre: list[str] = []
     for extra in join:
-        frame = _join(frame, extra)
+        frame = _join(frame, extra, joined_pre)
     frame = frame[in_test].reset_index(drop=True)
     if frame.empty:
         raise InputError(f"no rows with an arm in {design.arms}", file=src, column="arm")
@@ -137,16 +149,14 @@ def load_returned(
         raise InputError("no outcome named: pass one", file=src, argument="outcome")
     if outcome not in frame.columns:
         raise InputError("outcome column not found", file=src, column=outcome)
-    declared = set(other_outcomes)
-    if Path(path).suffix.lower() in {".parquet", ".pq"}:
-        declared |= set((read_parquet_metadata(path) or {}).get("outcomes") or [])
+    metadata = (read_parquet_metadata(path) or {}) if Path(path).suffix.lower() in {
+        ".parquet", ".pq"} else {}
+    declared = set(other_outcomes) | set(metadata.get("outcomes") or [])
+    notes: list[str] = []
+    source = "given"
     if covariates is None:
-        covariates = [
-            c for c in frame.columns
-            if c not in BOOKKEEPING and c != outcome and not c.startswith(("target_", "cate"))
-            and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-            and c not in declared
-        ]
+        covariates, source = _default_covariates(frame, design, outcome, declared, metadata,
+                                                 joined_pre, notes)
     covariates = list(covariates)
     for col in [outcome, *covariates]:
         if col not in frame.columns:
@@ -164,4 +174,34 @@ def load_returned(
             raise InputError(f"fewer than 2 customers in arm {arm!r}", file=src, column="arm")
     return ReturnedData(frame=frame, outcome=outcome, treatment_arm=treatment_arm,
                         control_arm=control, covariates=covariates, source=src,
-                        left_out=left_out)
+                        left_out=left_out, covariate_source=source, notes=notes)
+
+
+def _default_covariates(frame: pd.DataFrame, design: Design, outcome: str, declared: set[str],
+                        metadata: dict, joined_pre: list[str], notes: list[str]
+                        ) -> tuple[list[str], str]:
+    """The design's pre-period covariates present in the data, else the file's declared ones;
+    every other numeric column is named in a note and left out."""
+    named = design.details.get("covariates") if isinstance(design.details, dict) else None
+    if named:
+        chosen, source = [c for c in named if c in frame.columns], "design"
+        missing = [c for c in named if c not in frame.columns]
+        if missing:
+            notes.append(f"covariates the design's R^2 used are not in the data: "
+                         f"{', '.join(missing)} (--join the cohort to add them)")
+    elif metadata.get("covariates") or joined_pre:
+        pre = [*(metadata.get("covariates") or []),
+               *(metadata.get("pre_outcomes") or {}).values(), *joined_pre]
+        chosen, source = [c for c in dict.fromkeys(pre) if c in frame.columns], "declared"
+    else:
+        chosen, source = [], "none"
+    chosen = [c for c in chosen if c != outcome and c not in declared]
+    numeric = [c for c in frame.columns
+               if c not in BOOKKEEPING and c != outcome and not c.startswith(("target_", "cate"))
+               and pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c])]
+    left = [c for c in numeric if c not in chosen]
+    if left:
+        notes.append(f"left out of the adjustment (not pre-period covariates named by the "
+                     f"design or the data; pass --covariates to use them): {', '.join(left)}")
+    return chosen, source

@@ -49,9 +49,10 @@ def stagewise_p(drift: float, fractions: Sequence[float], efficacy: Sequence[flo
     upper = [*list(efficacy[:k]), z]
     lower = [*list(harm[:k]), -BOUNDARY_CAP]
     fractions_k = list(fractions[: k + 1])
-    if fractions_k[-1] < 1.0:
+    if fractions_k[-1] != 1.0:
         # crossing_probabilities wants the fractions to end at 1; rescaling time to the last
-        # look keeps the joint distribution (it depends only on ratios t_j / t_k) and the drift
+        # look (below 1 for an early or under-running stop, above 1 for an over-running one)
+        # keeps the joint distribution (it depends only on ratios t_j / t_k) and the drift
         # scales with the square root of the information at that look.
         scale = fractions_k[-1]
         fractions_k = [f / scale for f in fractions_k]

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,7 @@ from rollout.planning.design import (
     field_error,
     parse_phases,
 )
+from rollout.planning.estimands import columns_of
 from rollout.planning.keyed_hash import (
     canonical_ids,
     keyed_integer,
@@ -124,6 +125,42 @@ class AssignmentPlan(DisplayMixin):
     expansion_column: str | None = None
     expansion_rule: str | None = None
     seed: int | None = None
+    #: The design's test and the columns of its arms' rules (see ``rule_columns``).
+    test: str = "ate"
+    policy_column: str | None = None
+    current_column: str | None = None
+    responder_column: str | None = None
+
+    @property
+    def enrols_pilot(self) -> bool:
+        """Whether the test draws its entrants from the pilot's customers too.
+
+        A policy or heterogeneity test validates the targeting, so it must span the whole
+        predicted-CATE range: its entrants are drawn from every customer at the same rate, and
+        the pilot treats the pilot-flagged customers who did not enter (the test then holds a
+        randomized sample of the pilot's own customers). An ate test keeps the pilot outside.
+        """
+        return self.test in ("policy", "heterogeneity")
+
+    @property
+    def rule_columns(self) -> tuple[str, ...]:
+        """0/1 columns the arms' rules read: the two policies, or the predicted responder."""
+        if self.test == "policy":
+            return tuple(c for c in (self.policy_column, self.current_column) if c)
+        if self.test == "heterogeneity" and self.responder_column:
+            return (self.responder_column,)
+        return ()
+
+    def rule_of(self, arm: str) -> tuple[str | None, str]:
+        """The column whose 1s the arm treats (``None``: the arm's own flag) and its name."""
+        if arm in (PILOT, NOT_IN_TEST):
+            return None, ("pilot: " + (self.pilot_column or "pilot list") if arm == PILOT
+                          else "not in test")
+        if self.test == "policy":
+            if arm == self.reference_arm:
+                return self.current_column, f"current practice ({self.current_column})"
+            return self.policy_column, f"CATE policy ({self.policy_column})"
+        return None, "no campaign" if arm == self.reference_arm else "campaign"
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -150,7 +187,8 @@ class AssignmentPlan(DisplayMixin):
         return cls(
             arms=tuple(design.arms),
             allocation=tuple(float(design.allocation[arm]) for arm in design.arms),
-            n_total=design.n_total, strata=tuple(design.strata),
+            n_total=design.n_total, **_test_fields(design.test, design.details,
+                                                   tuple(design.strata)),
             n_per_arm={arm: design.n_per_arm[arm] for arm in design.arms},
             pilot_column=None if pilot is None else pilot.select_column,
             pilot_n=None if pilot is None else pilot.n,
@@ -188,9 +226,12 @@ class AssignmentPlan(DisplayMixin):
         phases = {p.phase: p for p in parse_phases(document.get("phases") or [], source)}
         pilot, test, expansion = (phases.get(k) for k in (PHASE_PILOT, PHASE_TEST,
                                                           PHASE_EXPANSION))
+        test_name = document.get("test") or "ate"
         return cls(
             arms=arms, allocation=tuple(float(allocation[a]) for a in arms), n_total=n_total,
-            strata=check_strata(document.get("strata") or [], source), n_per_arm=n_per_arm,
+            **_test_fields(test_name, document.get("details") or {},
+                           check_strata(document.get("strata") or [], source)),
+            n_per_arm=n_per_arm,
             pilot_column=None if pilot is None else pilot.select_column,
             pilot_n=None if pilot is None else pilot.n,
             test_column=None if test is None else test.select_column,
@@ -205,6 +246,19 @@ class AssignmentPlan(DisplayMixin):
         if isinstance(design, Design):
             return cls.from_design(design)
         return cls.from_mapping(design)
+
+
+def _test_fields(test: str, details: Any, strata: tuple[str, ...]) -> dict[str, Any]:
+    """The plan's test, rule columns and strata: a heterogeneity test's arms are randomized
+    within predicted responders and non-responders, so the responder column is a stratum."""
+    if test not in ("policy", "heterogeneity"):
+        return {"test": "ate", "strata": strata}
+    cols = columns_of(test, details)
+    if test == "heterogeneity" and cols.responder and cols.responder not in strata:
+        strata = (*strata, cols.responder)
+    return {"test": test, "strata": strata, "policy_column": cols.policy,
+            "current_column": cols.current if test == "policy" else None,
+            "responder_column": cols.responder if test == "heterogeneity" else None}
 
 
 @dataclass(frozen=True)
@@ -230,6 +284,12 @@ class Assignment(DisplayMixin):
         """
         rows = self.table[self.table["arm"] == role]
         return rows[[ID_COLUMN, "arm", "phase"]].reset_index(drop=True)
+
+    def contact_list(self, arm: str) -> pd.DataFrame:
+        """The customers of an arm its rule treats (``treat`` = 1): whom the campaign system
+        contacts for that arm; id, arm, phase and the rule's name."""
+        rows = self.table[(self.table["arm"] == arm) & (self.table["treat"] == 1)]
+        return rows[[ID_COLUMN, "arm", "phase", "rule"]].reset_index(drop=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The report (a plain JSON document)."""
@@ -295,6 +355,11 @@ def _validate_customers(frame: pd.DataFrame, plan: AssignmentPlan, source: str |
         if column not in frame.columns:
             raise InputError("phase selection column named by the design is missing",
                              file=source, column=column)
+        _flag(frame, column, source)
+    for column in plan.rule_columns:
+        if column not in frame.columns:
+            raise InputError(f"the {plan.test} test's arms need this rule column (0/1) in the "
+                             "customer table", file=source, column=column)
         _flag(frame, column, source)
 
 
@@ -507,6 +572,9 @@ def assign_customers(
     step("drawing test entrants")
     entered = _entrants(plan, method, salt, codes, labels, roles.eligible, entry_integers)
     del entry_integers
+    entered = _forced_entrants(customers, roles.eligible, entered, src, warnings)
+    if plan.enrols_pilot:  # the pilot treats its customers who did not enter the test
+        roles = replace(roles, pilot=roles.pilot & ~entered)
     entrant_rows = np.flatnonzero(entered)
     chosen, candidate_salts, worst_by_candidate = _choose_draw(
         customers, plan, method, salt, rerandomize, ids, arm_integers, codes[entrant_rows],
@@ -557,7 +625,7 @@ def _roles(customers: pd.DataFrame, plan: AssignmentPlan, method: str, codes: np
     n = len(customers)
     pilot = (_flag(customers, plan.pilot_column, src) if plan.pilot_column
              else np.zeros(n, dtype=bool))
-    eligible = ~pilot
+    eligible = np.ones(n, dtype=bool) if plan.enrols_pilot else ~pilot
     if plan.test_column:
         eligible &= _flag(customers, plan.test_column, src)
     expansion = (_flag(customers, plan.expansion_column, src) if plan.expansion_column
@@ -573,7 +641,7 @@ def _roles(customers: pd.DataFrame, plan: AssignmentPlan, method: str, codes: np
                 f"for the test, fewer than the {n_arms} arms; merge it with another stratum or "
                 "use the hash method",
                 file=src, column=",".join(plan.strata) or None)
-    if plan.pilot_n is not None and plan.pilot_n != int(pilot.sum()):
+    if plan.pilot_n is not None and plan.pilot_n != int(pilot.sum()) and not plan.enrols_pilot:
         warnings.append(f"the design expected {plan.pilot_n} pilot customers; column "
                         f"{plan.pilot_column!r} flags {int(pilot.sum())} in this list")
     n_eligible = int(eligible.sum())
@@ -583,6 +651,25 @@ def _roles(customers: pd.DataFrame, plan: AssignmentPlan, method: str, codes: np
     if n_eligible == 0:
         warnings.append("no customer is eligible for the A/B test")
     return _Roles(pilot=pilot, eligible=eligible, expansion=expansion)
+
+
+#: A customer-table column (0/1) the analysis may add: customers it could not score (no
+#: overlap) who must be randomized in the test rather than targeted from their score.
+RANDOMIZE_IN_TEST = "randomize_in_test"
+
+
+def _forced_entrants(customers: pd.DataFrame, eligible: np.ndarray, entered: np.ndarray,
+                     src: str | None, warnings: list[str]) -> np.ndarray:
+    """Customers labelled ``randomize_in_test`` enter the test whatever their entry draw."""
+    if RANDOMIZE_IN_TEST not in customers.columns:
+        return entered
+    forced = _flag(customers, RANDOMIZE_IN_TEST, src) & eligible
+    added = int((forced & ~entered).sum())
+    if added:
+        warnings.append(f"{added} customers labelled {RANDOMIZE_IN_TEST!r} entered the test "
+                        "beyond their draw (they are randomized, not scored); the test holds "
+                        "that many more customers than the design's n_total")
+    return entered | forced
 
 
 def _entrants(plan: AssignmentPlan, method: str, salt: str, codes: np.ndarray,
@@ -663,13 +750,40 @@ def _table(customers: pd.DataFrame, plan: AssignmentPlan, codes: np.ndarray,
     phase[roles.expansion & ~pilot & ~entered] = PHASE_EXPANSION
     phase[entered] = PHASE_TEST
     phase[pilot] = PHASE_PILOT
-    return pd.DataFrame({
+    table = pd.DataFrame({
         ID_COLUMN: customers[ID_COLUMN].to_numpy(),
         "stratum": pd.Categorical.from_codes(codes, categories=labels),
         "arm": pd.Categorical.from_codes(role_codes, categories=list(plan.roles)),
         "phase": phase,
         "u": uniform_from_integers(arm_integers),
     })
+    return _with_rules(table, customers, plan, role_codes)
+
+
+def _with_rules(table: pd.DataFrame, customers: pd.DataFrame, plan: AssignmentPlan,
+                role_codes: np.ndarray) -> pd.DataFrame:
+    """``treat`` (whether the customer's arm's rule treats them), ``rule`` (its name) and, by
+    test, ``rules_disagree`` (policy) or ``responder`` (heterogeneity)."""
+    treat = np.zeros(len(table), dtype=np.int8)
+    names = []
+    for code, role in enumerate(plan.roles):
+        column, name = plan.rule_of(role)
+        names.append(name)
+        rows = role_codes == code
+        if column is not None:
+            treat[rows] = _flag(customers, column, None)[rows]
+        elif role == PILOT or (role in plan.arms and role != plan.reference_arm):
+            treat[rows] = 1
+    table["treat"] = treat
+    table["rule"] = pd.Categorical.from_codes(role_codes, categories=names) \
+        if len(set(names)) == len(names) else np.asarray(names, dtype=object)[role_codes]
+    if plan.test == "policy" and plan.policy_column and plan.current_column:
+        table["rules_disagree"] = (_flag(customers, plan.policy_column, None)
+                                   != _flag(customers, plan.current_column, None)
+                                   ).astype(np.int8)
+    if plan.test == "heterogeneity" and plan.responder_column:
+        table["responder"] = _flag(customers, plan.responder_column, None).astype(np.int8)
+    return table
 
 
 def _draw_score(draw: _Draw) -> float:
@@ -766,7 +880,7 @@ def _report(plan: AssignmentPlan, method: str, salt: str, chosen: _Draw,
 
 
 def output_paths(output: str | Path, csv_dir: str | Path | None,
-                 roles: Sequence[str]) -> dict[str, Path]:
+                 roles: Sequence[str], contact_arms: Sequence[str] = ()) -> dict[str, Path]:
     """Where :func:`write_assignment` puts each file: the table, the report, one CSV per role.
 
     >>> sorted(p.name for p in output_paths("out/a.parquet", None, ["control"]).values())
@@ -777,6 +891,8 @@ def output_paths(output: str | Path, csv_dir: str | Path | None,
     paths = {"table": output, "report": output.with_name(f"{output.stem}.report.json")}
     for role in roles:
         paths[role] = folder / f"{output.stem}.{role}.csv"
+    for arm in contact_arms:
+        paths[f"{arm}.contact"] = folder / f"{output.stem}.{arm}.contact.csv"
     return paths
 
 
@@ -799,7 +915,8 @@ def write_assignment(assignment: Assignment, output: str | Path,
         raise InputError("the output must be a .parquet file", file=output)
     if output.is_dir():
         raise InputError("the output is a folder; give a file name", file=output)
-    paths = output_paths(output, csv_dir, assignment.roles)
+    arms = [r for r in assignment.roles if r not in RESERVED_ROLES]
+    paths = output_paths(output, csv_dir, assignment.roles, arms)
     for folder in {paths["table"].parent, paths[assignment.roles[0]].parent}:
         existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
         if existing is not None and not existing.is_dir():
@@ -815,6 +932,8 @@ def write_assignment(assignment: Assignment, output: str | Path,
                                     "arm_salt": assignment.report["arm_salt"]})
             for role in assignment.roles:
                 write_csv(paths[role], assignment.role_list(role))
+            for arm in arms:
+                write_csv(paths[f"{arm}.contact"], assignment.contact_list(arm))
             write_json(paths["report"], assignment.report)
     except OSError as exc:
         raise InputError(f"cannot write the assignment: {exc}", file=output) from exc

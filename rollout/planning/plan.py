@@ -10,16 +10,18 @@ number came from, warnings, per-segment sizes).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from rollout import __version__
 from rollout.errors import InputError
 from rollout.planning.design import Design, Look, Phase, StratumSize, parse_phases
-from rollout.planning.estimands import Estimand, heterogeneity_estimand
+from rollout.planning.estimands import Estimand, heterogeneity_estimand, policy_estimand
 from rollout.planning.phases import build_phases
 from rollout.planning.power import FixedSizing, arm_names, solve_fixed
 from rollout.planning.request import (
@@ -219,7 +221,8 @@ def _strata(request: DesignRequest, inputs: Inputs, target: Target, sized: _Size
     return strata, sizes
 
 
-def _per_segment(request: DesignRequest, inputs: Inputs, sized: _Sized, notes: Notes) -> None:
+def _per_segment(request: DesignRequest, inputs: Inputs, target: Target, sized: _Sized,
+                 notes: Notes) -> None:
     if not request.per_segment:
         return
     population = inputs.population
@@ -228,7 +231,26 @@ def _per_segment(request: DesignRequest, inputs: Inputs, sized: _Sized, notes: N
                          argument="per_segment")
     notes.details["per_segment"] = per_segment_tests(
         population, "segment", inputs.outcome, sized.mde, request.alpha,  # type: ignore[arg-type]
-        sized.power, request.sided, sized.sizing.allocation, inputs.r2)
+        sized.power, request.sided, sized.sizing.allocation, inputs.r2,
+        sd_effective=_segment_sd(request, inputs, target), inflation=sized.inflation)
+
+
+def _segment_sd(request: DesignRequest, inputs: Inputs, target: Target
+                ) -> Callable[[pd.DataFrame, float], float]:
+    """A segment's effective SD on the test's own scale, from its outcome SD and its customers
+    (their responder share, or their policies' disagreement and predicted gains)."""
+    r2 = inputs.r2 or 0.0
+    if request.test == "heterogeneity" and target.policy_column is not None:
+        column = target.policy_column
+        return lambda group, sd: heterogeneity_estimand(
+            sd, float(group[column].mean()), r2).sd_effective
+    if request.test == "policy" and target.policy_column is not None:
+        current = target.estimand.quantities.get("current_column", "treatment")
+        column = target.policy_column
+        return lambda group, sd: policy_estimand(
+            sd, inputs.margin or 0.0, inputs.cost or 0.0, group[column].to_numpy(),
+            group[current].to_numpy(), group["cate"].to_numpy(), r2).sd_effective
+    return lambda group, sd: sd * math.sqrt(1 - r2)
 
 
 def _phases(request: DesignRequest, inputs: Inputs, target: Target, sized: _Sized,
@@ -257,10 +279,107 @@ def _phases(request: DesignRequest, inputs: Inputs, target: Target, sized: _Size
         expected_effect_source=source, effect_is_profit=request.test == "policy",
         campaign_weeks=request.campaign_weeks, outcome_weeks=request.outcome_weeks)
     if request.test == "policy":
+        current = target.estimand.quantities.get("current_column", "treatment")
         records[1]["arm_policies"] = {
             "treatment": f"{target.policy_column}: target the customers this policy selects",
-            "control": "current practice: target the customers targeted today (treatment)"}
+            "control": f"current practice: target the customers column {current!r} flags "
+                       f"({target.estimand.quantities.get('current_source', '')})"}
+    _test_profit(records[1], request, inputs, target, sized)
+    if request.test in ("policy", "heterogeneity") and records[0].get("n") is not None \
+            and inputs.population is not None:
+        rate = min(1.0, sum(sized.n_per_arm.values()) / len(inputs.population))
+        records[0]["n"] = round(records[0]["n"] * (1 - rate))
+        records[0]["description"] = (
+            "target the customers the analysis is most sure of while the A/B test runs; the "
+            "test draws its entrants from every customer at the same rate, so it keeps a "
+            "randomized share of the pilot's own customers and spans the whole predicted-CATE "
+            "range (n: pilot customers expected outside the test)")
     return parse_phases(records, source=None)
+
+
+def _test_profit(record: dict[str, Any], request: DesignRequest, inputs: Inputs, target: Target,
+                 sized: _Sized) -> None:
+    """The A/B phase's expected profit from the model's per-customer gains (margin x CATE -
+    cost), apart from what the control arm forgoes (its customers whom treating would pay)."""
+    population = inputs.population
+    if (population is None or "cate" not in population.columns or inputs.cost is None
+            or inputs.margin is None):
+        return
+    gain = inputs.margin * population["cate"].to_numpy(dtype=float) - inputs.cost
+    n_control = sized.n_per_arm["control"]
+    n_treated = sum(n for arm, n in sized.n_per_arm.items() if arm != "control")
+    if request.test == "policy":
+        q = target.estimand.quantities
+        a = population[target.policy_column].to_numpy(dtype=float)
+        b = population[q.get("current_column", "treatment")].to_numpy(dtype=float)
+        expected = n_treated * float(np.mean(a * gain)) + n_control * float(np.mean(b * gain))
+        forgone = n_control * max(0.0, float(np.mean((a - b) * gain)))
+        basis = ("model-predicted: each arm's rule applied to its customers, sum of margin x "
+                 "CATE - cost over those treated; control_opportunity_cost: the control arm's "
+                 "predicted shortfall against the CATE policy")
+    else:
+        expected = n_treated * float(np.mean(gain))
+        forgone = n_control * float(np.mean(np.maximum(gain, 0.0)))
+        basis = ("model-predicted: treated arm's customers x mean(margin x CATE - cost); "
+                 "control_opportunity_cost: control customers x mean(max(0, margin x CATE - "
+                 "cost)), the profit forgone on the control customers whom treating would pay")
+    record["expected_profit"] = expected
+    record["control_opportunity_cost"] = forgone
+    record["profit_basis"] = basis
+
+
+def _validation(request: DesignRequest, inputs: Inputs, sized: _Sized, strata: list[str],
+                pilot_column: str | None) -> dict[str, Any] | None:
+    """What the test can say about the CATE ranking: the predicted-CATE range it enrols, the
+    number randomized per arm in each predicted-CATE decile, and the power for the calibration
+    slope (the BLP slope of the experimental effect on the predicted CATE, one-sided 5%, at a
+    well-calibrated slope of 1: ``SE = sigma / sqrt(N w (1 - w) Var(CATE | enrolled))``)."""
+    population = inputs.population
+    if population is None or "cate" not in population.columns:
+        return None
+    cate = population["cate"].to_numpy(dtype=float)
+    enrolled = np.ones(len(cate), dtype=bool)
+    if request.test == "ate" and pilot_column is not None and pilot_column in population:
+        enrolled = population[pilot_column].to_numpy() != 1
+    if not enrolled.any():
+        return None
+    edges = np.quantile(cate, np.linspace(0, 1, 11))
+    decile = np.clip(np.searchsorted(edges, cate, side="right") - 1, 0, 9)
+    n_arm = {arm: n for arm, n in sized.n_per_arm.items()}
+    rows = []
+    for k in range(10):
+        in_k = decile == k
+        share = float((in_k & enrolled).sum() / enrolled.sum())
+        rows.append({"decile": k + 1, "cate_low": float(edges[k]), "cate_high": float(edges[k + 1]),
+                     "population": int(in_k.sum()),
+                     "expected_per_arm": {arm: n * share for arm, n in n_arm.items()}})
+    w = sized.sizing.allocation.get("control", 0.5)
+    n_total = sum(n_arm.values())
+    var_cate = float(np.var(cate[enrolled]))
+    # evaluate's BLP test regresses the outcome on the arm and arm x centred score, with no
+    # covariates: the outcome's own SD, not reduced by R^2
+    se_slope = (float(inputs.sd / np.sqrt(n_total * w * (1 - w) * var_cate)) if var_cate > 0
+                else float("inf"))
+    power = float(stats.norm.sf(stats.norm.isf(0.05) - 1.0 / se_slope)) if var_cate > 0 else 0.0
+    covered = cate[enrolled]
+    return {
+        "enrols": ("every customer at the same rate (pilot customers included)"
+                   if request.test != "ate" else "customers outside the pilot"),
+        "cate_range_covered": [float(covered.min()), float(covered.max())],
+        "cate_range_population": [float(cate.min()), float(cate.max())],
+        "share_of_population_deciles_enrolled": float(np.mean(
+            [r["expected_per_arm"]["control"] >= 1 for r in rows])),
+        "per_decile": rows,
+        "calibration_slope": {"se": se_slope, "power_at_slope_1": power,
+                              "test": "BLP slope > 0, one-sided 5%",
+                              "formula": "SE = sigma / sqrt(N w (1 - w) Var(predicted CATE "
+                                         "among the enrolled)), homoskedastic: the BLP test's "
+                                         "robust SE is larger when the CATE is heavy-tailed"},
+        "strata": list(strata),
+        "weighting": ("every stratum has the same assignment probability (the allocation), so "
+                      "estimates need no weights"),
+    }
+
 
 
 def _sizing_details(inputs: Inputs, sized: _Sized, notes: Notes) -> dict[str, Any]:
@@ -302,8 +421,12 @@ def plan_design(request: DesignRequest) -> Design:
     target = resolve_target(request, inputs, notes)
     sized = _size(request, inputs, target, fractions, notes)
     strata, strata_sizes = _strata(request, inputs, target, sized, notes)
-    _per_segment(request, inputs, sized, notes)
+    _per_segment(request, inputs, target, sized, notes)
     phases = _phases(request, inputs, target, sized, strata)
+    validation = _validation(request, inputs, sized, strata,
+                             phases[0].select_column if phases else None)
+    if validation is not None:
+        notes.details["validation"] = validation
     return Design(
         test=request.test, outcome=inputs.outcome, arms=sized.arms,
         allocation=sized.sizing.allocation, n_per_arm=sized.n_per_arm,
@@ -329,8 +452,9 @@ def _unadjusted_sd(test: str, estimand: Estimand, sd: float, margin: float | Non
         return estimand.sd_effective
     if test == "policy":
         q = estimand.quantities
-        spread = (q["profit_spread_policy"] + q["profit_spread_current"]) / 2
-        return math.sqrt((margin or 0.0) ** 2 * sd**2 + spread)
+        spread = (q["profit_spread_policy_disagreeing"]
+                  + q["profit_spread_current_disagreeing"]) / 2
+        return math.sqrt(q["share_disagree"] * ((margin or 0.0) ** 2 * sd**2 + spread))
     if test == "heterogeneity":
         return heterogeneity_estimand(sd, estimand.quantities["share_responders"]).sd_effective
     return sd

@@ -10,7 +10,7 @@ or the model's prediction). :func:`rollout.planning.plan.plan_design` sizes the 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from rollout.planning.estimands import (
     heterogeneity_estimand,
     policy_estimand,
     policy_expected_difference,
+    policy_randomization_comparison,
     predicted_contrast,
 )
 from rollout.planning.phases import DEFAULT_CAMPAIGN_WEEKS, DEFAULT_OUTCOME_WEEKS
@@ -76,6 +77,7 @@ class DesignRequest:
     futility: str = "beta"
     population: str = "all"
     policy: str | None = None
+    current: str | None = None
     responder_share: float | None = None
     pilot: str | None = None
     expansion: str | None = None
@@ -273,6 +275,14 @@ def _r2(request: DesignRequest, results: AnalysisResults | None,
             folds=request.cv_folds, seed=request.seed)
         r2, r2_source = estimate.r2, estimate.method
         notes.details["r2_estimate"] = estimate.to_dict()
+        notes.details["covariates"] = list(results.covariates)
+    elif r2 is not None:
+        notes.details["covariates"] = list(request.covariates) if request.covariates else None
+        if r2 > 0 and not request.covariates:
+            notes.warnings.append(
+                f"sized with R^2 = {r2:g} but no covariates named: the analysis adjusts only "
+                "for covariates named at evaluation (--covariates); name the pre-period "
+                "columns this R^2 comes from with --covariates so the design records them")
     if outcome_type == "binary" and r2 is not None:
         notes.warnings.append("R^2 is not applied to a binary outcome; sizes are unadjusted")
         r2, r2_source = None, None
@@ -332,6 +342,22 @@ def _cate_policy(request: DesignRequest, results: AnalysisResults, what: str) ->
     return column
 
 
+def _current_practice(request: DesignRequest, population: pd.DataFrame) -> tuple[str, str]:
+    """The column holding current practice: the retailer's planned list when named, else the
+    historical treatment flag (and the design says so)."""
+    if request.current is None:
+        return "treatment", ("the historical treatment flag (no planned list given: pass "
+                             "--current with the column of the retailer's planned list)")
+    if request.current not in population.columns:
+        raise InputError(f"no column {request.current!r} for current practice in the "
+                         "results' customers", argument="current")
+    values = population[request.current]
+    if not values.isin([0, 1]).all():
+        raise InputError(f"current practice {request.current!r} must be 0/1 for every "
+                         "customer", argument="current")
+    return request.current, f"the retailer's planned list (column {request.current!r})"
+
+
 def _policy_expectation(request: DesignRequest, inputs: Inputs) -> _Expectation:
     results, population = inputs.results, inputs.population
     if results is None or population is None:
@@ -342,13 +368,24 @@ def _policy_expectation(request: DesignRequest, inputs: Inputs) -> _Expectation:
         raise InputError("the policy test compares profit: give cost and margin or a results "
                          "folder with a breakeven record", argument="cost")
     column = _cate_policy(request, results, "CATE")
+    current, current_source = _current_practice(request, population)
     a = population[column].to_numpy(dtype=float)
-    b = population["treatment"].to_numpy(dtype=float)
+    b = population[current].to_numpy(dtype=float)
     cate = population["cate"].to_numpy()
     estimand = policy_estimand(inputs.sd, margin, cost, a, b, cate, inputs.r2 or 0.0)
+    estimand = replace(estimand, quantities={
+        **estimand.quantities, "policy_column": column, "current_column": current,
+        "current_source": current_source})
+    decile = pd.qcut(pd.Series(cate).rank(method="first"), 10, labels=False).to_numpy()
+    region = (population["ps_region"].astype(str).to_numpy() if "ps_region" in population
+              else np.zeros(len(cate), dtype=int).astype(str))
+    strata = np.char.add(np.char.add(region.astype(str), "|"), decile.astype(str))
+    estimand = replace(estimand, quantities={
+        **estimand.quantities, "randomization_comparison": policy_randomization_comparison(
+            inputs.sd, margin, cost, a, b, cate, strata, inputs.r2 or 0.0)})
     predicted = policy_expected_difference(cate, a, b, margin, cost)
     source = (f"model-predicted profit difference per customer, {column} vs current practice "
-              "(treatment)")
+              f"({current})")
     return _Expectation(estimand, column, predicted, source, predicted, source)
 
 
@@ -368,8 +405,12 @@ def _heterogeneity_expectation(request: DesignRequest, inputs: Inputs) -> _Expec
     if share is None:
         raise InputError("the heterogeneity test needs the share of predicted responders: "
                          "responder_share or a results folder", argument="responder_share")
-    return _Expectation(heterogeneity_estimand(inputs.sd, share, inputs.r2 or 0.0), column,
-                        expected, expected_source, predicted, predicted_source)
+    estimand = heterogeneity_estimand(inputs.sd, share, inputs.r2 or 0.0)
+    if column is not None:
+        estimand = replace(estimand, quantities={**estimand.quantities,
+                                                 "responder_column": column})
+    return _Expectation(estimand, column, expected, expected_source, predicted,
+                        predicted_source)
 
 
 def _expectation(request: DesignRequest, inputs: Inputs, notes: Notes) -> _Expectation:

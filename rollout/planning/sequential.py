@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
@@ -118,6 +118,14 @@ def _grid(mean: float, lower: float, upper: float, r: int = GRID_R) -> tuple[np.
     return z, w
 
 
+_cdf = special.ndtr  # the standard normal CDF, without scipy.stats' argument checking
+
+
+def _pdf(x: np.ndarray | float) -> np.ndarray:
+    """The standard normal density."""
+    return np.exp(-0.5 * np.square(x)) / math.sqrt(2 * math.pi)
+
+
 class _Recursion:
     """Sub-densities of Z_k on the continuation regions, look by look, for one drift."""
 
@@ -136,14 +144,14 @@ class _Recursion:
         k = self.k
         if k == 0:
             m = self._mean(0)
-            return float(stats.norm.cdf(lower - m)), float(stats.norm.sf(upper - m))
+            return float(_cdf(lower - m)), float(_cdf(m - upper))
         assert self.z is not None and self.weighted is not None
         t_prev, t_now = self.t[k - 1], self.t[k]
         step = t_now - t_prev
         centre = self.z * math.sqrt(t_prev) + self.drift * step
         scale = math.sqrt(step)
-        below = stats.norm.cdf((lower * math.sqrt(t_now) - centre) / scale)
-        above = stats.norm.sf((upper * math.sqrt(t_now) - centre) / scale)
+        below = _cdf((lower * math.sqrt(t_now) - centre) / scale)
+        above = _cdf((centre - upper * math.sqrt(t_now)) / scale)
         return float(self.weighted @ below), float(self.weighted @ above)
 
     def advance(self, lower: float, upper: float) -> None:
@@ -151,7 +159,7 @@ class _Recursion:
         k = self.k
         z, w = _grid(self._mean(k), lower, upper)
         if k == 0:
-            density = stats.norm.pdf(z - self._mean(0))
+            density = _pdf(z - self._mean(0))
         else:
             assert self.z is not None and self.weighted is not None
             t_prev, t_now = self.t[k - 1], self.t[k]
@@ -159,7 +167,7 @@ class _Recursion:
             scale = math.sqrt(step)
             arg = (z[:, None] * math.sqrt(t_now) - self.z[None, :] * math.sqrt(t_prev)
                    - self.drift * step) / scale
-            density = (stats.norm.pdf(arg) @ self.weighted) * math.sqrt(t_now) / scale
+            density = (_pdf(arg) @ self.weighted) * math.sqrt(t_now) / scale
         self.z, self.weighted = z, w * density
         self.k += 1
 
@@ -188,6 +196,40 @@ def efficacy_boundaries(fractions: Sequence[float], alpha: float, sided: int = 1
     t = check_information_fractions(fractions)
     per_side = alpha / sided
     spent = spending_function(spending, per_side, t)
+    increments = np.diff(np.concatenate([[0.0], spent]))
+    recursion = _Recursion(t, 0.0)
+    bounds = np.empty(t.size)
+    for k in range(t.size):
+        def upper_prob(b: float) -> float:
+            return recursion.cross(-b if sided == 2 else -np.inf, b)[1]
+        bounds[k] = _solve_bound(upper_prob, increments[k], upper_side=True)
+        if k < t.size - 1:
+            recursion.advance(-bounds[k] if sided == 2 else -np.inf, bounds[k])
+    return bounds
+
+
+def final_efficacy_boundaries(fractions: Sequence[float], alpha: float, sided: int = 1,
+                              spending: str = "obf") -> np.ndarray:
+    """Efficacy boundaries when the last of ``fractions`` is the final analysis, wherever it fell.
+
+    ``fractions`` are the information reached at each look over the design's maximum; they are
+    strictly increasing and positive but need not end at 1. Earlier looks spend the spending
+    function at their fraction (capped at 1); the final look spends all the alpha that remains,
+    so an under-running (< 1) or over-running (> 1) test still has type I error ``alpha``. The
+    joint law of the z statistics depends only on the ratios of the information, so the
+    recursion runs on the fractions as they are.
+
+    >>> final_efficacy_boundaries([1/3, 2/3, 1], 0.025).round(4).tolist()
+    [3.7103, 2.5114, 1.993]
+    """
+    t = np.asarray(list(fractions), dtype=float)
+    if t.size == 0 or not np.all(np.isfinite(t)) or t[0] <= 0 or np.any(np.diff(t) <= 0):
+        raise InputError(f"information fractions must be strictly increasing and positive, got "
+                         f"{t.tolist()}", argument="information_fractions")
+    per_side = alpha / sided
+    spent = spending_function(spending, per_side, np.minimum(t, 1.0))
+    spent[-1] = per_side
+    spent = np.maximum.accumulate(spent)
     increments = np.diff(np.concatenate([[0.0], spent]))
     recursion = _Recursion(t, 0.0)
     bounds = np.empty(t.size)
@@ -394,6 +436,19 @@ class SpendingPlan(DisplayMixin):
             futility = [float(b) for b in bounds]
         return Boundaries(information_fractions=t.tolist(), efficacy_z=efficacy.tolist(),
                           harm_z=harm.tolist(), futility_z=futility)
+
+
+    def final_boundaries(self, fractions: Sequence[float], alpha: float,
+                         sided: int) -> Boundaries:
+        """Boundaries when the last of ``fractions`` is the final analysis, wherever it fell:
+        earlier looks at their spending, the final look spending all the remaining alpha
+        (:func:`final_efficacy_boundaries`); the futility boundary of the final look is the
+        efficacy boundary, and earlier ones are not recomputed (``None``)."""
+        kind = self.efficacy if self.sequential else SPENDING_KINDS[0]
+        efficacy = final_efficacy_boundaries(fractions, alpha, sided, kind)
+        return Boundaries(information_fractions=[float(f) for f in fractions],
+                          efficacy_z=efficacy.tolist(), harm_z=(-efficacy).tolist(),
+                          futility_z=None)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ file will carry; their sizes are computed at assignment time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -77,24 +78,40 @@ def stratum_sizes(frame: pd.DataFrame, columns: Sequence[str], n_total: int,
 
 def per_segment_tests(frame: pd.DataFrame, segment: str, outcome: str, mde: float,
                       alpha: float, power: float, sided: int, allocation: Mapping[str, float],
-                      r2: float | None = None) -> list[dict[str, Any]]:
+                      r2: float | None = None,
+                      sd_effective: Callable[[pd.DataFrame, float], float] | None = None,
+                      inflation: float = 1.0) -> list[dict[str, Any]]:
     """Size a separate test inside each segment, at the design's MDE and the segment's own SD.
 
-    Reports the customers available in the segment next to the test's size, so the user sees
-    which segment-level tests are feasible at all.
+    ``sd_effective(group, sd)`` puts the segment's outcome SD on the test's own scale (the
+    estimand's effective SD, R^2 included; default ``sd sqrt(1 - r2)``, the ATE's), so a contrast
+    or profit MDE is sized with its own variance; sizes are multiplied by the sequential design's
+    maximum ``inflation``. Reports the customers available in the segment next to the test's
+    size, so the user sees which segment-level tests are feasible at all.
     """
     records = []
     for name, group in frame.groupby(segment, sort=True):
         y = group[outcome].to_numpy(dtype=float)
         sd = float(np.std(y, ddof=1)) if y.size > 1 else float("nan")
         record: dict[str, Any] = {segment: name, "customers": int(y.size), "sd": sd}
-        if not np.isfinite(sd) or sd <= 0:
+        effective = float("nan")
+        if np.isfinite(sd) and sd > 0:
+            try:
+                effective = (sd_effective(group, sd) if sd_effective is not None
+                             else sd * np.sqrt(1 - (r2 or 0.0)))
+            except InputError:  # e.g. no predicted responder in the segment
+                effective = float("nan")
+        if not np.isfinite(effective) or effective <= 0:
             record.update({"n_per_arm": None, "n_total": None, "feasible": False})
         else:
-            sizing = solve_fixed(sd=sd, mde=mde, power=power, alpha=alpha, sided=sided,
-                                 allocation=dict(allocation), r2=r2,
+            sizing = solve_fixed(sd=effective, mde=mde, power=power, alpha=alpha, sided=sided,
+                                 allocation=dict(allocation),
                                  n_treatment_arms=len(allocation) - 1)
-            record.update({"n_per_arm": sizing.n_per_arm, "n_total": sizing.n_total,
-                           "feasible": bool(sizing.n_total <= y.size)})
+            n_per_arm = {arm: math.ceil(n * inflation - 1e-9)
+                         for arm, n in sizing.n_per_arm.items()}
+            n_total = int(sum(n_per_arm.values()))
+            record.update({"sd_effective": effective, "n_per_arm": n_per_arm,
+                           "n_total": n_total, "sequential_inflation": inflation,
+                           "feasible": bool(n_total <= y.size)})
         records.append(record)
     return records

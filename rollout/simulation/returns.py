@@ -43,7 +43,8 @@ class ABReturns(DisplayMixin):
     """Returned A/B data and its truth.
 
     ``data``: one row per tested customer in assignment order, with the assignment's own columns
-    (``customer_id``, ``arm``, any strata or phase), ``treatment`` (1 for a treatment arm),
+    (``customer_id``, ``arm``, any strata or phase), ``treatment`` (1 when the customer is treated:
+the assignment's ``treat`` when it has one, else 1 for a treatment arm),
     the test-period outcomes, their pre-period values, the covariates and the segment.
     ``truth``: ``customer_id``, ``arm`` and the test-period ``true_cate``, ``mu0``, ``mu1`` (and
     ``true_cate_<name>`` etc. for other outcomes).
@@ -144,6 +145,8 @@ def simulate_returns(
     position = pd.Series(np.arange(world.cohort.n), index=world.truth["customer_id"])
     rows = position.loc[tested["customer_id"].to_numpy()].to_numpy()
     treatment = tested["arm"].isin(list(treatment_arms)).to_numpy().astype(np.int8)
+    if "treat" in tested.columns:  # the arm's rule (a policy test treats by its policy)
+        treatment = tested["treat"].to_numpy().astype(np.int8)
 
     covariates = world.covariates.iloc[rows].reset_index(drop=True)
     env = {c: covariates[c].to_numpy() for c in covariates.columns}

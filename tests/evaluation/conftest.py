@@ -29,6 +29,8 @@ def design_document(**overrides: Any) -> dict[str, Any]:
                      "harm": "efficacy boundary mirrored", "method": "single analysis"},
         "max_inflation": 1.0, "phases": [],
         "cost": 1.0, "margin": 0.3, "seed": 0, "created_by": "rollout test",
+        # the pre-period covariates the design's R^2 was computed on: evaluate's default
+        "details": {"covariates": ["pre_purchase_amount"]},
     }
     doc.update(overrides)
     return doc

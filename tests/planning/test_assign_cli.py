@@ -107,7 +107,7 @@ def test_same_salt_same_bytes_different_salt_different_arms(base_design: dict,
                      str(folder / "assignment.parquet"), "--salt", salt, "--rerandomize", "4")
         assert result.exit_code == 0, result.output
         outputs[run_name] = {name: (folder / name).read_bytes() for name in files_under(folder)}
-    assert len(outputs["one"]) == 6
+    assert len(outputs["one"]) == 8  # table, report, a list per role, a contact list per arm
     assert outputs["one"] == outputs["two"]
     arms = {name: pd.read_parquet(tmp_path / name / "assignment.parquet")["arm"]
             for name in ("one", "three")}
@@ -125,7 +125,8 @@ def test_csv_dir_and_hash_method(base_design: dict, tmp_path: Path) -> None:
     assert report["method"] == "hash"
     assert report["balance"]["allocation"]["test"].startswith("exact binomial")
     assert files_under(tmp_path / "lists") == sorted(
-        f"assignment.{r}.csv" for r in ("pilot_target", "treatment", "control", "not_in_test"))
+        [f"assignment.{r}.csv" for r in ("pilot_target", "treatment", "control", "not_in_test")]
+        + [f"assignment.{arm}.contact.csv" for arm in ("treatment", "control")])
     assert files_under(out.parent) == ["assignment.parquet", "assignment.report.json"]
 
 

@@ -230,7 +230,7 @@ def test_files_are_byte_identical_for_a_salt(tmp_path: Any) -> None:
         result = assign_customers(customers, design, salt="fixed", rerandomize=3)
         written.append(write_assignment(result, tmp_path / run / "assignment.parquet"))
     assert written[0].keys() == written[1].keys()
-    assert len(written[0]) == 2 + 4  # table, report, and one list per role
+    assert len(written[0]) == 2 + 4 + 2  # table, report, a list per role, a contact list per arm
     for key in written[0]:
         assert written[0][key].read_bytes() == written[1][key].read_bytes(), key
     lists = pd.concat([pd.read_csv(written[0][role]) for role in result.roles])

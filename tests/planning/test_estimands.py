@@ -84,9 +84,45 @@ def test_policy_variance_and_mean_by_simulation() -> None:
     population = rng.normal(size=400_000)
     a, b = cate_policy(population), current_practice(population)
     est = policy_estimand(sd, margin, cost, a, b, effect(population))
-    formula = est.sd_effective**2 * (1 / n_a + 1 / n_b)
+    # the plain difference of the arms' mean profits over every customer
+    formula = est.quantities["sd_effective_all_customers"]**2 * (1 / n_a + 1 / n_b)
     expected = policy_expected_difference(effect(population), a, b, margin, cost)
     assert estimate.mean() == pytest.approx(expected, abs=4 * np.sqrt(formula / REPLICATIONS))
     assert estimate.var(ddof=1) == pytest.approx(formula,
                                                  abs=_variance_tolerance(formula, REPLICATIONS))
     assert est.quantities["share_disagree"] == pytest.approx(np.mean(a != b))
+
+
+def test_policy_disagreement_estimator_variance_by_simulation() -> None:
+    """share disagreeing x the profit difference among them: the variance the design sizes."""
+    rng = np.random.default_rng(14)
+    n_arm = 400
+    sd, margin, cost = 60.0, 0.3, 12.0
+
+    def effect(x: np.ndarray) -> np.ndarray:
+        return 40 + 50 * x
+
+    def rules(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (effect(x) > cost / margin).astype(float), (x > -0.5).astype(float)
+
+    x = rng.normal(size=(REPLICATIONS, 2 * n_arm))
+    arm = np.zeros((REPLICATIONS, 2 * n_arm), dtype=bool)
+    arm[:, :n_arm] = True  # arm A (the CATE policy) first
+    a, b = rules(x)
+    d = np.where(arm, a, b)
+    y = rng.normal(100, sd, size=x.shape) + d * effect(x)
+    profit = margin * y - cost * d
+    disagree = a != b
+    share = disagree.mean(axis=1)
+    mean_a = (profit * (disagree & arm)).sum(axis=1) / (disagree & arm).sum(axis=1)
+    mean_b = (profit * (disagree & ~arm)).sum(axis=1) / (disagree & ~arm).sum(axis=1)
+    estimate = share * (mean_a - mean_b)
+    population = rng.normal(size=400_000)
+    pa, pb = rules(population)
+    est = policy_estimand(sd, margin, cost, pa, pb, effect(population))
+    formula = est.sd_effective**2 * (2 / n_arm)
+    expected = policy_expected_difference(effect(population), pa, pb, margin, cost)
+    assert estimate.mean() == pytest.approx(expected, abs=4 * np.sqrt(formula / REPLICATIONS))
+    assert estimate.var(ddof=1) == pytest.approx(formula,
+                                                 abs=_variance_tolerance(formula, REPLICATIONS))
+    assert est.sd_effective < est.quantities["sd_effective_all_customers"]

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rollout.errors import InputError
@@ -44,9 +45,14 @@ def test_results_folder_numbers_come_from_the_analysis(results_folder: Path) -> 
     assert overlap.mde == pytest.approx(30.0)
     assert "overlap" in overlap.mde_source
     ab = design.phase(2).record
-    gain = ab["expected_effect"] * MARGIN - COST
+    # from the model's per-customer gains, not one number twice (expected_profit was the
+    # control opportunity cost for equal arms)
+    customers = pd.read_parquet(results_folder / "customers.parquet")
+    gain = MARGIN * customers["cate"].to_numpy() - COST
+    assert ab["expected_profit"] == pytest.approx(design.n_per_arm["treatment"] * gain.mean())
     assert ab["control_opportunity_cost"] == pytest.approx(
-        design.n_per_arm["control"] * max(0.0, gain))
+        design.n_per_arm["control"] * np.maximum(gain, 0).mean())
+    assert ab["expected_profit"] != pytest.approx(ab["control_opportunity_cost"])
     assert ab["duration_weeks"] == 8
 
 

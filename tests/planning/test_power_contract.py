@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from rollout.cli.app import as_cli_error
 from rollout.errors import InputError
 from rollout.planning.power import parse_allocation, solve_fixed
 
@@ -67,7 +68,7 @@ def test_solving_power_and_mde_round_the_given_n() -> None:
 def test_a_large_binary_mde_fails_cleanly() -> None:
     with pytest.raises(InputError, match="no effect within the rate's range") as info:
         solve_fixed(baseline=0.5, n=3, power=0.999, mde=None, outcome_type="binary")
-    assert info.value.option == "--n"
+    assert as_cli_error(info.value).option == "--n"
 
 
 @pytest.mark.parametrize(("kwargs", "message", "option"), [
@@ -100,21 +101,21 @@ def test_refusals_name_their_option(kwargs, message, option) -> None:
     with pytest.raises(InputError) as info:
         solve_fixed(**args)
     assert info.value.message == message
-    assert info.value.option == option
+    assert as_cli_error(info.value).option == option
 
 
 def test_n_below_two_is_refused() -> None:
     with pytest.raises(InputError) as info:
         solve_fixed(sd=10.0, n=1.5, power=0.8, mde=None)
     assert info.value.message == "n per arm must be at least 2, got 1.5"
-    assert info.value.option == "--n"
+    assert as_cli_error(info.value).option == "--n"
 
 
 def test_exactly_two_of_n_mde_power() -> None:
     with pytest.raises(InputError) as info:
         solve_fixed(sd=10.0, mde=2.0, power=0.8, n=100)
-    assert info.value.option == "--n/--mde/--power"
-    assert "give exactly two of --n, --mde and --power" in info.value.message
+    assert as_cli_error(info.value).option == "--n"
+    assert "give exactly two of n, mde and power" in info.value.message
     assert "given: n, mde, power" in info.value.message
 
 
@@ -130,7 +131,7 @@ def test_parse_allocation(spec, arms, expected) -> None:
     if expected is None:
         with pytest.raises(InputError) as info:
             parse_allocation(spec, arms)
-        assert info.value.option == "--allocation"
+        assert as_cli_error(info.value).option == "--allocation"
         return
     assert parse_allocation(spec, arms) == pytest.approx(expected)
 
@@ -147,7 +148,7 @@ def test_parse_allocation(spec, arms, expected) -> None:
 def test_parse_allocation_refusals(spec, message) -> None:
     with pytest.raises(InputError) as info:
         parse_allocation(spec)
-    assert info.value.message == message and info.value.option == "--allocation"
+    assert info.value.message == message and as_cli_error(info.value).option == "--allocation"
 
 
 def test_parse_allocation_normalizes_within_tolerance() -> None:

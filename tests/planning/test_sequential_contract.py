@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from rollout.cli.app import as_cli_error
 from rollout.errors import InputError
 from rollout.planning.sequential import (
     SPENDING_DESCRIPTIONS,
@@ -92,7 +93,7 @@ def test_spending_functions_by_formula() -> None:
                                rtol=1e-12)
     with pytest.raises(InputError, match="spending must be obf or pocock, got 'hsd'") as info:
         spending_function("hsd", 0.05, t)
-    assert info.value.option == "--spending"
+    assert as_cli_error(info.value).option == "--spending"
 
 
 @pytest.mark.parametrize(("fractions", "message"), [
@@ -109,7 +110,7 @@ def test_information_fraction_refusals(fractions, message) -> None:
     with pytest.raises(InputError) as info:
         check_information_fractions(fractions)
     assert info.value.message == message
-    assert info.value.option == "--information-fractions"
+    assert as_cli_error(info.value).option == "--information-fractions"
 
 
 def test_fractions_within_rounding_of_one_end_exactly_at_one() -> None:
@@ -126,4 +127,4 @@ def test_fractions_within_rounding_of_one_end_exactly_at_one() -> None:
 def test_design_refusals(kwargs, message, option) -> None:
     with pytest.raises(InputError) as info:
         sequential_design([0.5, 1.0], **kwargs)
-    assert info.value.message == message and info.value.option == option
+    assert info.value.message == message and as_cli_error(info.value).option == option
