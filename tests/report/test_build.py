@@ -213,3 +213,29 @@ def test_every_figure_word_fits_inside_its_figure(loop) -> None:
     assert len(figures) >= 10
     clipped = {name: text_outside(fig) for name, fig in figures.items()}
     assert {k: v for k, v in clipped.items() if v} == {}
+
+
+def _html_table_after(page: str, caption_start: str) -> list[list[str]]:
+    """The body cells of the table whose caption starts with ``caption_start``."""
+    for chunk in page.split('<div class="table-wrap">')[1:]:
+        table, _, rest = chunk.partition("</div>")
+        if rest.startswith(f'<p class="caption">{caption_start}'):
+            body = table.split("<tbody>", 1)[1]
+            return [[html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+                    for row in re.findall(r"<tr>(.*?)</tr>", body)]
+    raise AssertionError(f"no table captioned {caption_start!r}")
+
+
+def test_the_effects_table_equals_the_parquet_after_rounding(loop) -> None:
+    page = build_report(_inputs(loop, ("results",))).render()
+    rows = _html_table_after(page, "Average effects by method")
+    frame = ResultsFolder.open(loop / "results").table("ate")
+    assert len(rows) == len(frame)
+    for cells, (_, want) in zip(rows, frame.iterrows(), strict=True):
+        outcome, method, _, est, se, low, high, n = cells
+        assert (outcome, method) == (want["outcome"], want["method"])
+        step = 10 ** -_decimals(want["se"])
+        for text, value in ((est, want["estimate"]), (se, want["se"]), (low, want["ci_low"]),
+                            (high, want["ci_high"])):
+            assert abs(float(text.replace(",", "")) - value) <= step / 2 + 1e-9, (method, text)
+        assert int(n.replace(",", "")) == want["n"]
