@@ -1,7 +1,8 @@
 """One module owns each file format: only the owners parse the JSON documents the loop writes.
 
 ``summary.json`` of a results folder belongs to ``estimation/results_folder.py``, ``design.json``
-to ``planning/design.py``, the evaluation folder's ``summary.json`` to ``evaluation/evaluate.py``.
+to ``planning/design.py``, the evaluation folder's ``summary.json`` to ``evaluation/evaluate.py``,
+the looks record to ``evaluation/interim.py``.
 Everyone else reads them through those owners' typed readers. ``io.py`` is the generic layer: it
 decodes the roles stored in a parquet file's metadata and recognises a previous output folder by
 its schema key (nothing else). A new ``json.load`` anywhere else fails this test.
@@ -18,6 +19,7 @@ OWNERS = {
     "estimation/results_folder.py",  # the results folder's summary.json
     "planning/design.py",            # design.json
     "evaluation/evaluate.py",        # the evaluation folder's summary.json
+    "evaluation/interim.py",         # the looks record (interim --record)
     "io.py",                         # parquet roles metadata; a folder's schema key
 }
 

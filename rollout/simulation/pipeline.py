@@ -21,7 +21,6 @@ stage-wise 95% interval at the stopping look covers the population estimand.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import tempfile
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from rollout.data.contract import Cohort, save_cohort
+from rollout.estimation.results_folder import RESULTS_SCHEMA, ResultsContent, write_results_folder
 from rollout.evaluation.evaluate import sequential_at_look
 from rollout.evaluation.interim import interim_decision, test_statistic
 from rollout.evaluation.returned import ReturnedData
@@ -118,13 +118,13 @@ def _policy_results(folder: Path, n: int, seed: int) -> Path:
         "cate": cate, "target_breakeven": (cate > breakeven).astype(int),
         "target_conservative": (cate - 30 > breakeven).astype(int)})
     results = folder / "results"
-    results.mkdir()
-    customers.to_parquet(results / "customers.parquet", index=False)
-    (results / "summary.json").write_text(json.dumps({
-        "cohort": {"path": "../cohort.parquet", "outcomes": ["spend"]},
-        "ate": [{"outcome": "spend", "method": "aipw", "estimate": 21.0, "se": 5.0}],
-        "breakeven": {"cost": POLICY_COST, "margin": POLICY_MARGIN,
-                      "breakeven_cate": breakeven}}))
+    write_results_folder(results, ResultsContent(
+        document={"schema": RESULTS_SCHEMA,
+                  "cohort": {"path": "../cohort.parquet", "outcomes": ["spend"]},
+                  "ate": [{"outcome": "spend", "method": "aipw", "estimate": 21.0, "se": 5.0}],
+                  "breakeven": {"cost": POLICY_COST, "margin": POLICY_MARGIN,
+                                "breakeven_cate": breakeven}},
+        tables={}, customers=customers))
     return results
 
 

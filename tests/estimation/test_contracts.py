@@ -38,6 +38,8 @@ OTHER_SUMMARIES = {
 
 #: Public dataclasses that are inputs or containers, not results: they need no display.
 NOT_RESULTS = {
+    "rollout.planning.estimands.TestColumns",          # where a test's inputs live (names)
+    "rollout.simulation.pipeline.World",               # a simulated test's inputs and truth
     "rollout.estimation.core.AnalyzeOptions",          # options of the core stage
     "rollout.estimation.cate.stage.CateOptions",       # options of the CATE stage
     "rollout.estimation.cate.learners.LearnerSettings",  # a learner's fixed settings

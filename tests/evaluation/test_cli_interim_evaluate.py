@@ -65,10 +65,13 @@ def test_evaluate_after_an_early_stop_reports_adjusted_inference(files, tmp_path
     doc = json.loads(result.stdout)
     seq = doc["sequential"]
     lin = next(e for e in doc["effect"] if e["method"] == "adjusted")
-    # The returned data already exceed the planned maximum information, so look 1 is the
-    # final analysis (fractions [1.0]) and stage-wise inference reduces to the fixed-sample
-    # normal test at the information reached: the Lin estimate, +- z_.975 of its SE.
-    assert seq["look"] == 1 and seq["fractions_used"] == [1.0]
+    # The returned data already exceed the planned maximum information (2.8 times it), so
+    # look 1 is the final analysis at the fraction reached, and stage-wise inference reduces
+    # to the fixed-sample normal test at the information reached: the Lin estimate, +- z_.975
+    # of its SE.
+    assert seq["look"] == 1 and len(seq["fractions_used"]) == 1
+    assert seq["fractions_used"][0] == pytest.approx(seq["information_fraction"], rel=1e-9)
+    assert seq["fractions_used"][0] > 2.5
     z975 = stats.norm.ppf(0.975)
     assert seq["z"] == pytest.approx(lin["estimate"] / lin["se"], rel=1e-9)
     assert seq["estimate"] == pytest.approx(lin["estimate"], rel=1e-5)
