@@ -570,6 +570,13 @@ class EvaluationFolder(DisplayMixin):
         return next((e for e in self.document["effect"] if e["method"] == method), None)
 
     @property
+    def test_estimand(self) -> dict[str, Any] | None:
+        """The test's own estimand as reported first (estimate, interval, ``significant``,
+        the inference used), or None for an evaluation written without one."""
+        record = self.document.get("estimand")
+        return record if isinstance(record, dict) and "estimate" in record else None
+
+    @property
     def srm(self) -> dict[str, Any]:
         return self.document["srm"]
 

@@ -76,6 +76,13 @@ def evaluation_section(report: Report, evaluation: EvaluationFolder | None) -> N
     if evaluation is None:
         sec.not_run("the evaluation of returned A/B data", EVALUATE)
         return
+    estimand = evaluation.test_estimand
+    if estimand:
+        sec.text(f"The {estimand.get('test')} test's estimand ({estimand.get('estimand')}): "
+                 f"{estimate(estimand['estimate'], estimand.get('se'))} "
+                 f"{interval(estimand['ci_low'], estimand['ci_high'], estimand.get('se'))}, "
+                 f"{'significant' if estimand.get('significant') else 'not significant'} "
+                 f"({estimand.get('inference')}).")
     adjusted = evaluation.effect("adjusted") or evaluation.effect("difference_in_means")
     if adjusted:
         sec.text(f"Effect of the campaign in the test ({adjusted.get('estimand')}): "

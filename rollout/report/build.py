@@ -62,28 +62,55 @@ def key_numbers(inputs: Inputs) -> list[tuple[str, str, str]]:
         rows.append(("Test size", ab_sections.arms_text(d.n_per_arm), f"customers per arm, "
                      f"{len(d.looks)} look(s)"))
         rows.append(("Detectable effect", number(d.mde), f"with power {share(d.power, 0)}"))
-    if inputs.evaluation is not None:
-        eff = inputs.evaluation.effect("adjusted") or inputs.evaluation.effect(
-            "difference_in_means")
-        if eff:
-            rows.append(("Tested effect", f"{estimate(eff['estimate'], eff['se'])} "
-                         f"{interval(eff['ci_low'], eff['ci_high'], eff['se'])}",
-                         "$ per customer in the randomized test, 95% interval"))
+    estimand, eff = _tested(inputs)
+    if estimand and estimand.get("test", "ate") != "ate":
+        rows.append((f"Tested {estimand['test']} estimand",
+                     f"{estimate(estimand['estimate'], estimand.get('se'))} "
+                     f"{interval(estimand['ci_low'], estimand['ci_high'], estimand.get('se'))}",
+                     f"{estimand.get('estimand')}, 95% interval"))
+    if eff:
+        rows.append(("Tested effect", f"{estimate(eff['estimate'], eff['se'])} "
+                     f"{interval(eff['ci_low'], eff['ci_high'], eff['se'])}",
+                     "$ per customer in the randomized test, 95% interval"))
     return rows
+
+
+def _tested(inputs: Inputs) -> tuple[dict | None, dict | None]:
+    """The test's own estimand and the average effect in the test, from the evaluation."""
+    ev = inputs.evaluation
+    if ev is None:
+        return None, None
+    return ev.test_estimand, ev.effect("adjusted") or ev.effect("difference_in_means")
+
+
+def _after_the_test(inputs: Inputs) -> tuple[str, list[str]]:
+    estimand, effect = _tested(inputs)
+    record = estimand or effect or {}
+    test = (estimand or {}).get("test", "ate")
+    if not record:
+        return "The evaluation holds no estimate to act on.", []
+    shown = interval(record["ci_low"], record["ci_high"], record.get("se"))
+    why = [f"the {test} test's 95% interval {shown} "
+           f"{'excludes' if record['ci_low'] > 0 else 'includes or lies below'} zero"]
+    if test == "ate":
+        if record["ci_low"] > 0:
+            return ("The randomized test confirms a positive effect: expand the campaign "
+                    "following the new target list.", why)
+        return "The randomized test does not confirm an effect: do not expand yet.", why
+    if effect:
+        why.append(f"the average effect in the test is {estimate(effect['estimate'], effect['se'])}"
+                   f" {interval(effect['ci_low'], effect['ci_high'], effect['se'])}")
+    if record["ci_low"] > 0:
+        return (f"The randomized test confirms the targeting ({record.get('estimand')}): roll "
+                "out to the model's list.", why)
+    return (f"The randomized test does not confirm the targeting ({record.get('estimand')}): "
+            "do not target by the model's ranking; decide on the average effect instead.", why)
 
 
 def recommendation(inputs: Inputs) -> tuple[str, list[str]]:
     """What to do next, in plain words, and the reasons for it."""
     if inputs.evaluation is not None:
-        eff = inputs.evaluation.effect("adjusted") or inputs.evaluation.effect(
-            "difference_in_means") or {}
-        if eff and eff["ci_low"] > 0:
-            return ("The randomized test confirms a positive effect: expand the campaign "
-                    "following the new target list.", [f"95% interval "
-                    f"{interval(eff['ci_low'], eff['ci_high'], eff['se'])} excludes zero"])
-        shown = interval(eff["ci_low"], eff["ci_high"], eff["se"]) if eff else ""
-        return ("The randomized test does not confirm an effect: do not expand yet.",
-                [f"95% interval {shown} includes zero or lies below it"] if eff else [])
+        return _after_the_test(inputs)
     reasons = []
     if inputs.results is not None:
         reasons = [str(r) for r in inputs.results.section("verdict").get("reasons") or []]
