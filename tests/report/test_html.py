@@ -96,3 +96,34 @@ def test_a_large_table_does_not_grow_the_page() -> None:
     size_small, size_large = len(small.render()), len(large.render())
     assert size_large - size_small < 200  # only the "more rows are in the file" line
     assert size_large < report_html.SIZE_CAP_BYTES
+
+
+def _evaluation(test: str, low: float, high: float):
+    from pathlib import Path
+
+    from rollout.evaluation.evaluate import EvaluationFolder
+
+    effect = {"method": "adjusted", "estimate": 20.0, "se": 10.0, "ci_low": 0.4, "ci_high": 39.6}
+    estimand = {"test": test, "estimand": "the test's estimand", "estimate": (low + high) / 2,
+                "se": (high - low) / 3.92, "ci_low": low, "ci_high": high,
+                "significant": low > 0, "inference": "stage-wise"}
+    return EvaluationFolder(path=Path("ev"), document={"effect": [effect], "srm": {},
+                                                       "reestimation": {},
+                                                       "estimand": estimand}, figures=())
+
+
+@pytest.mark.parametrize(("test", "low", "high", "words"), [
+    ("heterogeneity", -53.0, 97.0, "does not confirm the targeting"),
+    ("heterogeneity", 5.0, 40.0, "confirms the targeting"),
+    ("policy", -1.0, 2.0, "does not confirm the targeting"),
+    ("ate", 1.0, 44.0, "confirms a positive effect"),
+    ("ate", -2.0, 42.0, "does not confirm an effect"),
+])
+def test_the_recommendation_rests_on_the_tests_own_estimand(test, low, high, words) -> None:
+    from rollout.report.build import Inputs, key_numbers, recommendation
+
+    inputs = Inputs(evaluation=_evaluation(test, low, high))
+    text, reasons = recommendation(inputs)
+    assert words in text and f"the {test} test's 95% interval" in reasons[0]
+    names = [row[0] for row in key_numbers(inputs)]
+    assert ("Tested effect" in names) and ((f"Tested {test} estimand" in names) == (test != "ate"))
