@@ -197,6 +197,12 @@ def efficacy_boundaries(fractions: Sequence[float], alpha: float, sided: int = 1
     per_side = alpha / sided
     spent = spending_function(spending, per_side, t)
     increments = np.diff(np.concatenate([[0.0], spent]))
+    return _bounds_spending(t, increments, sided)
+
+
+def _bounds_spending(t: np.ndarray, increments: np.ndarray, sided: int) -> np.ndarray:
+    """The efficacy bound at each look that spends ``increments[k]`` of alpha there (per side),
+    by the recursive numerical integration over the looks before it."""
     recursion = _Recursion(t, 0.0)
     bounds = np.empty(t.size)
     for k in range(t.size):
@@ -231,15 +237,7 @@ def final_efficacy_boundaries(fractions: Sequence[float], alpha: float, sided: i
     spent[-1] = per_side
     spent = np.maximum.accumulate(spent)
     increments = np.diff(np.concatenate([[0.0], spent]))
-    recursion = _Recursion(t, 0.0)
-    bounds = np.empty(t.size)
-    for k in range(t.size):
-        def upper_prob(b: float) -> float:
-            return recursion.cross(-b if sided == 2 else -np.inf, b)[1]
-        bounds[k] = _solve_bound(upper_prob, increments[k], upper_side=True)
-        if k < t.size - 1:
-            recursion.advance(-bounds[k] if sided == 2 else -np.inf, bounds[k])
-    return bounds
+    return _bounds_spending(t, increments, sided)
 
 
 def crossing_probabilities(fractions: Sequence[float], lower: Sequence[float],
