@@ -93,9 +93,10 @@ def evaluate(design_path: str, data_path: str, outcome: str | None, covariates: 
     for warning in result.warnings:
         console.warn(warning)
     head = result.headline
-    console.show_table([head], title=f"The test's estimand ({result.test})",
-                       columns=["estimand", "estimate", "ci_low", "ci_high", "p_value",
-                                "significant", "inference"])
+    # the estimand and the inference are sentences: printed as such, the table keeps numbers
+    console.show_table([head], title=f"The test's estimand ({result.test}): {head['estimand']}",
+                       columns=["estimate", "ci_low", "ci_high", "p_value", "significant"])
+    console.say(f"inference: {head['inference']}")
     if result.covariates:
         console.show_table(result.covariates, title="Covariates of the adjusted estimate",
                            columns=["covariate", "smd", "source"])
