@@ -83,6 +83,43 @@ force_option = click.option(
     "--force", is_flag=True,
     help="Replace the output folder even when it is not a previous output of this command "
          "(a folder holding an input of the run, or the current folder, is never replaced).")
+
+
+def engine_options(func: F) -> F:
+    """``--engine``, ``--spark-master``, ``--spark-driver-memory`` and ``--spark-conf``; the
+    command receives one ``engine`` keyword holding :class:`rollout.common.engine.EngineSettings`.
+    """
+    from rollout.common.engine import DEFAULT_DRIVER_MEMORY, ENGINES, EngineSettings
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, engine: str, spark_master: str | None,
+                spark_driver_memory: str | None, spark_conf: tuple[str, ...],
+                **kwargs: Any) -> Any:
+        conf = {}
+        for item in spark_conf:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise InputError(f"expected KEY=VALUE, got {item!r}", option="--spark-conf")
+            conf[key.strip()] = value.strip()
+        settings = EngineSettings(engine, spark_master, spark_driver_memory, conf)
+        return func(*args, engine=settings, **kwargs)
+
+    options = [
+        click.option("--engine", type=click.Choice(ENGINES), default="duckdb", show_default=True,
+                     help="Where the work runs: DuckDB in this process, or Spark."),
+        click.option("--spark-master", default=None,
+                     help="Spark master URL (default local[*]: local mode on this machine)."),
+        click.option("--spark-driver-memory", default=None,
+                     help=f"Spark driver heap (default {DEFAULT_DRIVER_MEMORY} in local mode, "
+                          "the cluster's own setting otherwise)."),
+        click.option("--spark-conf", multiple=True, metavar="KEY=VALUE",
+                     help="Extra Spark configuration, repeatable (applied last)."),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
 seed_option = click.option("--seed", type=int, default=0, show_default=True,
                            help="Seed for everything random; same seed, same output.")
 
