@@ -1,7 +1,7 @@
 """The feature SQL is portable: Spark SQL runs the same text and gets the same numbers.
 
 Skipped when pyspark is not installed (``pip install -e ".[spark]"``; needs Java 17). Marked
-slow because starting a JVM takes several seconds: run with ``-m slow``.
+``spark`` (deselected by default) because starting a JVM takes several seconds: ``-m spark``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ COLUMNS = [*OUTCOMES, *COVARIATES, *PRE_OUTCOMES.values(), *CARRIED]
 @pytest.fixture(scope="module")
 def spark():
     # skipped here, not at import: the module then counts as deselected (not skipped) in the
-    # default and calibration runs, and only a by-hand ``-m slow`` without pyspark skips it
+    # default and calibration runs, and only a by-hand ``-m spark`` without pyspark skips it
     pytest.importorskip("pyspark")
     from pyspark.sql import SparkSession
 
@@ -43,7 +43,7 @@ def spark():
     session.stop()
 
 
-@pytest.mark.slow
+@pytest.mark.spark
 def test_spark_runs_the_same_feature_sql(spark) -> None:
     history = make_history(seed=5)
     index, campaigns = make_index(history, seed=5)
