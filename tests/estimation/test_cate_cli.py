@@ -64,7 +64,7 @@ def test_summary_tables_and_customer_columns(results) -> None:
     assert json.loads(run.stdout) == summary
     records = summary["cate_models"]
     assert {(r["outcome"], r["model"]) for r in records} == {
-        (o, m) for o in ("spend", "visits") for m in ("t_learner", "s_learner")}
+        (o, m) for o in ("spend", "visits") for m in ("t_learner", "s_learner", "stacked")}
     for r in records:
         for key in ("mean", "sd", "share_positive", "r_loss", "blp_slope", "blp_se", "blp_p",
                     "auuc", "auuc_ci_low", "auuc_ci_high", "qini", "qini_ci_low",
@@ -75,8 +75,14 @@ def test_summary_tables_and_customer_columns(results) -> None:
         assert sum(r["selected"] for r in records if r["outcome"] == outcome) == 1
     selections = {s["outcome"]: s for s in summary["cate_selection"]}
     sel = selections["spend"]
-    assert sel["selected"] in {"t_learner", "s_learner"} and "R-loss" in sel["rule"]
-    assert sel["runner_up"] in {"t_learner", "s_learner"} and sel["runner_up"] != sel["selected"]
+    fitted = {"t_learner", "s_learner", "stacked"}
+    assert sel["selected"] in fitted and "R-loss" in sel["rule"]
+    assert sel["runner_up"] in fitted and sel["runner_up"] != sel["selected"]
+    assert sum(sel["selection_frequency"].values()) == pytest.approx(1.0)
+    assert sel["best_by_loss"] in sel["tied"]
+    (stack,) = [s for s in summary["cate_stack"] if s["outcome"] == "spend"]
+    assert set(stack["weights"]) == {"t_learner", "s_learner"}
+    assert all(w >= 0 for w in stack["weights"].values())
     assert sel["margin_ci_low"] <= sel["margin"] <= sel["margin_ci_high"]
     assert {r["region"] for r in summary["cate_by_region"]} == {
         "overlap", "near_boundary", "extreme_low", "extreme_high"}
@@ -192,7 +198,8 @@ def test_validate_all_refutes_every_model_of_every_outcome(cohort_file, tmp_path
     assert run.exit_code == 0, run.output
     summary = json.loads((out / "summary.json").read_text())
     refuted = {(r["outcome"], r["model"]) for r in summary["refutation"]}
-    assert refuted == {(o, m) for o in ("spend", "visits") for m in ("t_learner", "s_learner")}
+    assert refuted == {(o, m) for o in ("spend", "visits")
+                       for m in ("t_learner", "s_learner", "stacked")}
     for record in summary["refutation"]:
         assert len(record["placebo_sds"]) == record["placebo_permutations"] == 20
         assert len(record["stability_correlations"]) == record["stability_splits"]

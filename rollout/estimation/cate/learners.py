@@ -1,4 +1,7 @@
-"""Six CATE models behind one interface: S-, T-, X-learner, LinearDML, CausalForestDML, NonParamDML.
+"""Eight CATE models behind one interface: a constant, S-, T-, X-, DR-learner and three DML models.
+
+The constant (``average_effect``: one overlap-weighted effect for everyone) is a candidate like
+the others, so a model is deployed only when it predicts better than no heterogeneity at all.
 
 Every model answers the same three calls: ``fit(X, t, y, cv)``, ``effect(X)`` (the predicted
 conditional average treatment effect tau(x) per row) and ``effect_interval(X)`` (a 95% interval
@@ -9,7 +12,12 @@ double machine learning models residualize on exactly those folds.
 The meta-learners use the package's boosted trees (XGBoost, modest fixed hyperparameters, seeded,
 see :mod:`rollout.estimation.crossfit`); the econml models get the same boosted regressor and
 classifier as nuisance models. Hyperparameters can be overridden per model (``params``), which is
-how tuning (:mod:`rollout.estimation.cate.tuning`) plugs in.
+how tuning (:mod:`rollout.estimation.cate.tuning`) plugs in. A parameter reaches only the part it
+names: plain boosting keys (``max_depth``) set the boosted parts of the meta-learners and the
+nuisances of LinearDML, DR-learner and NonParamDML; ``final_``-prefixed keys their final models;
+the causal forest's own keys (``max_depth``, ``n_estimators``...) set the forest only, and its
+nuisances read ``nuisance_``-prefixed keys, so a forest tuned to depth 12 (or refitted with 100
+trees) does not hand depth 12 to its outcome and propensity models.
 
 >>> rng = np.random.default_rng(0); X = rng.normal(size=(400, 3)); t = rng.binomial(1, 0.5, 400)
 >>> y = X[:, 0] + t * (1 + X[:, 1]) + rng.normal(size=400)
@@ -115,6 +123,52 @@ class _Learner(ABC):
 
     def effect_interval(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
+
+
+def _cross_fitted_residuals(settings: LearnerSettings, X: np.ndarray, t: np.ndarray,
+                            y: np.ndarray, cv: CrossValidation, clip: float
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """(y - m(x), t - e(x)) with m and e boosted and cross-fitted on the folds ``cv``."""
+    m, e = np.empty(len(y)), np.empty(len(y))
+    for train, test in cv:
+        m[test] = settings.regressor().fit(X[train], y[train]).predict(X[test])
+        e[test] = settings.classifier().fit(X[train], t[train]).predict_proba(X[test])[:, 1]
+    return y - m, t - np.clip(e, clip, 1 - clip)
+
+
+class AverageEffect(_Learner):
+    """One effect for every customer: the overlap-weighted average, tau(x) = c.
+
+    c minimises the R-loss over constants, c = sum (t - e)(y - m) / sum (t - e)^2 with m and e
+    cross-fitted on the given folds: the effect on the population where both arms are observed
+    (weights e(1 - e)), which is what a CATE model's level can be checked against. The interval
+    is the sandwich (influence-function) interval of c, the same for every customer. It is the
+    benchmark every heterogeneous model must beat to be deployed.
+    """
+
+    name = "average_effect"
+    #: Propensities are clipped to [CLIP, 1 - CLIP] in the residuals (as in the R-loss).
+    CLIP = 0.01
+
+    def fit(self, X: np.ndarray, t: np.ndarray, y: np.ndarray,
+            cv: CrossValidation | None = None) -> AverageEffect:
+        t, y = np.asarray(t, float), np.asarray(y, float)
+        cv = list(cv) if cv is not None else default_cv(t.astype(int), 5, self.settings.seed)
+        r_y, r_t = _cross_fitted_residuals(self.settings, X, t, y, cv, self.CLIP)
+        weight = float(np.sum(r_t ** 2))
+        self.effect_ = float(np.sum(r_t * r_y) / weight)
+        influence = r_t * (r_y - self.effect_ * r_t) / (weight / len(y))
+        self.se_ = float(np.std(influence, ddof=1) / np.sqrt(len(y)))
+        return self
+
+    def effect(self, X: np.ndarray) -> np.ndarray:
+        return np.full(len(X), self.effect_, dtype=float)
+
+    def effect_interval(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from rollout.common.stats import Z_975
+
+        half = Z_975 * self.se_
+        return (np.full(len(X), self.effect_ - half), np.full(len(X), self.effect_ + half))
 
 
 class SLearner(_Learner):
@@ -248,7 +302,8 @@ class CausalForestLearner(_EconMLLearner):
 
         s = self.settings
         return CausalForestDML(
-            model_y=s.regressor(), model_t=s.classifier(), discrete_treatment=True, cv=cv,
+            model_y=s.regressor("nuisance_"), model_t=s.classifier("nuisance_"),
+            discrete_treatment=True, cv=cv,
             n_estimators=int(s.params.get("n_estimators", FOREST_TREES)),
             min_samples_leaf=int(s.params.get("min_samples_leaf", FOREST_MIN_LEAF)),
             max_depth=s.params.get("max_depth"),
@@ -276,17 +331,42 @@ class NonParamDMLLearner(_EconMLLearner):
                            random_state=s.seed)
 
 
+class DRLearnerModel(_EconMLLearner):
+    """econml DRLearner (Kennedy 2023): a boosted model of the doubly robust pseudo-outcome.
+
+    The pseudo-outcome mu1 - mu0 + t (y - mu1) / e - (1 - t)(y - mu0) / (1 - e) has the CATE as
+    its conditional mean whatever the overlap weights, so unlike the R-learner family it targets
+    tau(x) and not its overlap-weighted projection; propensities are clipped to
+    [:data:`MIN_PROPENSITY`, 1 - MIN_PROPENSITY] to bound the pseudo-outcome's variance.
+    """
+
+    name = "dr_learner"
+    MIN_PROPENSITY = 0.02
+
+    def _estimator(self, cv: CrossValidation) -> Any:
+        from econml.dr import DRLearner
+
+        s = self.settings
+        return DRLearner(model_propensity=s.classifier(), model_regression=s.regressor(),
+                         model_final=s.regressor("final_"), discrete_outcome=False, cv=cv,
+                         min_propensity=self.MIN_PROPENSITY, random_state=s.seed)
+
+
 LearnerFactory = Callable[[LearnerSettings], CateModel]
 
-#: The six models, in the order tables list them.
+#: The eight models, in the order tables list them (the constant first: the benchmark).
 LEARNERS: dict[str, LearnerFactory] = {
+    "average_effect": AverageEffect,
     "s_learner": SLearner,
     "t_learner": TLearner,
     "x_learner": XLearner,
     "linear_dml": LinearDMLLearner,
     "causal_forest_dml": CausalForestLearner,
     "nonparam_dml": NonParamDMLLearner,
+    "dr_learner": DRLearnerModel,
 }
+#: Models that predict one effect for everyone (no heterogeneity to validate or refute).
+CONSTANT_MODELS = ("average_effect",)
 
 
 def check_model_names(names: Sequence[str], argument: str = "models",

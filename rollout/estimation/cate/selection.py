@@ -1,4 +1,4 @@
-"""Which CATE model to trust: an instability guard, then the lowest held-out R-loss.
+"""Which CATE model to trust: an instability guard, the held-out R-loss, then the decision.
 
 The original analysis picked its model by eye for "stability and plausibility". Here the choice
 is a rule, applied the same way every time and explained in the output:
@@ -9,19 +9,29 @@ is a rule, applied the same way every time and explained in the output:
    more than the whole spread of spending; a model that says so has diverged. With three or more
    models left, one whose CATE SD exceeds 3 times the models' median SD is flagged too (it
    extrapolates where the R-loss cannot see: :func:`peer_outliers`).
-2. **Rule.** Among the models that pass, the lowest R-loss on the held-out split (Nie and Wager
-   2021), computed with the cross-fitted m(x) = E[Y|x] and e(x). The R-loss is a causal loss:
-   its expectation is the true CATE's mean squared error up to a term that does not depend on the
-   model, so a lower R-loss means a more accurate CATE, estimated without knowing the truth.
-3. **Margin.** The runner-up's R-loss minus the selected one's, with a 95% interval from the
-   paired per-customer loss differences; an interval that covers zero says the two models are
-   not distinguishable on these data.
+2. **Loss.** Among the models that pass, the R-loss on the held-out split (Nie and Wager 2021),
+   computed with the cross-fitted m(x) = E[Y|x] and e(x). The R-loss is a causal loss: its
+   expectation is the true CATE's overlap-weighted mean squared error up to a term that does not
+   depend on the model, so a lower R-loss means a more accurate CATE, estimated without the
+   truth. The candidates include a constant (``average_effect``) and the R-stack of the others
+   (:mod:`rollout.estimation.cate.stacking`), so a heterogeneous model is chosen only when it
+   beats no heterogeneity and the blend.
+3. **Decision.** The R-loss differences between good models are often smaller than their noise.
+   Every model within one paired standard error of the lowest R-loss is treated as tied with it;
+   among the tied ones the rule picks the highest honest policy value (the doubly robust value,
+   on the held-out customers, of treating those the model predicts to gain), then the most often
+   selected over bootstrap resamples of the held-out customers; never by the order models are
+   listed in (that only breaks exact ties of all three).
+4. **Uncertainty.** How often each model has the lowest R-loss over :data:`BOOTSTRAP_DRAWS`
+   seeded bootstrap resamples of the held-out customers, and the paired margin to the runner-up
+   with its 95% interval: a selection made in half of the resamples is a coin toss between
+   models, and the output says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -37,11 +47,15 @@ MAX_MEAN_RATIO = 3.0
 #: (checked when at least :data:`MIN_PEERS` models pass the other checks).
 MAX_PEER_SD_RATIO = 3.0
 MIN_PEERS = 3
+#: Bootstrap resamples of the held-out customers behind the selection frequencies.
+BOOTSTRAP_DRAWS = 200
 SELECTION_RULE = (
     "lowest R-loss (Nie-Wager: mean(((y - m(x)) - (t - e(x)) cate(x))^2) with cross-fitted m and "
-    "e) on the held-out split, among models that pass the instability guard (finite CATE, CATE SD "
+    "e) on the held-out split among models that pass the instability guard (finite CATE, CATE SD "
     f"<= {MAX_SD_RATIO:g} x outcome SD, |mean CATE| <= {MAX_MEAN_RATIO:g} x outcome SD, CATE SD "
-    f"<= {MAX_PEER_SD_RATIO:g} x the median CATE SD of the models when {MIN_PEERS} or more pass)"
+    f"<= {MAX_PEER_SD_RATIO:g} x the median CATE SD of the models when {MIN_PEERS} or more pass); "
+    "models within one paired SE of the lowest are tied and split by the honest held-out policy "
+    f"value, then by the selection frequency over {BOOTSTRAP_DRAWS} bootstrap resamples"
 )
 
 
@@ -87,7 +101,12 @@ def peer_outliers(spreads: Mapping[str, float]) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Selection(DisplayMixin):
-    """The chosen model, the runner-up, and the paired R-loss margin between them."""
+    """The chosen model, the runner-up, the paired R-loss margin, ties and selection frequency.
+
+    ``tied`` are the models within one paired SE of the lowest R-loss (``best_by_loss``);
+    ``policy_values`` their honest held-out values; ``selection_frequency`` how often each model
+    had the lowest R-loss over bootstrap resamples of the held-out customers.
+    """
 
     outcome: str
     rule: str
@@ -99,20 +118,84 @@ class Selection(DisplayMixin):
     margin_ci_high: float | None
     overridden: bool
     reason: str
+    best_by_loss: str | None = None
+    tied: tuple[str, ...] = ()
+    policy_values: Mapping[str, float] = field(default_factory=dict)
+    selection_frequency: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        out = asdict(self)
+        out["tied"] = list(self.tied)
+        out["policy_values"] = dict(self.policy_values)
+        out["selection_frequency"] = dict(self.selection_frequency)
+        return out
+
+
+def _paired(loss_a: np.ndarray, loss_b: np.ndarray) -> tuple[float, float]:
+    """Mean and SE of the paired per-customer difference loss_a - loss_b."""
+    diff = np.asarray(loss_a, float) - np.asarray(loss_b, float)
+    se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
+    return float(diff.mean()), se
+
+
+def selection_frequency(losses: Mapping[str, np.ndarray], candidates: Sequence[str],
+                        seed: int, draws: int = BOOTSTRAP_DRAWS) -> dict[str, float]:
+    """Share of bootstrap resamples of the held-out customers in which each model has the
+    lowest mean R-loss.
+
+    >>> selection_frequency({"a": np.zeros(50), "b": np.ones(50)}, ["a", "b"], seed=0)
+    {'a': 1.0, 'b': 0.0}
+    """
+    if not candidates:
+        return {}
+    matrix = np.column_stack([np.asarray(losses[name], float) for name in candidates])
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(matrix), size=(draws, len(matrix)))
+    means = np.stack([matrix[r].mean(axis=0) for r in rows])
+    wins = np.bincount(np.argmin(means, axis=1), minlength=len(candidates))
+    return {name: float(w / draws) for name, w in zip(candidates, wins, strict=True)}
+
+
+def _decide(ranked: list[str], losses: Mapping[str, np.ndarray],
+            values: Mapping[str, float], frequency: Mapping[str, float],
+            order: list[str]) -> tuple[str, tuple[str, ...]]:
+    """The best-by-loss model's tie group, and the model the decision rule picks from it."""
+    best = ranked[0]
+    tied = [best] + [name for name in ranked[1:]
+                     if _paired(losses[name], losses[best])[0]
+                     <= _paired(losses[name], losses[best])[1]]
+    chosen = max(tied, key=lambda name: (values.get(name, float("-inf")),
+                                         frequency.get(name, 0.0), -order.index(name)))
+    return chosen, tuple(tied)
+
+
+def _reason(selected: str, runner_up: str | None, margin: float | None, low: float | None,
+            high: float | None, tied: tuple[str, ...], best: str,
+            frequency: Mapping[str, float]) -> str:
+    if runner_up is None:
+        return f"{selected} is the only model that passed the instability guard"
+    share = frequency.get(selected, float("nan"))
+    text = (f"{selected} selected; {runner_up} is next, its R-loss {margin:.4g} higher "
+            f"(95% CI {low:.4g} to {high:.4g}); {selected} has the lowest R-loss in "
+            f"{share:.0%} of bootstrap resamples")
+    if len(tied) > 1:
+        text += (f"; {', '.join(tied)} are within one paired SE of the lowest R-loss ({best}), "
+                 f"and {selected} has the highest honest policy value among them")
+    if low is not None and low <= 0:
+        text += "; the models are not distinguishable on these data"
+    return text
 
 
 def select_model(outcome: str, losses: Mapping[str, np.ndarray],
                  flags: Mapping[str, str | None], override: str | None = None,
-                 order: Sequence[str] | None = None) -> Selection:
-    """Pick the model with the lowest mean held-out R-loss among the unflagged ones.
+                 order: Sequence[str] | None = None,
+                 values: Mapping[str, float] | None = None, seed: int = 0) -> Selection:
+    """Pick a model by the rule of the module docstring.
 
     ``losses`` maps each model to its per-customer R-loss terms on the held-out split (the same
-    customers for every model, so differences are paired). ``override`` forces a model (a
-    flagged one is refused and the rule decides, saying so). Ties go to the model listed first
-    in ``order``.
+    customers for every model, so differences are paired); ``values`` each model's honest
+    held-out policy value (the tie-break). ``override`` forces a model (a flagged one is refused
+    and the rule decides, saying so).
 
     >>> sel = select_model("y", {"a": np.array([1.0, 1.0]), "b": np.array([2.0, 4.0])},
     ...                    {"a": None, "b": None})
@@ -120,43 +203,35 @@ def select_model(outcome: str, losses: Mapping[str, np.ndarray],
     ('a', 'b', 2.0)
     """
     order = list(order if order is not None else losses)
+    values = dict(values or {})
     candidates = [name for name in order if name in losses and not flags.get(name)]
     mean_loss = {name: float(np.mean(losses[name])) for name in candidates}
     ranked = sorted(candidates, key=lambda name: (mean_loss[name], order.index(name)))
-    overridden = override is not None
-    if override is not None:
-        if override not in losses:
-            raise InputError(f"{override!r} was not fitted; fitted models: "
-                             f"{', '.join(order)}", argument="model")
+    if override is not None and override not in losses:
+        raise InputError(f"{override!r} was not fitted; fitted models: "
+                         f"{', '.join(order)}", argument="model")
     refused = ""
     if override is not None and flags.get(override):
         refused = f"--model {override} refused for {outcome}: {flags[override]}; "
-        override, overridden = None, False
-    if override is not None:
-        selected = override
-    elif ranked:
-        selected = ranked[0]
-    else:
+        override = None
+    if not ranked and override is None:
         return Selection(outcome, SELECTION_RULE, None, None, None, None, None, None, False,
                          refused + "every model was flagged by the instability guard; no CATE "
                          "is trusted")
+    frequency = selection_frequency(losses, ranked, seed)
+    chosen, tied = _decide(ranked, losses, values, frequency, order) if ranked else (None, ())
+    selected = override if override is not None else chosen
     others = [name for name in ranked if name != selected]
     runner_up = others[0] if others else None
     margin = se = low = high = None
     if runner_up is not None:
-        diff = np.asarray(losses[runner_up], float) - np.asarray(losses[selected], float)
-        margin = float(diff.mean())
-        se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
+        margin, se = _paired(losses[runner_up], losses[selected])
         low, high = margin - Z_975 * se, margin + Z_975 * se
-    if overridden:
-        rule_pick = ranked[0] if ranked else "-"
-        reason = f"chosen by --model {selected} (the rule would pick {rule_pick})"
-    elif runner_up is None:
-        reason = refused + f"{selected} is the only model that passed the instability guard"
+    if override is not None:
+        reason = f"chosen by --model {selected} (the rule would pick {chosen or '-'})"
     else:
-        distinct = low is not None and low > 0
-        reason = refused + (f"{selected} has the lowest held-out R-loss; {runner_up} is "
-                  f"{margin:.4g} higher (95% CI {low:.4g} to {high:.4g}), "
-                  + ("a clear margin" if distinct else "not distinguishable on these data"))
+        reason = refused + _reason(selected, runner_up, margin, low, high, tied, ranked[0],
+                                   frequency)
     return Selection(outcome, SELECTION_RULE, selected, runner_up, margin, se, low, high,
-                     overridden, reason)
+                     override is not None, reason, ranked[0] if ranked else None, tied,
+                     {k: float(v) for k, v in values.items() if k in candidates}, frequency)

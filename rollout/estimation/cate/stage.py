@@ -45,6 +45,7 @@ from rollout.estimation.cate.fitting import (
     summary_record,
 )
 from rollout.estimation.cate.learners import (
+    CONSTANT_MODELS,
     FOREST_TREES,
     LEARNERS,
     LearnerFactory,
@@ -56,7 +57,21 @@ from rollout.estimation.cate.persistence import MODEL_FILE, model_bytes, sha256
 from rollout.estimation.cate.refutation import placebo_test, subset_stability
 from rollout.estimation.cate.regions import cate_by_region
 from rollout.estimation.cate.selection import Selection, peer_outliers, select_model
-from rollout.estimation.cate.validation import dr_scores, uplift_curve
+from rollout.estimation.cate.stacking import (
+    STACK_NAME,
+    StackedCate,
+    StackFit,
+    cross_fitted_stack,
+    stack_folds,
+    stack_weights,
+)
+from rollout.estimation.cate.validation import (
+    blp_test,
+    dr_scores,
+    r_loss_terms,
+    uplift_curve,
+    uplift_test,
+)
 from rollout.estimation.core import CoreResult
 from rollout.estimation.propensity import ps_region
 
@@ -93,13 +108,14 @@ class CateOptions:
     test_share: float = TEST_SHARE
     registry: Mapping[str, LearnerFactory] | None = None
     refit_jobs: int = REFIT_JOBS
+    stack: bool = True
     progress: Callable[[str], None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         known = list(self.registry if self.registry is not None else LEARNERS)
         object.__setattr__(self, "models",
                            tuple(check_model_names(self.models, "models", known)))
-        if self.model is not None:
+        if self.model is not None and self.model != STACK_NAME:
             check_model_names([self.model], "model", known)
             if self.model not in self.models:
                 raise InputError(f"{self.model!r} is not among the models fitted "
@@ -118,6 +134,7 @@ class CateOptions:
         return {"models": list(self.models), "model": self.model, "validate": self.validate,
                 "tune_trials": self.tune, "placebo_permutations": self.placebo_permutations,
                 "stability_splits": self.stability_splits, "test_share": self.test_share,
+                "stack": self.stack,
                 "forest_trees": FOREST_TREES, "per_customer": PER_CUSTOMER_NOTE,
                 "refit_overrides": {k: dict(v) for k, v in REFIT_OVERRIDES.items()}}
 
@@ -131,6 +148,7 @@ class OutcomeCate(DisplayMixin):
     fits: list[ModelFit]
     selection: Selection
     tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stack: StackFit | None = None
 
     def fit_of(self, name: str | None) -> ModelFit | None:
         return next((f for f in self.fits if f.model == name), None)
@@ -168,9 +186,55 @@ def _tune_models(data: OutcomeData, options: CateOptions, split: Split, seed: in
     return tuned
 
 
+def _residuals(data: OutcomeData) -> tuple[np.ndarray, np.ndarray]:
+    """(y - m(x), t - e(x)) from the analysis's cross-fitted nuisances, e clipped as in the
+    R-loss."""
+    e = np.clip(data.e, data.clip, 1 - data.clip)
+    return data.y - data.m, data.t - e
+
+
+def stack_candidate(data: OutcomeData, fits: list[ModelFit], split: Split,
+                    seed: int) -> tuple[ModelFit | None, StackFit | None]:
+    """The R-stack of the heterogeneous models that passed the guard, scored like a model.
+
+    The weights are fitted on the held-out customers (every held-out customer for the deployed
+    stack; cross-fitted over held-out folds for the stack's own held-out predictions, R-loss and
+    validation), so the stack is judged out of sample like every other candidate.
+    """
+    members = [f for f in fits if not f.flagged and f.cate is not None
+               and f.model not in CONSTANT_MODELS]
+    if len(members) < 2:
+        return None, None
+    test = split.test
+    r_y, r_t = _residuals(data)
+    names = tuple(f.model for f in members)
+    predictions = np.column_stack([f.cate for f in members])
+    stack = stack_weights(r_y[test], r_t[test], predictions[test], names)
+    cate = stack.predict(predictions)
+    folds = stack_folds(data.t[test], seed)
+    cate[test] = cross_fitted_stack(r_y[test], r_t[test], predictions[test], folds)
+    record = ModelFit(outcome=data.name, model=STACK_NAME, cate=cate,
+                      params={f"weight_{k}": round(w, 6) for k, w in
+                              zip(stack.names, stack.weights, strict=True)})
+    record.fitted = StackedCate(stack, [f.fitted for f in members])
+    record.losses = r_loss_terms(data.y[test], data.t[test], data.m[test], data.e[test],
+                                 cate[test], clip=data.clip)
+    record.blp = blp_test(cate[test], data.scores[test])
+    record.uplift = uplift_test(cate[test], data.scores[test])
+    return record, stack
+
+
+def honest_values(data: OutcomeData, fits: list[ModelFit], split: Split) -> dict[str, float]:
+    """Each model's doubly robust held-out value of treating the customers it predicts to gain
+    (CATE > 0), per held-out customer, against treating nobody: the selection's tie-break."""
+    test = split.test
+    return {f.model: float(np.mean(data.scores[test] * (f.cate[test] > 0)))
+            for f in fits if f.cate is not None and np.all(np.isfinite(f.cate[test]))}
+
+
 def fit_outcome(core: CoreResult, outcome: str, options: CateOptions,
                 tick: Callable[[str], None]) -> OutcomeCate:
-    """Fit, score and select the CATE models of one outcome."""
+    """Fit, stack, score and select the CATE models of one outcome."""
     seed = core.options.seed
     data = outcome_data(core, outcome)
     split = split_customers(data.t, seed, options.test_share)
@@ -178,14 +242,19 @@ def fit_outcome(core: CoreResult, outcome: str, options: CateOptions,
     fits = fit_all(data, options.models, split, seed, core.options.n_jobs, tuned,
                    options.registry, tick)
     spreads = {f.model: float(np.std(f.cate, ddof=1)) for f in fits
-               if not f.flagged and f.cate is not None}
+               if not f.flagged and f.cate is not None and f.model not in CONSTANT_MODELS}
     for name, reason in peer_outliers(spreads).items():
         next(f for f in fits if f.model == name).flag_reason = reason
+    stacked, stack = stack_candidate(data, fits, split, seed) if options.stack else (None, None)
+    if stacked is not None:
+        fits.append(stacked)
     losses = {f.model: f.losses for f in fits if f.losses is not None}
     flags = {f.model: f.flag_reason for f in fits}
-    selection = select_model(outcome, losses, flags, override=options.model,
-                             order=list(options.models))
-    return OutcomeCate(data=data, split=split, fits=fits, selection=selection, tuned=tuned)
+    order = [*options.models, *([STACK_NAME] if stacked is not None else [])]
+    selection = select_model(outcome, losses, flags, override=options.model, order=order,
+                             values=honest_values(data, fits, split), seed=seed)
+    return OutcomeCate(data=data, split=split, fits=fits, selection=selection, tuned=tuned,
+                       stack=stack)
 
 
 def _criteria(fit: ModelFit | None, split: Split) -> dict[str, Any]:
@@ -197,26 +266,48 @@ def _criteria(fit: ModelFit | None, split: Split) -> dict[str, Any]:
                                 "blp_slope", "blp_p", "auuc", "qini")}
 
 
-def _maker(name: str, registry: Mapping[str, LearnerFactory] | None, n_jobs: int,
-           params: Mapping[str, Any] | None) -> Callable[[int], Any]:
-    """``make(seed)``: a fresh model of one configuration (picklable for parallel refits)."""
-    return partial(make_learner, name, n_jobs=n_jobs, params=params, registry=registry)
+def make_stacked(stack: StackFit, registry: Mapping[str, LearnerFactory] | None, n_jobs: int,
+                 params: Mapping[str, Mapping[str, Any]], seed: int) -> StackedCate:
+    """A fresh stack of one configuration: unfitted learners, the stack's fixed weights."""
+    models = [make_learner(name, seed=seed, n_jobs=n_jobs, params=params.get(name),
+                           registry=registry) for name in stack.names]
+    return StackedCate(stack, models)
 
 
-def refute(data: OutcomeData, name: str, real_cate: np.ndarray, options: CateOptions,
-           seed: int, n_jobs: int, params: Mapping[str, Any] | None,
-           tick: Callable[[str], None]) -> dict[str, Any]:
+def model_maker(oc: OutcomeCate, name: str, options: CateOptions, n_jobs: int,
+                refit: bool = False) -> tuple[Callable[[int], Any], dict[str, Any]]:
+    """``make(seed)``: a fresh model of one configuration (picklable for parallel refits), and
+    the parameters it uses. ``refit`` applies :data:`REFIT_OVERRIDES` (the cheaper refutation
+    configuration) to the model, or to each learner of a stack."""
+    if name == STACK_NAME and oc.stack is not None:
+        params = {member: {**oc.tuned.get(member, {}),
+                           **(REFIT_OVERRIDES.get(member, {}) if refit else {})}
+                  for member in oc.stack.names}
+        used = {f"{m}.{k}": v for m, p in params.items() for k, v in p.items()}
+        return partial(make_stacked, oc.stack, options.registry, n_jobs, params), used
+    params = {**oc.tuned.get(name, {}), **(REFIT_OVERRIDES.get(name, {}) if refit else {})}
+    return partial(make_learner, name, n_jobs=n_jobs, params=params,
+                   registry=options.registry), params
+
+
+def _uses_overrides(oc: OutcomeCate, name: str) -> bool:
+    members = oc.stack.names if name == STACK_NAME and oc.stack is not None else (name,)
+    return any(member in REFIT_OVERRIDES for member in members)
+
+
+def refute(oc: OutcomeCate, name: str, real_cate: np.ndarray, options: CateOptions,
+           seed: int, n_jobs: int, tick: Callable[[str], None]) -> dict[str, Any]:
     """Placebo and subset-stability tests of one model on all customers of one outcome.
 
-    Models listed in :data:`REFIT_OVERRIDES` are refitted in a cheaper configuration (fewer
-    forest trees); the real CATE the placebo compares with is then refitted in that same
-    configuration, so the ratio compares like with like.
+    Models listed in :data:`REFIT_OVERRIDES` (or stacks holding one) are refitted in a cheaper
+    configuration (fewer forest trees); the real CATE the placebo compares with is then refitted
+    in that same configuration, so the ratio compares like with like. A stack is refitted with
+    its weights held fixed (the learners refitted, not the weights).
     """
-    cheaper = REFIT_OVERRIDES.get(name, {})
-    refit_params = {**(params or {}), **cheaper}
+    data = oc.data
     jobs = options.refit_jobs if options.registry is None else 1
-    make = _maker(name, options.registry, n_jobs, refit_params)
-    if cheaper:
+    make, refit_params = model_maker(oc, name, options, n_jobs, refit=True)
+    if _uses_overrides(oc, name):
         tick(f"{name}: real fit in the refit configuration")
         real_cate = np.asarray(make(seed).fit(data.X, data.t, data.y, folds_to_cv(data.folds))
                                .effect(data.X), dtype=float)
@@ -341,23 +432,68 @@ def _model_records(per_outcome: list[OutcomeCate]
     return records, selections, curves, warnings
 
 
+#: The all-customer refit is deployed only while its CATE stays close to the validated fit's:
+#: an SD at most this many times the validated SD ...
+MAX_REFIT_SD_RATIO = 2.0
+#: ... and a correlation with the validated predictions of at least this much.
+MIN_REFIT_CORRELATION = 0.5
+
+
+def refit_divergence(refit: np.ndarray, validated: np.ndarray) -> str | None:
+    """Why an all-customer refit has moved too far from the validated fit, or None.
+
+    >>> refit_divergence(np.array([1.0, 2.0, 3.0]), np.array([1.1, 2.1, 2.9])) is None
+    True
+    >>> refit_divergence(np.array([0.0, 9.0, 0.0]), np.array([1.0, 2.0, 3.0]))[:18]
+    'its CATE SD 5.2 is'
+    """
+    sd_refit, sd_valid = float(np.std(refit)), float(np.std(validated))
+    if sd_valid == 0 or sd_refit == 0:
+        return None
+    if sd_refit > MAX_REFIT_SD_RATIO * sd_valid:
+        return (f"its CATE SD {sd_refit:.3g} is more than {MAX_REFIT_SD_RATIO:g} times the "
+                f"validated fit's ({sd_valid:.3g})")
+    correlation = float(np.corrcoef(refit, validated)[0, 1])
+    if correlation < MIN_REFIT_CORRELATION:
+        return (f"its CATE correlates {correlation:.2f} with the validated fit's (needs >= "
+                f"{MIN_REFIT_CORRELATION:g})")
+    return None
+
+
+def _deployed(primary: OutcomeCate, options: CateOptions, core: CoreResult,
+              tick: Callable[[str], None]) -> tuple[Any, str]:
+    """The model to deploy: the selected one refitted on all customers, or its validated
+    training-split fit when the refit diverges from it (said in ``fit_on``)."""
+    chosen = primary.selection.selected
+    data = primary.data
+    tick(f"CATE {data.name}: refit {chosen} on all customers")
+    make, _ = model_maker(primary, chosen, options, core.options.n_jobs)
+    final = make(core.options.seed)
+    final.fit(data.X, data.t, data.y, folds_to_cv(data.folds))
+    validated = primary.fit_of(chosen)
+    if validated is None or validated.fitted is None:
+        return final, "all customers"
+    reason = refit_divergence(np.asarray(final.effect(data.X), float),
+                              np.asarray(validated.fitted.effect(data.X), float))
+    if reason is None:
+        return final, "all customers"
+    return validated.fitted, (f"training split (the all-customer refit was not deployed: "
+                              f"{reason})")
+
+
 def _refit_selected(primary: OutcomeCate, options: CateOptions, core: CoreResult,
                     tick: Callable[[str], None]
                     ) -> tuple[dict[str, np.ndarray], bytes | None, dict[str, Any] | None]:
-    """The selected model refitted on all customers: its CATE columns, model file and record."""
-    seed, n_jobs = core.options.seed, core.options.n_jobs
+    """The deployed model (see :func:`_deployed`): its CATE columns, model file and record."""
     nan = np.full(core.cohort.n, np.nan)
     customer = {"cate": nan.copy(), "cate_lower": nan.copy(), "cate_upper": nan.copy()}
     chosen = primary.selection.selected
     if chosen is None:
         return customer, None, None
-    tick(f"CATE {primary.data.name}: refit {chosen} on all customers")
-    params = primary.tuned.get(chosen)
-    final = make_learner(chosen, seed=seed, n_jobs=n_jobs, params=params,
-                         registry=options.registry)
-    final.fit(primary.data.X, primary.data.t, primary.data.y, folds_to_cv(primary.data.folds))
-    customer["cate"] = np.asarray(final.effect(primary.data.X), dtype=float)
-    interval = final.effect_interval(primary.data.X)
+    final, fit_on = _deployed(primary, options, core, tick)
+    X = primary.data.X
+    customer["cate"] = np.asarray(final.effect(X), dtype=float)
+    interval = final.effect_interval(X)
     if interval is not None:
         customer["cate_lower"], customer["cate_upper"] = interval
     blob = model_bytes(final)
@@ -365,7 +501,7 @@ def _refit_selected(primary: OutcomeCate, options: CateOptions, core: CoreResult
     structure = final.structure(covariates) if hasattr(final, "structure") else None
     record = {"file": MODEL_FILE, "sha256": sha256(blob), "model": chosen,
               "outcome": primary.data.name, "covariates": covariates,
-              "fit_on": "all customers", "params": params or None,
+              "fit_on": fit_on, "params": primary.tuned.get(chosen) or None,
               "structure": structure,
               "loader": "rollout.estimation.cate.persistence.load_cate_model"}
     return customer, blob, record
@@ -390,7 +526,8 @@ def _refutation_failures(refutation: list[dict[str, Any]]) -> list[str]:
 def _refutations(per_outcome: list[OutcomeCate], selected_cate: np.ndarray,
                  options: CateOptions, core: CoreResult,
                  tick: Callable[[str], None]) -> list[dict[str, Any]]:
-    """Placebo and stability tests of the models ``options.validate`` names."""
+    """Placebo and stability tests of the models ``options.validate`` names (a constant
+    claims no heterogeneity, so there is nothing to refute)."""
     seed, n_jobs = core.options.seed, core.options.n_jobs
     primary = per_outcome[0]
     chosen = primary.selection.selected
@@ -401,17 +538,36 @@ def _refutations(per_outcome: list[OutcomeCate], selected_cate: np.ndarray,
         plan = [(oc, f.model) for oc in per_outcome for f in oc.fits if not f.flagged]
     refutation = []
     for oc, name in plan:
+        if name in CONSTANT_MODELS:
+            continue
         if oc is primary and name == chosen:
             real = selected_cate
         else:
             tick(f"CATE {oc.data.name}: refit {name} on all customers")
-            other = make_learner(name, seed=seed, n_jobs=n_jobs, params=oc.tuned.get(name),
-                                 registry=options.registry)
-            other.fit(oc.data.X, oc.data.t, oc.data.y, folds_to_cv(oc.data.folds))
+            make, _ = model_maker(oc, name, options, n_jobs)
+            other = make(seed).fit(oc.data.X, oc.data.t, oc.data.y, folds_to_cv(oc.data.folds))
             real = np.asarray(other.effect(oc.data.X), dtype=float)
-        refutation.append(refute(oc.data, name, real, options, seed, n_jobs,
-                                 oc.tuned.get(name), tick))
+        refutation.append(refute(oc, name, real, options, seed, n_jobs, tick))
     return refutation
+
+
+def level_check(core: CoreResult, primary: OutcomeCate, cate: np.ndarray) -> dict[str, Any]:
+    """The deployed CATE's overlap-weighted mean against the ATO estimate and its interval.
+
+    The overlap (ATO) estimand is E[e(1-e) tau(x)] / E[e(1-e)]; a CATE whose e(1-e)-weighted
+    mean falls outside the ATO's 95% interval has the wrong level, whatever its ranking.
+    """
+    ato = next((est for est in core.effects
+                if est.outcome == primary.data.name and est.method == "ato"), None)
+    if ato is None or not np.all(np.isfinite(cate)):
+        return {"outcome": primary.data.name, "checked": False}
+    e = np.clip(primary.data.e, primary.data.clip, 1 - primary.data.clip)
+    weights = e * (1 - e)
+    level = float(np.sum(weights * cate) / np.sum(weights))
+    within = bool(ato.ci_low <= level <= ato.ci_high)
+    return {"outcome": primary.data.name, "checked": True, "model": primary.selection.selected,
+            "overlap_weighted_mean_cate": level, "ato": ato.estimate, "ato_ci_low": ato.ci_low,
+            "ato_ci_high": ato.ci_high, "within": within}
 
 
 def _regions_table(per_outcome: list[OutcomeCate], selected_cate: np.ndarray,
@@ -451,14 +607,24 @@ def _model_columns(primary: OutcomeCate, n: int) -> dict[str, np.ndarray]:
     return customer
 
 
+def _cell(value: Any) -> Any:
+    """A table cell: lists and mappings as ``a=0.5,b=0.2`` text."""
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                        for k, v in value.items()) or None
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value)) or None
+    return value
+
+
 def _tables(records: list[dict[str, Any]], selections: list[dict[str, Any]],
             regions: pd.DataFrame, refutation: list[dict[str, Any]],
             curves: list[pd.DataFrame]) -> dict[str, pd.DataFrame]:
     models_table = pd.DataFrame(records)
     models_table["tuned_params"] = models_table["tuned_params"].map(
         lambda p: None if not p else ",".join(f"{k}={v}" for k, v in sorted(p.items())))
-    selection_table = pd.DataFrame([{k: v for k, v in s.items() if not k.endswith("_criteria")}
-                                    for s in selections])
+    selection_table = pd.DataFrame([{k: _cell(v) for k, v in s.items()
+                                     if not k.endswith("_criteria")} for s in selections])
     return {"cate_models": models_table, "cate_selection": selection_table,
             "cate_by_region": regions,
             "refutation": pd.DataFrame(refutation).drop(
@@ -488,6 +654,13 @@ def run_cate(core: CoreResult, options: CateOptions | None = None,
     customer, blob, model_record = _refit_selected(primary, options, core, tick)
     refutation = _refutations(per_outcome, customer["cate"], options, core, tick)
     warnings += _refutation_failures(refutation)
+    level = level_check(core, primary, customer["cate"])
+    if level["checked"] and not level["within"]:
+        warnings.append(
+            f"CATE {primary.data.name}: the deployed CATE's overlap-weighted mean "
+            f"{level['overlap_weighted_mean_cate']:.4g} lies outside the ATO estimate's 95% "
+            f"interval [{level['ato_ci_low']:.4g}, {level['ato_ci_high']:.4g}]: its level is "
+            "off; read the per-customer effects as a ranking, and the ATO for the size")
     regions = _regions_table(per_outcome, customer["cate"], core.nuisances.e_hat)
     customer.update(_model_columns(primary, core.cohort.n))
     sections = {
@@ -497,6 +670,9 @@ def run_cate(core: CoreResult, options: CateOptions | None = None,
         "cate_by_region": regions.to_dict(orient="records"),
         "refutation": refutation,
         "cate_model": model_record,
+        "cate_level": level,
+        "cate_stack": [{"outcome": oc.data.name, **oc.stack.to_dict()} for oc in per_outcome
+                       if oc.stack is not None],
     }
     return CateResult(
         options=options, outcomes=tuple(per_outcome),

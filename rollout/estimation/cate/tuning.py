@@ -37,7 +37,7 @@ def require_optuna() -> Any:
 
 #: Models with a search space; any other model (e.g. a user's own) keeps its settings.
 TUNABLE = ("s_learner", "t_learner", "x_learner", "linear_dml", "causal_forest_dml",
-           "nonparam_dml")
+           "nonparam_dml", "dr_learner")
 
 
 def _boosting_space(trial: Any, prefix: str = "") -> dict[str, Any]:
@@ -55,7 +55,7 @@ def search_space(name: str, trial: Any) -> dict[str, Any]:
     """The hyperparameters a trial proposes for model ``name``."""
     if name in ("s_learner", "t_learner", "linear_dml"):
         return _boosting_space(trial)
-    if name in ("x_learner", "nonparam_dml"):
+    if name in ("x_learner", "nonparam_dml", "dr_learner"):
         return {**_boosting_space(trial), **_boosting_space(trial, "final_")}
     if name == "causal_forest_dml":
         return {
