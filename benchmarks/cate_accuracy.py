@@ -1,26 +1,33 @@
-"""CATE accuracy on worlds with known effects, and the speed of the default CATE step.
+"""CATE accuracy of the deployed model on fresh customers of worlds with known effects.
 
-For each world and seed: cross-fit the nuisances as ``rollout analyze`` does, run the CATE step
-(six models on the 80/20 split, R-loss selection, full-data refit of the selected model; no
-refutation refits), and compute every model's root PEHE, sqrt(mean((cate - true cate)^2)) over
-all customers, beside econml's CausalForestDML and LinearDML with default settings (only
-``discrete_treatment=True`` and the seed given) fitted on all customers of the same data.
+For each world and seed: draw a cohort (scenario default n), cross-fit the nuisances as
+``rollout analyze`` does, run the CATE stage (every candidate on the 80/20 split, the R-stack,
+selection, the deployed model; no refutation refits), and load the deployed model from the bytes
+the results folder would keep (``model.joblib``). Then draw *fresh* customers from the same world
+(another seed) and compute the root PEHE, sqrt(mean((cate - true cate)^2)), of
 
-Then times the default ``rollout analyze`` pieces on a cohort file (per-model fit times).
+- the deployed model,
+- econml's CausalForestDML and LinearDML with default settings (only ``discrete_treatment=True``
+  and the seed given), fitted on all customers of the same cohort,
+- a constant at the true ATE of the fresh customers (the error of knowing only the average),
+
+over all fresh customers, inside the overlap region (true propensity in [0.1, 0.9]) and outside.
 
 Usage::
 
-    python benchmarks/cate_accuracy.py                       # accuracy table, 3 seeds per world
-    python benchmarks/cate_accuracy.py --seeds 1 --cohort cohort.parquet   # plus timings
+    python benchmarks/cate_accuracy.py                      # every bundled world, 5 seeds
+    python benchmarks/cate_accuracy.py --worlds good_overlap --seeds 2 --out runs.csv
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import time
 import warnings
 
+import joblib
 import numpy as np
 import pandas as pd
 
@@ -31,7 +38,10 @@ from rollout.estimation.cate.learners import LEARNERS
 from rollout.estimation.cate.stage import CateOptions, outcome_data, run_cate
 from rollout.simulation import simulate_world
 
-WORLDS = ("nie_wager_a", "nie_wager_b", "good_overlap", "overlap_violation")
+#: Every bundled world (the A/B-return scenarios are not worlds).
+WORLDS = ("nie_wager_a", "nie_wager_b", "good_overlap", "overlap_violation", "poor_overlap",
+          "homogeneous", "no_effect", "harmful", "linear_confounding", "hidden_confounding",
+          "drift")
 
 
 def primary_only(cohort: Cohort) -> Cohort:
@@ -40,20 +50,22 @@ def primary_only(cohort: Cohort) -> Cohort:
     return Cohort(frame=cohort.frame, roles=roles, source=cohort.source)
 
 
-def econml_defaults(cohort: Cohort, seed: int) -> dict[str, np.ndarray]:
-    """econml's CausalForestDML and LinearDML with default settings, fitted on all customers."""
+ECONML = ("econml CausalForestDML (defaults)", "econml LinearDML (defaults)")
+
+
+def econml_defaults(cohort: Cohort, seed: int, X_new: np.ndarray) -> dict[str, np.ndarray]:
+    """econml's CausalForestDML and LinearDML with default settings, fitted on all customers,
+    predicting ``X_new``."""
     from econml.dml import CausalForestDML, LinearDML
 
     X, t, y = cohort.X, cohort.treatment.astype(int), cohort.outcome(cohort.roles.outcomes[0])
     out = {}
-    for name, est in (("econml CausalForestDML (defaults)",
-                       CausalForestDML(discrete_treatment=True, random_state=seed)),
-                      ("econml LinearDML (defaults)",
-                       LinearDML(discrete_treatment=True, random_state=seed))):
+    for name, est in ((ECONML[0], CausalForestDML(discrete_treatment=True, random_state=seed)),
+                      (ECONML[1], LinearDML(discrete_treatment=True, random_state=seed))):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             est.fit(y, t, X=X)
-            out[name] = np.asarray(est.effect(X), float).ravel()
+            out[name] = np.asarray(est.effect(X_new), float).ravel()
     return out
 
 
@@ -61,36 +73,80 @@ def pehe(cate: np.ndarray, truth: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(cate, float) - truth) ** 2)))
 
 
+def _regions(values: np.ndarray, truth: np.ndarray, inside: np.ndarray) -> dict[str, float]:
+    out = {"all": pehe(values, truth)}
+    out["overlap"] = pehe(values[inside], truth[inside]) if inside.any() else np.nan
+    out["outside"] = pehe(values[~inside], truth[~inside]) if (~inside).any() else np.nan
+    return out
+
+
+def one_run(world_name: str, seed: int) -> dict[str, object]:
+    """The deployed CATE, econml's defaults and the constant on fresh customers of one draw."""
+    world = simulate_world(world_name, seed=seed)
+    fresh = simulate_world(world_name, seed=10_000 + seed)
+    cohort = primary_only(world.cohort)
+    truth = fresh.truth["true_cate"].to_numpy(float)
+    inside = (fresh.truth["propensity"].to_numpy() >= 0.1) & (
+        fresh.truth["propensity"].to_numpy() <= 0.9)
+    result = analyze(cohort, seed=seed, cate=None, policy=None)
+    cate = run_cate(result.core, CateOptions(validate="none"))
+    (oc,) = cate.outcomes
+    deployed = joblib.load(io.BytesIO(cate.model_file))
+    X_fresh = fresh.cohort.X
+    row: dict[str, object] = {"world": world_name, "seed": seed, "n": cohort.n,
+                              "true_sd": float(truth.std()),
+                              "overlap_share": float(inside.mean()),
+                              "selected": oc.selection.selected,
+                              "fit_on": cate.model_record["fit_on"]}
+    candidates = {"deployed": np.asarray(deployed.effect(X_fresh), float),
+                  "constant at true ATE": np.full(len(truth), truth.mean())}
+    candidates.update(econml_defaults(cohort, seed, X_fresh))
+    for name, values in candidates.items():
+        for region, value in _regions(values, truth, inside).items():
+            row[f"{name} [{region}]"] = value
+    return row
+
+
 def accuracy(worlds: tuple[str, ...], seeds: int) -> pd.DataFrame:
     rows = []
     for world_name in worlds:
         for seed in range(seeds):
-            world = simulate_world(world_name, seed=seed)
-            cohort = primary_only(world.cohort)
-            truth = world.truth["true_cate"].to_numpy()
-            result = analyze(cohort, seed=seed, cate=None, policy=None)
-            cate = run_cate(result.core, CateOptions(validate="none"))
-            (oc,) = cate.outcomes
-            row = {"world": world_name, "seed": seed, "n": cohort.n,
-                   "true_sd": float(truth.std()), "selected_model": oc.selection.selected,
-                   "selected (full refit)": pehe(cate.columns.cate, truth)}
-            for fit in oc.fits:
-                row[fit.model] = pehe(fit.cate, truth) if fit.cate is not None else np.nan
-            row.update({k: pehe(v, truth) for k, v in econml_defaults(cohort, seed).items()})
+            start = time.perf_counter()
+            row = one_run(world_name, seed)
+            row["seconds"] = time.perf_counter() - start
             rows.append(row)
             print(pd.DataFrame([row]).round(3).to_string(index=False), flush=True)
     return pd.DataFrame(rows)
+
+
+def summarize(table: pd.DataFrame) -> pd.DataFrame:
+    """Per world: mean root PEHEs, and the ratio of the deployed model to the better econml
+    default and to the constant, each with its Monte Carlo SE over seeds."""
+    peers = table[[f"{name} [all]" for name in ECONML]].min(axis=1)
+    table = table.assign(ratio_econml=table["deployed [all]"] / peers,
+                         ratio_constant=table["deployed [all]"]
+                         / table["constant at true ATE [all]"],
+                         excess_constant=table["deployed [all]"]
+                         - table["constant at true ATE [all]"])
+    grouped = table.groupby("world", sort=False)
+    out = grouped[[c for c in table.columns if c.endswith("]")]].mean()
+    for column in ("ratio_econml", "ratio_constant", "excess_constant"):
+        out[column] = grouped[column].mean()
+        out[f"{column}_se"] = grouped[column].std(ddof=1) / np.sqrt(grouped.size())
+    out["selected"] = grouped["selected"].agg(lambda s: ", ".join(
+        f"{k} {v}" for k, v in s.value_counts().items()))
+    return out
 
 
 def timings(path: str, seed: int = 0) -> pd.DataFrame:
     """Seconds per model fit (training split, each outcome) on a cohort file."""
     cohort = load_cohort(path)
     start = time.perf_counter()
-    result = analyze(cohort, seed=seed, steps=[])
+    result = analyze(cohort, seed=seed, cate=None, policy=None)
     rows = [{"piece": "core analyze (nuisances, effects)", "outcome": "all",
              "seconds": time.perf_counter() - start}]
     for outcome in cohort.roles.outcomes:
-        data = outcome_data(result, outcome)
+        data = outcome_data(result.core, outcome)
         split = split_customers(data.t, seed)
         for name in LEARNERS:
             start = time.perf_counter()
@@ -102,20 +158,18 @@ def timings(path: str, seed: int = 0) -> pd.DataFrame:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--worlds", default=",".join(WORLDS))
+    parser.add_argument("--out", default=None, help="write the per-run table as CSV")
     parser.add_argument("--cohort", default=None, help="cohort file to time the models on")
     parser.add_argument("--skip-accuracy", action="store_true")
     args = parser.parse_args()
     if not args.skip_accuracy:
         table = accuracy(tuple(args.worlds.split(",")), args.seeds)
-        models = list(LEARNERS)
-        peers = ["econml CausalForestDML (defaults)", "econml LinearDML (defaults)"]
-        summary = table.groupby("world")[["selected (full refit)", *models, *peers]].mean()
-        print("\nmean root PEHE over seeds")
-        print(summary.round(3).to_string())
-        counts = table.groupby("world")["selected_model"].agg(lambda s: s.value_counts().to_dict())
-        print(counts.to_string())
+        if args.out:
+            table.to_csv(args.out, index=False)
+        print("\nper world, mean over seeds")
+        print(summarize(table).round(3).to_string())
     if args.cohort:
         print(timings(args.cohort).round(2).to_string(index=False))
 

@@ -2,15 +2,18 @@
 
 When no single learner is clearly best, a combination usually beats each of them. The stack is
 
-    tau(x) = c + sum_k a_k tau_k(x),   a_k >= 0,
+    tau(x) = c + sum_k a_k tau_k(x),   a_k >= 0,   sum_k a_k <= 1,
 
 with ``c`` and ``a`` minimising the R-loss sum(((y - m) - (t - e) tau(x))^2) over the held-out
-customers, given the learners' out-of-sample predictions there. That is a least-squares problem in
-the columns (t - e), (t - e) tau_k(x) with non-negative bounds on ``a``, solved exactly
-(:func:`scipy.optimize.lsq_linear`). The free intercept is also the stack's level calibration:
-if the learners are all shifted by a constant, ``c`` takes it back. Non-negative weights keep the
-ranking of customers a blend of the learners' rankings (a negative weight would turn a learner's
-ranking upside down on the strength of a noisy held-out fit).
+customers, given the learners' out-of-sample predictions there: a least-squares problem in the
+columns (t - e), (t - e) tau_k(x), solved exactly under its linear constraints (SLSQP). The free
+intercept is also the stack's level calibration: if the learners are all shifted by a constant,
+``c`` takes it back. Non-negative weights keep the ranking of customers a blend of the learners'
+rankings (a negative weight would turn a learner's ranking upside down on the strength of a
+noisy held-out fit). Weights summing to at most 1 make the stack a blend of the learners and of
+a constant, so it can shrink a noisy spread towards the average but never amplify it: on the
+embedded data, unconstrained weights of 2.5 and 8.8 with an intercept of -208 fitted the noise of
+616 held-out customers and predicted worse out of fold than any single learner.
 
 The weights are fitted on the held-out customers, so the stack's own held-out R-loss must not
 reuse them: :func:`cross_fitted_stack` fits the weights on all held-out folds but one and predicts
@@ -33,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import lsq_linear
+from scipy.optimize import minimize
 
 from rollout.common.display import DisplayMixin
 
@@ -61,17 +64,31 @@ class StackFit(DisplayMixin):
 
 def stack_weights(r_y: np.ndarray, r_t: np.ndarray, predictions: np.ndarray,
                   names: Sequence[str] | None = None) -> StackFit:
-    """The R-loss-minimising intercept and non-negative weights (see the module docstring)."""
+    """The R-loss-minimising intercept and weights (see the module docstring)."""
     predictions = np.asarray(predictions, float)
     k = predictions.shape[1]
-    r_t = np.asarray(r_t, float)
+    r_t, r_y = np.asarray(r_t, float), np.asarray(r_y, float)
     design = np.column_stack([r_t, r_t[:, None] * predictions])
-    lower = np.r_[-np.inf, np.zeros(k)]
-    solution = lsq_linear(design, np.asarray(r_y, float), bounds=(lower, np.full(k + 1, np.inf)),
-                          method="bvls")
+    scale = float(np.mean(r_y ** 2)) or 1.0
+    gram, cross = design.T @ design / len(r_y) / scale, design.T @ r_y / len(r_y) / scale
+
+    def loss(coef: np.ndarray) -> float:
+        return float(coef @ gram @ coef - 2 * cross @ coef)
+
+    def gradient(coef: np.ndarray) -> np.ndarray:
+        return 2 * (gram @ coef - cross)
+
+    start = np.r_[float(np.sum(r_t * r_y) / np.sum(r_t ** 2)), np.zeros(k)]
+    solution = minimize(loss, start, jac=gradient, method="SLSQP",
+                        bounds=[(None, None)] + [(0.0, 1.0)] * k,
+                        constraints=[{"type": "ineq", "fun": lambda c: 1.0 - np.sum(c[1:]),
+                                      "jac": lambda c: np.r_[0.0, -np.ones(k)]}],
+                        options={"ftol": 1e-12, "maxiter": 500})
     coef = solution.x
     names = tuple(names) if names is not None else tuple(f"m{i}" for i in range(k))
-    return StackFit(names, float(coef[0]), tuple(float(max(a, 0.0)) for a in coef[1:]))
+    weights = np.clip(coef[1:], 0.0, 1.0)
+    weights[weights < 1e-9] = 0.0
+    return StackFit(names, float(coef[0]), tuple(float(a) for a in weights))
 
 
 def stack_folds(t: np.ndarray, seed: int, n_folds: int = STACK_FOLDS) -> np.ndarray:
