@@ -448,7 +448,8 @@ def refit_divergence(refit: np.ndarray, validated: np.ndarray) -> str | None:
     'its CATE SD 5.2 is'
     """
     sd_refit, sd_valid = float(np.std(refit)), float(np.std(validated))
-    if sd_valid == 0 or sd_refit == 0:
+    tiny = 1e-9 * (1.0 + float(np.abs(validated).mean()))
+    if sd_valid <= tiny or sd_refit <= tiny:  # a constant has no spread to diverge in
         return None
     if sd_refit > MAX_REFIT_SD_RATIO * sd_valid:
         return (f"its CATE SD {sd_refit:.3g} is more than {MAX_REFIT_SD_RATIO:g} times the "
