@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
-from xgboost import XGBClassifier, XGBRegressor
+from xgboost import XGBClassifier
 
 from rollout.errors import InputError
-from rollout.estimation.crossfit import BOOSTING_PARAMS
+from rollout.estimation.crossfit import BOOSTING_PARAMS, LinearBoostRegressor
 
 CrossValidation = Sequence[tuple[np.ndarray, np.ndarray]]
 
@@ -96,8 +96,10 @@ class LearnerSettings:
                 out[key] = self.params[prefix + key]
         return out
 
-    def regressor(self, prefix: str = "") -> XGBRegressor:
-        return XGBRegressor(**self.boosting(prefix), random_state=self.seed, n_jobs=self.n_jobs)
+    def regressor(self, prefix: str = "") -> LinearBoostRegressor:
+        """Least squares plus boosted residuals (trees alone are flat in the tails of spend)."""
+        return LinearBoostRegressor(**self.boosting(prefix), random_state=self.seed,
+                                    n_jobs=self.n_jobs)
 
     def classifier(self, prefix: str = "") -> XGBClassifier:
         return XGBClassifier(**self.boosting(prefix), random_state=self.seed, n_jobs=self.n_jobs,
