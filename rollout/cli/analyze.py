@@ -68,11 +68,12 @@ def parse_outcome_bounds(values: Sequence[str], outcomes: Sequence[str]) -> dict
               help="Declared outcome range for the Manski bounds (default: the 1st and 99th "
                    "percentiles of the outcome).")
 @click.option("--models", "models", multiple=True, metavar="NAMES",
-              help="CATE models to fit; repeat or separate by commas (default: all six: "
-                   "s_learner, t_learner, x_learner, linear_dml, causal_forest_dml, "
-                   "nonparam_dml).")
+              help="CATE models to fit; repeat or separate by commas (default: all eight: "
+                   "average_effect, s_learner, t_learner, x_learner, linear_dml, "
+                   "causal_forest_dml, nonparam_dml, dr_learner; the R-stack of the "
+                   "heterogeneous ones is added when two or more pass).")
 @click.option("--model", "model", default=None, metavar="NAME",
-              help="Use this CATE model instead of the one the held-out R-loss selects.")
+              help="Use this CATE model (or 'stacked') instead of the one the rule selects.")
 @click.option("--validate", "validate", default="selected", show_default=True,
               metavar="selected|all|none",
               help="Which CATE models get the placebo and subset-stability refits.")
@@ -108,8 +109,8 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
             contact_cost: float | None, margin: float, segments: int | None, no_report: bool,
             force: bool, as_json: bool) -> None:
     """Estimation core: positivity, average effects by six methods, trimming, bounds, verdict,
-    heterogeneous effects (six CATE models, validated on held-out customers, one selected by the
-    R-loss), then breakeven, targeting policies and segments.
+    heterogeneous effects (eight CATE models and their R-stack, validated on held-out customers,
+    one selected by the R-loss and the honest policy value), then breakeven, targeting policies and segments.
 
     Reads COHORT (parquet or CSV: customer_id, treatment 0/1, outcomes, numeric covariates) and
     writes OUTPUT/summary.json, OUTPUT/customers.parquet, OUTPUT/tables/*.parquet,

@@ -1,8 +1,9 @@
-"""Heterogeneous effects (CATE): six models, held-out validation, an explained selection.
+"""Heterogeneous effects (CATE): eight models and their R-stack, held-out validation, a rule.
 
 See :mod:`rollout.estimation.cate.stage` for what ``rollout analyze`` does with them, and the
-modules for each idea: ``learners`` (one interface over the six models), ``validation`` (DR
-scores, BLP, AUUC/Qini, R-loss), ``selection`` (instability guard and R-loss rule), ``regions``
+modules for each idea: ``learners`` (one interface over the eight models, a constant among
+them), ``stacking`` (the R-stack), ``validation`` (DR scores, BLP, AUUC/Qini, R-loss),
+``selection`` (instability guard, R-loss, ties split by the honest policy value), ``regions``
 (CATE by propensity region), ``refutation`` (placebo and subset stability), ``tuning`` (optional
 Optuna), ``persistence`` (the checksummed model file).
 """
