@@ -147,24 +147,52 @@ def test_tuned_forest_settings_stay_out_of_its_nuisance_models() -> None:
     assert linear.model_y.get_params()["max_depth"] == 5
 
 
-def test_ties_are_split_by_the_honest_value_not_by_order() -> None:
+def test_ties_are_split_by_a_clearly_higher_honest_value_not_by_order() -> None:
     rng = np.random.default_rng(0)
     base = rng.exponential(size=400)
     losses = {"first": base, "second": base + rng.normal(scale=0.5, size=400) * 0.01,
               "far": base + 5.0}
     flags = dict.fromkeys(losses)
-    values = {"first": 1.0, "second": 3.0, "far": 10.0}
+    scores = rng.normal(1.0, 1.0, 400)
+    # "second" treats everyone (value ~1 per customer); "first" treats a quarter; "far" all
+    values = {"first": scores * (np.arange(400) % 4 == 0), "second": scores, "far": scores}
     sel = select_model("y", losses, flags, values=values, order=["first", "second", "far"])
     assert set(sel.tied) == {"first", "second"}
-    assert sel.selected == "second"  # the higher value among the tied; "far" is not tied
+    assert sel.selected == "second"  # clearly the higher value among the tied; "far" not tied
     again = select_model("y", losses, flags, values=values, order=["second", "first", "far"])
     assert again.selected == "second"
-    assert "highest honest policy value" in sel.reason
+    assert sel.policy_values["second"] == pytest.approx(scores.mean())
+
+
+def test_a_value_within_noise_does_not_override_the_more_stable_model() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.exponential(size=400)
+    losses = {"stable": base, "lucky": base + 0.02 + rng.normal(scale=0.3, size=400)}
+    scores = rng.normal(1.0, 3.0, 400)
+    values = {"stable": scores * (np.arange(400) % 2 == 0),
+              "lucky": scores * (np.arange(400) % 2 == 0) + rng.normal(0.01, 0.5, 400)}
+    sel = select_model("y", losses, dict.fromkeys(losses), values=values)
+    assert set(sel.tied) == {"stable", "lucky"}
+    assert sel.policy_values["lucky"] > sel.policy_values["stable"]
+    assert sel.selection_frequency["stable"] > sel.selection_frequency["lucky"]
+    assert sel.selected == "stable"
+
+
+def test_the_constant_is_deployed_unless_a_model_beats_it_clearly() -> None:
+    rng = np.random.default_rng(2)
+    base = rng.exponential(size=300)
+    close = {"average_effect": base, "x": base - 0.001 + rng.normal(scale=0.2, size=300)}
+    sel = select_model("y", close, dict.fromkeys(close), order=["average_effect", "x"])
+    assert sel.best_by_loss == "x" and sel.selected == "average_effect"
+    assert "heterogeneity is not shown" in sel.reason
+    clear = {"average_effect": base, "x": base - 0.5 + rng.normal(scale=0.2, size=300)}
+    assert select_model("y", clear, dict.fromkeys(clear)).selected == "x"
 
 
 def test_a_clear_loss_winner_is_kept_whatever_the_values() -> None:
     losses = {"good": np.ones(500), "bad": np.ones(500) + np.linspace(0.5, 1.5, 500)}
-    sel = select_model("y", losses, dict.fromkeys(losses), values={"good": 0.0, "bad": 99.0})
+    sel = select_model("y", losses, dict.fromkeys(losses),
+                       values={"good": np.zeros(500), "bad": np.full(500, 99.0)})
     assert sel.selected == "good" and sel.tied == ("good",)
     assert sel.selection_frequency == {"good": 1.0, "bad": 0.0}
 

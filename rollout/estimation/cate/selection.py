@@ -18,11 +18,18 @@ is a rule, applied the same way every time and explained in the output:
    beats no heterogeneity and the blend.
 3. **Decision.** The R-loss differences between good models are often smaller than their noise.
    Every model within one paired standard error of the lowest R-loss is treated as tied with it;
-   among the tied ones the rule picks the highest honest policy value (the doubly robust value,
-   on the held-out customers, of treating those the model predicts to gain), then the most often
-   selected over bootstrap resamples of the held-out customers; never by the order models are
-   listed in (that only breaks exact ties of all three).
-4. **Uncertainty.** How often each model has the lowest R-loss over :data:`BOOTSTRAP_DRAWS`
+   among the tied ones the rule keeps those whose honest policy value (the doubly robust value,
+   on the held-out customers, of treating those the model predicts to gain) is not clearly below
+   the highest (a paired 95% interval), and among those picks the most often selected over bootstrap resamples of
+   the held-out customers (stability); never by the order models are listed in (that only breaks
+   exact ties of all three). Taking the highest value outright would pick, among several equally
+   good models, the one whose held-out customers happened to be lucky.
+4. **Heterogeneity must be shown.** A heterogeneous model (or the stack) chosen by steps 2-3
+   replaces the constant only when its R-loss is lower than the constant's with a paired 95%
+   interval that excludes zero. Otherwise the constant is deployed: with a few hundred held-out
+   customers the R-loss differences between learners are mostly noise, and a learner that merely
+   happened to win predicts the effects of fresh customers worse than the average does.
+5. **Uncertainty.** How often each model has the lowest R-loss over :data:`BOOTSTRAP_DRAWS`
    seeded bootstrap resamples of the held-out customers, and the paired margin to the runner-up
    with its 95% interval: a selection made in half of the resamples is a coin toss between
    models, and the output says so.
@@ -55,7 +62,9 @@ SELECTION_RULE = (
     f"<= {MAX_SD_RATIO:g} x outcome SD, |mean CATE| <= {MAX_MEAN_RATIO:g} x outcome SD, CATE SD "
     f"<= {MAX_PEER_SD_RATIO:g} x the median CATE SD of the models when {MIN_PEERS} or more pass); "
     "models within one paired SE of the lowest are tied and split by the honest held-out policy "
-    f"value, then by the selection frequency over {BOOTSTRAP_DRAWS} bootstrap resamples"
+    f"value, then by the selection frequency over {BOOTSTRAP_DRAWS} bootstrap resamples; a "
+    "heterogeneous model replaces the constant average_effect only when its R-loss is lower with "
+    "a paired 95% interval excluding zero"
 )
 
 
@@ -156,17 +165,48 @@ def selection_frequency(losses: Mapping[str, np.ndarray], candidates: Sequence[s
     return {name: float(w / draws) for name, w in zip(candidates, wins, strict=True)}
 
 
+def _within(names: Sequence[str], terms: Mapping[str, np.ndarray], best: str,
+            lower_is_better: bool, critical: float = 1.0) -> list[str]:
+    """The models whose paired mean difference to ``best`` is within ``critical`` SEs of it."""
+    out = []
+    for name in names:
+        gap, se = _paired(terms[name], terms[best])
+        gap = gap if lower_is_better else -gap
+        if name == best or gap <= critical * se:
+            out.append(name)
+    return out
+
+
 def _decide(ranked: list[str], losses: Mapping[str, np.ndarray],
-            values: Mapping[str, float], frequency: Mapping[str, float],
+            values: Mapping[str, np.ndarray], frequency: Mapping[str, float],
             order: list[str]) -> tuple[str, tuple[str, ...]]:
-    """The best-by-loss model's tie group, and the model the decision rule picks from it."""
-    best = ranked[0]
-    tied = [best] + [name for name in ranked[1:]
-                     if _paired(losses[name], losses[best])[0]
-                     <= _paired(losses[name], losses[best])[1]]
-    chosen = max(tied, key=lambda name: (values.get(name, float("-inf")),
-                                         frequency.get(name, 0.0), -order.index(name)))
+    """The best-by-loss model's tie group, and the model the decision rule picks from it:
+    within the tie group the models whose honest value is not clearly (paired 95%) below the
+    highest, and among those the most often selected over the bootstrap resamples."""
+    tied = _within(ranked, losses, ranked[0], lower_is_better=True)
+    valued = [name for name in tied if name in values]
+    if valued:
+        top = max(valued, key=lambda name: float(np.mean(values[name])))
+        tied_on_value = _within(valued, values, top, lower_is_better=False, critical=Z_975)
+    else:
+        tied_on_value = tied
+    chosen = max(tied_on_value, key=lambda name: (frequency.get(name, 0.0), -order.index(name)))
     return chosen, tuple(tied)
+
+
+def _constant_unless_beaten(chosen: str, losses: Mapping[str, np.ndarray],
+                            constants: Sequence[str], ranked: list[str]) -> tuple[str, str]:
+    """The constant instead of ``chosen`` unless ``chosen``'s R-loss beats it clearly."""
+    constant = next((name for name in ranked if name in constants), None)
+    if constant is None or chosen in constants:
+        return chosen, ""
+    gain, se = _paired(losses[constant], losses[chosen])
+    if gain - Z_975 * se > 0:
+        return chosen, ""
+    return constant, (f"{chosen} would be chosen, but its R-loss is not clearly below the "
+                      f"constant's ({gain:.4g} lower, 95% CI {gain - Z_975 * se:.4g} to "
+                      f"{gain + Z_975 * se:.4g}): heterogeneity is not shown, so {constant} is "
+                      "deployed; ")
 
 
 def _reason(selected: str, runner_up: str | None, margin: float | None, low: float | None,
@@ -189,13 +229,15 @@ def _reason(selected: str, runner_up: str | None, margin: float | None, low: flo
 def select_model(outcome: str, losses: Mapping[str, np.ndarray],
                  flags: Mapping[str, str | None], override: str | None = None,
                  order: Sequence[str] | None = None,
-                 values: Mapping[str, float] | None = None, seed: int = 0) -> Selection:
+                 values: Mapping[str, np.ndarray] | None = None, seed: int = 0,
+                 constants: Sequence[str] = ("average_effect",)) -> Selection:
     """Pick a model by the rule of the module docstring.
 
     ``losses`` maps each model to its per-customer R-loss terms on the held-out split (the same
     customers for every model, so differences are paired); ``values`` each model's honest
-    held-out policy value (the tie-break). ``override`` forces a model (a flagged one is refused
-    and the rule decides, saying so).
+    held-out policy value per held-out customer (the tie-break); ``constants`` the models without heterogeneity (the
+    fallback of step 4). ``override`` forces a model (a flagged one is refused and the rule
+    decides, saying so).
 
     >>> sel = select_model("y", {"a": np.array([1.0, 1.0]), "b": np.array([2.0, 4.0])},
     ...                    {"a": None, "b": None})
@@ -220,6 +262,9 @@ def select_model(outcome: str, losses: Mapping[str, np.ndarray],
                          "is trusted")
     frequency = selection_frequency(losses, ranked, seed)
     chosen, tied = _decide(ranked, losses, values, frequency, order) if ranked else (None, ())
+    fallback = ""
+    if chosen is not None:
+        chosen, fallback = _constant_unless_beaten(chosen, losses, constants, ranked)
     selected = override if override is not None else chosen
     others = [name for name in ranked if name != selected]
     runner_up = others[0] if others else None
@@ -230,8 +275,9 @@ def select_model(outcome: str, losses: Mapping[str, np.ndarray],
     if override is not None:
         reason = f"chosen by --model {selected} (the rule would pick {chosen or '-'})"
     else:
-        reason = refused + _reason(selected, runner_up, margin, low, high, tied, ranked[0],
-                                   frequency)
+        reason = refused + fallback + _reason(selected, runner_up, margin, low, high, tied,
+                                              ranked[0], frequency)
     return Selection(outcome, SELECTION_RULE, selected, runner_up, margin, se, low, high,
                      override is not None, reason, ranked[0] if ranked else None, tied,
-                     {k: float(v) for k, v in values.items() if k in candidates}, frequency)
+                     {k: float(np.mean(v)) for k, v in values.items() if k in candidates},
+                     frequency)

@@ -224,11 +224,13 @@ def stack_candidate(data: OutcomeData, fits: list[ModelFit], split: Split,
     return record, stack
 
 
-def honest_values(data: OutcomeData, fits: list[ModelFit], split: Split) -> dict[str, float]:
-    """Each model's doubly robust held-out value of treating the customers it predicts to gain
-    (CATE > 0), per held-out customer, against treating nobody: the selection's tie-break."""
+def honest_values(data: OutcomeData, fits: list[ModelFit], split: Split
+                  ) -> dict[str, np.ndarray]:
+    """Each model's doubly robust held-out value terms of treating the customers it predicts to
+    gain (CATE > 0) against treating nobody, one per held-out customer (their mean is the value):
+    the selection's tie-break."""
     test = split.test
-    return {f.model: float(np.mean(data.scores[test] * (f.cate[test] > 0)))
+    return {f.model: data.scores[test] * (f.cate[test] > 0)
             for f in fits if f.cate is not None and np.all(np.isfinite(f.cate[test]))}
 
 
