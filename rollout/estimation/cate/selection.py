@@ -25,8 +25,8 @@ is a rule, applied the same way every time and explained in the output:
    exact ties of all three). Taking the highest value outright would pick, among several equally
    good models, the one whose held-out customers happened to be lucky.
 4. **Heterogeneity must be shown.** A heterogeneous model (or the stack) chosen by steps 2-3
-   replaces the constant only when its R-loss is lower than the constant's with a paired 95%
-   interval that excludes zero. Otherwise the constant is deployed: with a few hundred held-out
+   replaces the constant only when its R-loss is lower than the constant's with a one-sided paired
+   95% bound above zero (the level of the heterogeneity gate's BLP test). Otherwise the constant is deployed: with a few hundred held-out
    customers the R-loss differences between learners are mostly noise, and a learner that merely
    happened to win predicts the effects of fresh customers worse than the average does.
 5. **Uncertainty.** How often each model has the lowest R-loss over :data:`BOOTSTRAP_DRAWS`
@@ -54,6 +54,9 @@ MAX_MEAN_RATIO = 3.0
 #: (checked when at least :data:`MIN_PEERS` models pass the other checks).
 MAX_PEER_SD_RATIO = 3.0
 MIN_PEERS = 3
+#: One-sided 95% critical value: a heterogeneous model must beat the constant's R-loss at the
+#: level the heterogeneity gate uses for the BLP slope (one-sided p < 0.05).
+Z_95 = 1.6448536269514722
 #: Bootstrap resamples of the held-out customers behind the selection frequencies.
 BOOTSTRAP_DRAWS = 200
 SELECTION_RULE = (
@@ -64,7 +67,7 @@ SELECTION_RULE = (
     "models within one paired SE of the lowest are tied and split by the honest held-out policy "
     f"value, then by the selection frequency over {BOOTSTRAP_DRAWS} bootstrap resamples; a "
     "heterogeneous model replaces the constant average_effect only when its R-loss is lower with "
-    "a paired 95% interval excluding zero"
+    "a one-sided paired 95% bound above zero"
 )
 
 
@@ -201,11 +204,11 @@ def _constant_unless_beaten(chosen: str, losses: Mapping[str, np.ndarray],
     if constant is None or chosen in constants:
         return chosen, ""
     gain, se = _paired(losses[constant], losses[chosen])
-    if gain - Z_975 * se > 0:
+    if gain - Z_95 * se > 0:
         return chosen, ""
     return constant, (f"{chosen} would be chosen, but its R-loss is not clearly below the "
-                      f"constant's ({gain:.4g} lower, 95% CI {gain - Z_975 * se:.4g} to "
-                      f"{gain + Z_975 * se:.4g}): heterogeneity is not shown, so {constant} is "
+                      f"constant's ({gain:.4g} lower, one-sided 95% bound "
+                      f"{gain - Z_95 * se:.4g}): heterogeneity is not shown, so {constant} is "
                       "deployed; ")
 
 
