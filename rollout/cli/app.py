@@ -135,6 +135,7 @@ def cli() -> None:
       analyze  -> positivity, average and heterogeneous effects, policies
       design   -> size a stratified, sequential A/B test
       assign   -> reproducible stratified arms and phased target lists
+      score    -> the deployed CATE model and policy lists for current customers
       interim  -> the decision at an interim look
       evaluate -> post-test analysis and re-estimation
       simulate -> worlds with known truth
