@@ -88,6 +88,9 @@ force_option = click.option(
 def engine_options(func: F) -> F:
     """``--engine``, ``--spark-master``, ``--spark-driver-memory`` and ``--spark-conf``; the
     command receives one ``engine`` keyword holding :class:`rollout.common.engine.EngineSettings`.
+
+    Put it below ``@handles_input_errors`` so that a Spark option given with the DuckDB engine
+    is reported like any other bad input (exit status 2 naming the option).
     """
     from rollout.common.engine import DEFAULT_DRIVER_MEMORY, ENGINES, EngineSettings
 

@@ -18,9 +18,9 @@ from rollout.errors import InputError
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="The scored table to write (.parquet); its summary goes beside it as "
                    "NAME.summary.json.")
-@engine_options
 @json_option
 @handles_input_errors
+@engine_options
 def score(results: Path, customers: Path, output: Path, engine: Any, as_json: bool) -> None:
     """Score a customer table with the analysis's deployed CATE model.
 

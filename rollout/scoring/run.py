@@ -144,7 +144,7 @@ def _local_batches(scorer: Scorer, path: Path, kind: str, batch_rows: int,
     check_columns(numeric, scorer.plan, source)
     id_type = _id_type(str(dict(zip(rel.columns, rel.types, strict=True))[ID_COLUMN]), path)
     wanted = [ID_COLUMN, *scorer.plan.covariates]
-    reader = rel.project(", ".join(_quote(c) for c in wanted)).fetch_record_batch(batch_rows)
+    reader = rel.project(", ".join(_quote(c) for c in wanted)).to_arrow_reader(batch_rows)
 
     def batches() -> Iterator[pd.DataFrame]:
         offset = 0

@@ -148,12 +148,11 @@ class Scorer:
                              column=plan.covariates[col],
                              row=None if offset is None else offset + row)
         out: dict[str, Any] = {ID_COLUMN: frame[ID_COLUMN].to_numpy()}
-        cate = np.asarray(self.model.effect(X), dtype=float).ravel()
+        cate = in_blocks(self.model.effect, X)[0]
         out["cate"] = cate
         lower = None
         if plan.has_interval:
-            interval = self.model.effect_interval(X)
-            lower, upper = (np.asarray(v, dtype=float).ravel() for v in interval)
+            lower, upper = in_blocks(self.model.effect_interval, X, pad=False)
             out["cate_lower"], out["cate_upper"] = lower, upper
         covariates = frame[list(plan.covariates)]
         for name, (kind, spec) in plan.rules.items():
@@ -164,6 +163,39 @@ class Scorer:
         out[OUTSIDE] = outside.astype(np.int8)
         out[OUTSIDE_COVARIATES] = which
         return pd.DataFrame(out, columns=plan.columns)
+
+
+#: Rows per model call: every call gets exactly this many rows (see :func:`in_blocks`).
+BLOCK_ROWS = 1024
+
+
+def in_blocks(predict: Any, X: np.ndarray, block: int = BLOCK_ROWS,
+              pad: bool = True) -> list[np.ndarray]:
+    """``predict(X)`` computed in calls of ``block`` rows (with ``pad``, the last is padded to
+    exactly ``block`` rows by repeating its first row, and the padding cut off).
+
+    A linear algebra library sums a matrix product's terms in an order that depends on the
+    shape it is given (the last rows of an odd-sized product take another path), so the same
+    customer could get a CATE a few units in the 14th digit apart depending on how many rows
+    came with it. Calls of one fixed shape give each customer the same digits for the point
+    estimate whether the batches were cut by this process or by a cluster's partitions.
+    Intervals are computed without padding: econml's interval of a row depends, in the last
+    digits, on the other rows of the call (about 1e-13 apart), so no shape makes them exact.
+    ``predict`` returns an array, or a tuple of arrays (an interval).
+    """
+    parts: list[list[np.ndarray]] = []
+    for start in range(0, len(X), block):
+        chunk = X[start:start + block]
+        n = len(chunk)
+        if pad and n < block:
+            chunk = np.vstack([chunk, np.repeat(chunk[:1], block - n, axis=0)])
+        result = predict(chunk)
+        values = result if isinstance(result, tuple) else (result,)
+        parts.append([np.asarray(v, dtype=float).ravel()[:n] for v in values])
+    if not parts:
+        probe = predict(np.zeros((1, X.shape[1])))
+        return [np.empty(0) for _ in (probe if isinstance(probe, tuple) else (probe,))]
+    return [np.concatenate(column) for column in zip(*parts, strict=True)]
 
 
 def _outside(X: np.ndarray, plan: ScoringPlan) -> tuple[np.ndarray, np.ndarray]:
