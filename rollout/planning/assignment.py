@@ -518,6 +518,27 @@ def split_by_allocation(totals: Sequence[int], shares: Sequence[float], arm_salt
     return np.array(counts, dtype=np.int64).reshape(len(totals), len(shares))
 
 
+class LocalHasher:
+    """The keyed hash of every customer, computed in this process (DuckDB, or :mod:`hashlib`
+    for short lists).
+
+    Assignment asks a hasher for two things only: both draws ``(x, y)`` of every customer under
+    a key (:meth:`pairs`), and ``x`` of some customers (:meth:`integers`, rows into the table).
+    Another engine hashes the same customers in the same order with the same rule
+    (:mod:`rollout.planning.assignment_spark`); every decision made from the draws is the one
+    code below, so both engines give the same arms.
+    """
+
+    def __init__(self, ids: Any) -> None:
+        self.ids = ids
+
+    def pairs(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        return keyed_integer_pairs(self.ids, key)
+
+    def integers(self, key: str, rows: np.ndarray | None = None) -> np.ndarray:
+        return keyed_integers(self.ids if rows is None else self.ids.take(rows), key)
+
+
 @dataclass
 class _Draw:
     salt: str
@@ -542,6 +563,7 @@ def assign_customers(
     rerandomize: int = 1,
     source: str | Path | None = None,
     on_step: Callable[[str], None] | None = None,
+    hasher: Callable[[Any], Any] | None = None,
 ) -> Assignment:
     """Assign every customer one role: pilot target, an A/B arm, or not in the test.
 
@@ -549,6 +571,8 @@ def assign_customers(
     :class:`AssignmentPlan` already checked against its file; ``source`` names the customer file
     in error messages; ``salt`` defaults to the design's seed as text. See the module docstring
     for the rules. Raises :class:`InputError` for bad input, before anything is computed.
+    ``hasher`` makes the hasher from the canonical ids (default :class:`LocalHasher`; the Spark
+    engine passes one that hashes on the cluster).
 
     >>> customers = pd.DataFrame({"customer_id": range(1, 9), "segment": list("AAAABBBB")})
     >>> design = {"arms": ["treatment", "control"], "n_total": 8, "strata": ["segment"],
@@ -567,8 +591,9 @@ def assign_customers(
     codes, labels = stratum_labels(customers, plan.strata, src)
     roles = _roles(customers, plan, method, codes, labels, src, warnings)
 
+    keys = (hasher or LocalHasher)(ids)
     step("hashing customer ids")
-    arm_integers, entry_integers = keyed_integer_pairs(ids, salt)
+    arm_integers, entry_integers = keys.pairs(salt)
     step("drawing test entrants")
     entered = _entrants(plan, method, salt, codes, labels, roles.eligible, entry_integers)
     del entry_integers
@@ -577,10 +602,10 @@ def assign_customers(
         roles = replace(roles, pilot=roles.pilot & ~entered)
     entrant_rows = np.flatnonzero(entered)
     chosen, candidate_salts, worst_by_candidate = _choose_draw(
-        customers, plan, method, salt, rerandomize, ids, arm_integers, codes[entrant_rows],
+        customers, plan, method, salt, rerandomize, keys, arm_integers, codes[entrant_rows],
         labels, entrant_rows, warnings, step)
     if chosen.salt != salt:
-        arm_integers = keyed_integers(ids, chosen.salt)  # u, for audit, under the chosen salt
+        arm_integers = keys.integers(chosen.salt)  # u, for audit, under the chosen salt
 
     step("building the table")
     table = _table(customers, plan, codes, labels, roles, entered, entrant_rows, chosen,
@@ -696,7 +721,7 @@ def _entrants(plan: AssignmentPlan, method: str, salt: str, codes: np.ndarray,
 
 
 def _choose_draw(customers: pd.DataFrame, plan: AssignmentPlan, method: str, salt: str,
-                 rerandomize: int, ids: Any, arm_integers: np.ndarray,
+                 rerandomize: int, keys: Any, arm_integers: np.ndarray,
                  entrant_codes: np.ndarray, labels: list[str], entrant_rows: np.ndarray,
                  warnings: list[str], step: Callable[[str], None],
                  ) -> tuple[_Draw, list[str], list[float | None]]:
@@ -718,12 +743,11 @@ def _choose_draw(customers: pd.DataFrame, plan: AssignmentPlan, method: str, sal
         candidate_salts = candidate_salts[:1]
     chosen: _Draw | None = None
     worst_by_candidate: list[float | None] = []
-    entrant_ids = ids.take(entrant_rows) if len(candidate_salts) > 1 else ids
     for k, arm_salt in enumerate(candidate_salts):
         step(f"drawing arms ({k + 1}/{len(candidate_salts)})")
         # Candidates after the first hash only the entrants; the chosen one is completed later.
         entrant_integers = (arm_integers[entrant_rows] if k == 0
-                            else keyed_integers(entrant_ids, arm_salt))
+                            else keys.integers(arm_salt, entrant_rows))
         arm_of_entrant = _draw_arms(method, plan, entrant_integers, entrant_codes,
                                     entrants_per_stratum, labels, arm_salt)
         smd = standardized_mean_differences(covariates, covariate_names, arm_of_entrant,
