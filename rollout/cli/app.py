@@ -92,7 +92,7 @@ def engine_options(func: F) -> F:
     Put it below ``@handles_input_errors`` so that a Spark option given with the DuckDB engine
     is reported like any other bad input (exit status 2 naming the option).
     """
-    from rollout.common.engine import DEFAULT_DRIVER_MEMORY, ENGINES, EngineSettings
+    from rollout.common.engines import DEFAULT_DRIVER_MEMORY, ENGINES
 
     @functools.wraps(func)
     def wrapper(*args: Any, engine: str, spark_master: str | None,
@@ -104,6 +104,8 @@ def engine_options(func: F) -> F:
             if not sep or not key:
                 raise InputError(f"expected KEY=VALUE, got {item!r}", option="--spark-conf")
             conf[key.strip()] = value.strip()
+        from rollout.common.engine import EngineSettings
+
         settings = EngineSettings(engine, spark_master, spark_driver_memory, conf)
         return func(*args, engine=settings, **kwargs)
 
