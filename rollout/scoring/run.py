@@ -26,7 +26,15 @@ from rollout.common.display import DisplayMixin
 from rollout.common.engine import EngineSettings
 from rollout.errors import InputError
 from rollout.io import check_utf8_file, output_set, parquet_stream, write_json
-from rollout.scoring.scorer import ID_COLUMN, OUTSIDE, OUTSIDE_COVARIATES, Scorer, ScoringPlan
+from rollout.scoring.scorer import (
+    ID_COLUMN,
+    OUTSIDE,
+    OUTSIDE_COVARIATES,
+    Scorer,
+    ScoringPlan,
+    check_columns,
+    id_type_of,
+)
 
 SCORES_SCHEMA = "rollout.scores/1"
 #: Customers per batch in this process (a batch of covariates and its scores: a few MB).
@@ -73,21 +81,6 @@ def output_schema(plan: ScoringPlan, id_type: pa.DataType) -> pa.Schema:
     types = {ID_COLUMN: id_type, OUTSIDE_COVARIATES: pa.string()}
     return pa.schema([(c, types.get(c, pa.float64() if c.startswith("cate") else pa.int8()))
                       for c in plan.columns])
-
-
-def check_columns(numeric: Mapping[str, bool], plan: ScoringPlan, source: str) -> None:
-    """The customer table has ``customer_id`` and every covariate, each covariate numeric.
-
-    ``numeric`` maps every column of the table to whether its type is a number.
-    """
-    if ID_COLUMN not in numeric:
-        raise InputError("missing the customer id column", file=source, column=ID_COLUMN)
-    for column in plan.covariates:
-        if column not in numeric:
-            raise InputError("covariate the CATE model reads is missing from the customer "
-                             "table", file=source, column=column)
-        if not numeric[column]:
-            raise InputError("covariate must be numeric", file=source, column=column)
 
 
 def check_customers_file(path: Path) -> str:
@@ -142,7 +135,7 @@ def _local_batches(scorer: Scorer, path: Path, kind: str, batch_rows: int,
         raise InputError(f"cannot be read: {exc}", file=path) from None
     numeric = {c: _duckdb_numeric(str(t)) for c, t in zip(rel.columns, rel.types, strict=True)}
     check_columns(numeric, scorer.plan, source)
-    id_type = _id_type(str(dict(zip(rel.columns, rel.types, strict=True))[ID_COLUMN]), path)
+    id_type = id_type_of(str(dict(zip(rel.columns, rel.types, strict=True))[ID_COLUMN]), path)
     wanted = [ID_COLUMN, *scorer.plan.covariates]
     reader = rel.project(", ".join(_quote(c) for c in wanted)).to_arrow_reader(batch_rows)
 
@@ -170,17 +163,6 @@ def _duckdb_numeric(type_name: str) -> bool:
     return (name in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
                      "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE"}
             or name.startswith("DECIMAL"))
-
-
-def _id_type(type_name: str, path: Path) -> pa.DataType:
-    """Integer ids are written as 64-bit integers, text ids as text (on both engines)."""
-    name = type_name.upper()
-    if name in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "INT", "LONG", "SHORT", "BYTE"}:
-        return pa.int64()
-    if name in {"VARCHAR", "STRING"}:
-        return pa.string()
-    raise InputError(f"customer ids must be integers or text, got {type_name.lower()}",
-                     file=path, column=ID_COLUMN)
 
 
 def _quote(name: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from rollout.errors import InputError
 from rollout.estimation.cate.persistence import checked_model_bytes, sha256, unpickle_model
@@ -211,3 +212,29 @@ def _outside(X: np.ndarray, plan: ScoringPlan) -> tuple[np.ndarray, np.ndarray]:
     for row in np.flatnonzero(outside):
         which[row] = ",".join(names[beyond[row]])
     return outside, which
+
+
+def check_columns(numeric: Mapping[str, bool], plan: ScoringPlan, source: str) -> None:
+    """The customer table has ``customer_id`` and every covariate, each covariate numeric.
+
+    ``numeric`` maps every column of the table to whether its type is a number.
+    """
+    if ID_COLUMN not in numeric:
+        raise InputError("missing the customer id column", file=source, column=ID_COLUMN)
+    for column in plan.covariates:
+        if column not in numeric:
+            raise InputError("covariate the CATE model reads is missing from the customer "
+                             "table", file=source, column=column)
+        if not numeric[column]:
+            raise InputError("covariate must be numeric", file=source, column=column)
+
+
+def id_type_of(type_name: str, path: Path) -> pa.DataType:
+    """Integer ids are written as 64-bit integers, text ids as text (on both engines)."""
+    name = type_name.upper()
+    if name in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "INT", "LONG", "SHORT", "BYTE"}:
+        return pa.int64()
+    if name in {"VARCHAR", "STRING"}:
+        return pa.string()
+    raise InputError(f"customer ids must be integers or text, got {type_name.lower()}",
+                     file=path, column=ID_COLUMN)

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from rollout.common.engine import EngineSettings, spark_session
 from rollout.errors import InputError
-from rollout.scoring.scorer import ID_COLUMN, Scorer, ScoringPlan
+from rollout.scoring.scorer import ID_COLUMN, Scorer, ScoringPlan, check_columns, id_type_of
 
 #: Scorers already loaded in this (worker) process, by the model's SHA-256.
 _LOADED: dict[str, Scorer] = {}
@@ -99,13 +99,11 @@ def spark_batches(scorer: Scorer, path: Path, kind: str, engine: EngineSettings,
     """
     from pyspark.sql import functions as F
 
-    from rollout.scoring.run import _id_type, check_columns
-
     spark = spark_session(engine, app_name="rollout-score")
     frame = _read(spark, path, kind)
     types = dict(frame.dtypes)
     check_columns({c: t.startswith(_NUMERIC) for c, t in types.items()}, scorer.plan, str(path))
-    id_type = _id_type(types[ID_COLUMN], path)
+    id_type = id_type_of(types[ID_COLUMN], path)
     _check_missing(frame, scorer.plan, path)
     frame = frame.select(
         F.col(f"`{ID_COLUMN}`").cast("string" if id_type == pa.string() else "long")
