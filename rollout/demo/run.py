@@ -22,6 +22,7 @@ from rollout.evaluation.returned import load_returned
 from rollout.io import atomic_directory, read_table, write_json, write_parquet
 from rollout.planning.assignment import Assignment, assign_customers, write_assignment
 from rollout.planning.design import Design, save_design
+from rollout.planning.enrolment import RANDOMIZE_IN_TEST, weighted_mean
 from rollout.planning.plan import DesignRequest, plan_design
 from rollout.simulation import load_scenario, simulate_returns, simulate_world
 from rollout.simulation.returns import ABReturns
@@ -183,6 +184,31 @@ def _interim_stage(tmp: Path, design: Design, returns: ABReturns, seed: int,
                            "information_fraction": decision.information_fraction}
 
 
+def _true_contrast(design: Design, assignment: Assignment, returns: ABReturns) -> float | None:
+    """The responder contrast of the tested customers' true effects, each enrolment group
+    weighted by its population as the test's estimate weights it."""
+    columns = ["customer_id", "responder"] + (
+        [RANDOMIZE_IN_TEST] if RANDOMIZE_IN_TEST in assignment.table.columns else [])
+    tested = returns.truth.merge(assignment.table[columns], on="customer_id")
+    r = tested["responder"].to_numpy() == 1
+    if not (r.any() and (~r).any()):
+        return None
+    cate = tested["true_cate"].to_numpy()
+    record = design.details.get("enrolment")
+    group = (tested[RANDOMIZE_IN_TEST].to_numpy() if RANDOMIZE_IN_TEST in tested
+             else np.zeros(len(tested), dtype=int))
+    means = []
+    for side in (True, False):
+        counts = None
+        if record is not None:
+            counts = {int(g["value"]): int(g["population_responders"] if side
+                                           else g["population"] - g["population_responders"])
+                      for g in record["groups"]}
+        m = r == side
+        means.append(weighted_mean(cate[m], group[m], record, counts))
+    return float(means[0] - means[1])
+
+
 def _evaluate_stage(tmp: Path, design: Design, *, has_cate: bool, truth: dict[str, Any],
                     seed: int, headline: dict[str, Any], assignment: Assignment,
                     returns: ABReturns) -> None:
@@ -199,12 +225,8 @@ def _evaluate_stage(tmp: Path, design: Design, *, has_cate: bool, truth: dict[st
         "ci_low": head["ci_low"], "ci_high": head["ci_high"],
         "significant": head["significant"], "inference": head["inference"]}
     if design.test == "heterogeneity" and "responder" in assignment.table.columns:
-        tested = returns.truth.merge(assignment.table[["customer_id", "responder"]],
-                                     on="customer_id")
-        r = tested["responder"].to_numpy() == 1
-        cate = tested["true_cate"].to_numpy()
-        headline["evaluation_test"]["true_contrast_tested"] = (
-            float(cate[r].mean() - cate[~r].mean()) if r.any() and (~r).any() else None)
+        headline["evaluation_test"]["true_contrast_tested"] = _true_contrast(
+            design, assignment, returns)
     headline["evaluation"] = {
         "adjusted_estimate": primary.estimate, "ci_low": primary.ci_low,
         "ci_high": primary.ci_high,

@@ -478,7 +478,8 @@ def stratum_figure(result: EvaluationResult) -> Figure | None:
                 xerr=[strata["estimate"] - strata["ci_low"],
                       strata["ci_high"] - strata["estimate"]], fmt="o", capsize=3)
     ax.axvline(0, color="grey", lw=1)
-    ax.set_yticks(pos, strata["stratum"])
+    # a merged stratum's label names all of its strata: shortened, the table keeps it whole
+    ax.set_yticks(pos, [s if len(s) <= 60 else s[:57] + "..." for s in strata["stratum"]])
     ax.set_xlabel(f"effect on {result.outcome} (95% CI)")
     ax.set_title(f"Effect by stratum (strata with at least {MIN_PLOTTED_PER_ARM} customers "
                  "per arm)")

@@ -263,7 +263,10 @@ def planned_se(design: Any, n_per_arm: dict[str, int]) -> float:
     """The standard error of the test's estimate with ``n_per_arm`` customers, as designed."""
     control = design.control_arm
     treatment = next(a for a in design.arms if a != control)
-    return sd_effective(design) * math.sqrt(1 / n_per_arm[treatment] + 1 / n_per_arm[control])
+    enrolment = design.details.get("enrolment") if isinstance(design.details, dict) else None
+    deff = float((enrolment or {}).get("design_effect") or 1.0)
+    return sd_effective(design) * math.sqrt(deff * (1 / n_per_arm[treatment]
+                                                    + 1 / n_per_arm[control]))
 
 
 def max_information(design: Any) -> float:

@@ -21,6 +21,12 @@ from scipy import stats
 from rollout import __version__
 from rollout.errors import InputError
 from rollout.planning.design import Design, Look, Phase, StratumSize, parse_phases
+from rollout.planning.enrolment import (
+    RANDOMIZE_IN_TEST,
+    finish_enrolment,
+    inclusion_probabilities,
+    plan_enrolment,
+)
 from rollout.planning.estimands import Estimand, heterogeneity_estimand, policy_estimand
 from rollout.planning.phases import build_phases
 from rollout.planning.power import FixedSizing, arm_names, solve_fixed
@@ -45,10 +51,12 @@ from rollout.planning.sequential import (
 )
 from rollout.planning.strata import (
     DEFAULT_STRATA,
+    MERGE_RULE,
     check_strata_columns,
+    expected_strata,
+    merge_small_strata,
     per_segment_tests,
     small_stratum_threshold,
-    stratum_sizes,
 )
 
 __all__ = ["DesignRequest", "plan_design"]
@@ -71,6 +79,10 @@ class _Sized:
     arms: tuple[str, ...]
     n_per_arm: dict[str, int]
     n_unadjusted: dict[str, int]
+    #: Kish's design effect of the enrolment's weights (1: every customer equally likely).
+    design_effect: float = 1.0
+    #: The enrolment record (``details.enrolment``), or None without labelled customers.
+    enrolment: dict[str, Any] | None = None
 
 
 def _fractions(request: DesignRequest) -> np.ndarray:
@@ -182,6 +194,83 @@ def _size(request: DesignRequest, inputs: Inputs, target: Target, fractions: np.
                   arms=tuple(arms), n_per_arm=n_per_arm, n_unadjusted=n_unadjusted)
 
 
+def _eligible(request: DesignRequest, inputs: Inputs) -> np.ndarray | None:
+    """The population's customers the test may enrol: everyone under a policy or
+    heterogeneity test, the customers outside the pilot under an ate test."""
+    population, results = inputs.population, inputs.results
+    if population is None or results is None:
+        return None
+    eligible = np.ones(len(population), dtype=bool)
+    pilot = policy_column(results, request.pilot, "target_conservative", "pilot")
+    if request.test == "ate" and pilot is not None and pilot in population:
+        eligible = population[pilot].to_numpy() != 1
+    return eligible
+
+
+def _power_group_minimum(request: DesignRequest, inputs: Inputs, target: Target,
+                         sized: _Sized, eligible: np.ndarray, labelled: np.ndarray,
+                         first_fraction: float) -> int:
+    """The fewest customers of the power group that give each cell of the weighted estimate
+    (the group's responders and non-responders, or its customers on whom the policies
+    disagree) ``small_stratum_threshold`` expected customers per arm at the first look."""
+    population = inputs.population
+    assert population is not None
+    share = 1.0
+    if request.test == "heterogeneity" and target.policy_column is not None:
+        r = population[target.policy_column].to_numpy(dtype=float)[eligible][~labelled] == 1
+        share = min(r.mean(), 1 - r.mean()) if r.size else 1.0
+    elif request.test == "policy" and target.policy_column is not None:
+        current = target.estimand.quantities.get("current_column", "treatment")
+        part = population[eligible][~labelled]
+        share = float((part[target.policy_column] != part[current]).mean()) if len(part) else 1
+    n_arms = len(sized.n_per_arm)
+    smallest_arm = min(sized.sizing.allocation.values())
+    if share <= 0:
+        return 2
+    return math.ceil(small_stratum_threshold(n_arms) / (share * smallest_arm * first_fraction))
+
+
+def _enrol(request: DesignRequest, inputs: Inputs, target: Target, sized: _Sized,
+           notes: Notes, first_fraction: float = 1.0) -> _Sized:
+    """Size for the customers the analysis labels ``randomize_in_test``
+    (:mod:`rollout.planning.enrolment`): all of them (or ``randomize_cap``) enter for
+    identification, the others for power, and the arms hold both."""
+    population, eligible = inputs.population, _eligible(request, inputs)
+    if population is None or eligible is None or RANDOMIZE_IN_TEST not in population:
+        return sized
+    labelled = population[RANDOMIZE_IN_TEST].to_numpy(dtype=float)[eligible] == 1
+    responder = None
+    if request.test == "heterogeneity" and target.policy_column is not None:
+        responder = population[target.policy_column].to_numpy(dtype=float)[eligible] == 1
+    n_power = int(sum(sized.n_per_arm.values()))
+    record = plan_enrolment(labelled, n_power, request.randomize_cap, responder,
+                            _power_group_minimum(request, inputs, target, sized, eligible,
+                                                 labelled, first_fraction))
+    if record is None:
+        return sized
+    n = sum(g["enrolled"] for g in record["groups"])
+    shares = {arm: n_arm / n_power for arm, n_arm in sized.n_per_arm.items()}
+    n_per_arm = {arm: max(2, math.ceil(n * share - 1e-9)) for arm, share in shares.items()}
+    record = finish_enrolment(record, int(sum(n_per_arm.values())))
+    record["power"] = _power_at(sized, record["n_effective"] / n_power)
+    if record["n_effective"] < n_power * (1 - 1e-9):
+        notes.warnings.append(
+            f"with every customer enrolled the weighted estimate has the precision of "
+            f"{record['n_effective']:.0f} customers, short of the {n_power} the power target "
+            f"needs: power about {record['power']:.2f}; cap the labelled customers "
+            "(randomize_cap) or raise the MDE")
+    return replace(sized, n_per_arm=n_per_arm, enrolment=record,
+                   design_effect=float(record["design_effect"]))
+
+
+def _power_at(sized: _Sized, ratio: float) -> float:
+    """The power at ``ratio`` times the information the design was sized for (normal
+    approximation: the expected z scales with the square root of the information)."""
+    critical = float(sized.sizing.critical_value)
+    drift = critical + float(stats.norm.ppf(min(sized.power, MAX_POWER)))
+    return float(stats.norm.sf(critical - drift * math.sqrt(ratio)))
+
+
 def _default_strata(request: DesignRequest, results: AnalysisResults, target: Target,
                     notes: Notes) -> list[str]:
     if request.strata is not None:
@@ -200,25 +289,59 @@ def _default_strata(request: DesignRequest, results: AnalysisResults, target: Ta
 
 def _strata(request: DesignRequest, inputs: Inputs, target: Target, sized: _Sized,
             notes: Notes) -> tuple[list[str], list[dict[str, Any]] | None]:
-    """Stratum columns and, with a results folder, the expected customers per stratum."""
+    """Stratum columns and, with a results folder, the expected customers per stratum, the
+    strata too small to split merged into their neighbours (``details.strata_merged``)."""
     results, population = inputs.results, inputs.population
     if results is None or population is None:
         return list(request.strata or []), None
     strata = _default_strata(request, results, target, notes)
+    if request.test == "heterogeneity" and target.policy_column is not None \
+            and target.policy_column not in strata:  # assignment randomizes within them
+        strata.append(target.policy_column)
+    if sized.enrolment is not None and RANDOMIZE_IN_TEST not in strata:
+        strata.append(RANDOMIZE_IN_TEST)
     check_strata_columns(population, strata, str(results.customers_path))
     n_total = int(sum(sized.n_per_arm.values()))
-    sizes = stratum_sizes(population, strata, n_total, sized.sizing.allocation)
+    eligible = _eligible(request, inputs)
+    assert eligible is not None
+    frame = population[eligible]
+    inclusion = _inclusion(sized, frame, n_total)
+    sizes = expected_strata(frame, strata, inclusion, sized.sizing.allocation)
+    protected = [c for c in (target.policy_column if request.test == "heterogeneity"
+                             else None, RANDOMIZE_IN_TEST if sized.enrolment else None) if c]
+    threshold = small_stratum_threshold(len(sized.n_per_arm))
+    merges = merge_small_strata([r["label"] for r in sizes], sizes,
+                                [min(r["expected_per_arm"].values()) for r in sizes],
+                                strata, protected, threshold)
+    if merges:
+        before = len(sizes)
+        sizes = expected_strata(frame, strata, inclusion, sized.sizing.allocation, merges)
+        notes.details["strata_merged"] = {
+            "rule": MERGE_RULE.format(threshold=threshold,
+                                      protected=", ".join(protected) or "nothing"),
+            "merged": merges, "strata_before": before,
+            "strata_after": len(sizes)}
+        notes.warnings.append(f"{len(merges)} strata expected to hold fewer than {threshold} "
+                              f"customers per arm are merged into {len(set(merges.values()))}"
+                              " (details.strata_merged names them)")
     small = [r for r in sizes if r["too_small"]]
     if small:
         notes.warnings.append(
-            f"{len(small)} of {len(sizes)} strata expect fewer than "
-            f"{small_stratum_threshold(len(sized.n_per_arm))} customers per arm; merge them or "
-            "drop a stratum column")
-    if n_total > len(population):
+            f"{len(small)} of {len(sizes)} strata expect fewer than {threshold} customers per "
+            "arm and have no neighbour to merge with; drop a stratum column")
+    if n_total > int(eligible.sum()):
         notes.warnings.append(f"the design needs {n_total} customers but the population in the "
-                              f"results has {len(population)}: run the test on a larger "
+                              f"results has {int(eligible.sum())}: run the test on a larger "
                               "customer base, raise the MDE, or accept less power")
     return strata, sizes
+
+
+def _inclusion(sized: _Sized, frame: pd.DataFrame, n_total: int) -> np.ndarray:
+    """Each eligible customer's chance to enter the test."""
+    if sized.enrolment is not None:
+        labelled = frame[RANDOMIZE_IN_TEST].to_numpy(dtype=float) == 1
+        return inclusion_probabilities(sized.enrolment, labelled)
+    return np.full(len(frame), min(1.0, n_total / max(len(frame), 1)))
 
 
 def _per_segment(request: DesignRequest, inputs: Inputs, target: Target, sized: _Sized,
@@ -419,7 +542,10 @@ def plan_design(request: DesignRequest) -> Design:
     notes = Notes()
     inputs = resolve_inputs(request, notes)
     target = resolve_target(request, inputs, notes)
-    sized = _size(request, inputs, target, fractions, notes)
+    sized = _enrol(request, inputs, target, _size(request, inputs, target, fractions, notes),
+                   notes, float(fractions[0]))
+    if sized.enrolment is not None:
+        notes.details["enrolment"] = sized.enrolment
     strata, strata_sizes = _strata(request, inputs, target, sized, notes)
     _per_segment(request, inputs, target, sized, notes)
     phases = _phases(request, inputs, target, sized, strata)
@@ -472,7 +598,8 @@ def _looks(fractions: np.ndarray, sized: _Sized, baseline: float | None) -> tupl
         at_look = {arm: max(1, math.ceil(n * t - 1e-9)) for arm, n in n_per_arm.items()}
         if k == fractions.size - 1:
             at_look = dict(n_per_arm)
-        se = sizing_sd * math.sqrt(1 / at_look[treatment_arms[0]] + 1 / at_look["control"])
+        se = sizing_sd * math.sqrt(sized.design_effect * (1 / at_look[treatment_arms[0]]
+                                                           + 1 / at_look["control"]))
         if sequential is None:
             efficacy, futility, spent = sizing.critical_value, None, sizing.alpha
         else:
