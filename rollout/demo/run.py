@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from rollout.analysis import analyze, write_results
 from rollout.common.display import DisplayMixin
@@ -209,6 +210,32 @@ def _true_contrast(design: Design, assignment: Assignment, returns: ABReturns) -
     return float(means[0] - means[1])
 
 
+def _slope_headline(tmp: Path, design: Design, calibration: dict[str, Any],
+                    returns: ABReturns) -> dict[str, Any]:
+    """The calibration slope: the design's SE and power, the slope the demo's world implies
+    (the true effects regressed on the predicted CATE over the tested customers) and the power
+    at it, the observed slope, and what the test could and could not confirm."""
+    planned = (design.details.get("validation") or {}).get("calibration_slope") or {}
+    blp = calibration["blp"]
+    scores = read_table(tmp / "results" / "customers.parquet")[["customer_id", "cate"]]
+    tested = returns.truth.merge(scores, on="customer_id")
+    s, tau = tested["cate"].to_numpy(dtype=float), tested["true_cate"].to_numpy(dtype=float)
+    world = float(np.cov(tau, s)[0, 1] / np.var(s, ddof=1))
+    se = planned.get("se")
+    power = (float(stats.norm.sf(stats.norm.isf(0.05) - world / se)) if se else None)
+    shown = blp["p_value_slope_zero"] < 0.05
+    calibrated = blp["p_value_slope_one"] >= 0.05
+    confirmed = (("confirmed that the ranking carries information (slope > 0, one-sided 5%)"
+                  if shown else "could not show that the ranking carries information (slope "
+                                "> 0 not significant)")
+                 + ("; it could not reject a calibrated slope of 1" if calibrated
+                    else "; it rejects a calibrated slope of 1"))
+    return {"design_se": se, "power_at_slope_1": planned.get("power_at_slope_1"),
+            "slope_detectable_80": planned.get("slope_detectable_80"),
+            "world_slope": world, "power_at_world_slope": power, "slope": blp["slope"],
+            "slope_se": blp["slope_se"], "confirmed": confirmed}
+
+
 def _evaluate_stage(tmp: Path, design: Design, *, has_cate: bool, truth: dict[str, Any],
                     seed: int, headline: dict[str, Any], assignment: Assignment,
                     returns: ABReturns) -> None:
@@ -227,6 +254,9 @@ def _evaluate_stage(tmp: Path, design: Design, *, has_cate: bool, truth: dict[st
     if design.test == "heterogeneity" and "responder" in assignment.table.columns:
         headline["evaluation_test"]["true_contrast_tested"] = _true_contrast(
             design, assignment, returns)
+    if evaluation.calibration is not None:
+        headline["calibration_slope"] = _slope_headline(tmp, design, evaluation.calibration,
+                                                        returns)
     headline["evaluation"] = {
         "adjusted_estimate": primary.estimate, "ci_low": primary.ci_low,
         "ci_high": primary.ci_high,

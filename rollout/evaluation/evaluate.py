@@ -325,7 +325,8 @@ def _calibration(design: Design, data: ReturnedData, results: str | Path, p: flo
     score = old["cate"].to_numpy(dtype=float)[has]
     yh, th = data.y[has], data.t[has]
     groups = cal.calibration_by_group(score, yh, th, p, n_groups=n_groups)
-    blp = cal.blp_test(score, yh, th, p)
+    blp = cal.blp_test(score, yh, th, p,
+                       baseline=data.X[has] if data.covariates else None)
     rate = cal.rate(score, cal.transformed_outcome(yh, th, p))
     value = None
     if ("target_breakeven" in old.columns and "treatment" in old.columns

@@ -27,7 +27,12 @@ from rollout.planning.enrolment import (
     inclusion_probabilities,
     plan_enrolment,
 )
-from rollout.planning.estimands import Estimand, heterogeneity_estimand, policy_estimand
+from rollout.planning.estimands import (
+    Estimand,
+    calibration_slope_se,
+    heterogeneity_estimand,
+    policy_estimand,
+)
 from rollout.planning.phases import build_phases
 from rollout.planning.power import FixedSizing, arm_names, solve_fixed
 from rollout.planning.request import (
@@ -454,55 +459,88 @@ def _test_profit(record: dict[str, Any], request: DesignRequest, inputs: Inputs,
 def _validation(request: DesignRequest, inputs: Inputs, sized: _Sized, strata: list[str],
                 pilot_column: str | None) -> dict[str, Any] | None:
     """What the test can say about the CATE ranking: the predicted-CATE range it enrols, the
-    number randomized per arm in each predicted-CATE decile, and the power for the calibration
-    slope (the BLP slope of the experimental effect on the predicted CATE, one-sided 5%, at a
-    well-calibrated slope of 1: ``SE = sigma / sqrt(N w (1 - w) Var(CATE | enrolled))``)."""
-    population = inputs.population
-    if population is None or "cate" not in population.columns:
+    number randomized per arm in each predicted-CATE decile (each customer counted by their
+    chance to enter), and the power for the calibration slope (:func:`_calibration_slope`)."""
+    population, eligible = inputs.population, _eligible(request, inputs)
+    if population is None or eligible is None or "cate" not in population.columns:
+        return None
+    if not eligible.any():
         return None
     cate = population["cate"].to_numpy(dtype=float)
-    enrolled = np.ones(len(cate), dtype=bool)
-    if request.test == "ate" and pilot_column is not None and pilot_column in population:
-        enrolled = population[pilot_column].to_numpy() != 1
-    if not enrolled.any():
-        return None
+    n_total = sum(sized.n_per_arm.values())
+    inclusion = np.zeros(len(cate))
+    inclusion[eligible] = _inclusion(sized, population[eligible], n_total)
     edges = np.quantile(cate, np.linspace(0, 1, 11))
     decile = np.clip(np.searchsorted(edges, cate, side="right") - 1, 0, 9)
-    n_arm = {arm: n for arm, n in sized.n_per_arm.items()}
     rows = []
     for k in range(10):
         in_k = decile == k
-        share = float((in_k & enrolled).sum() / enrolled.sum())
+        share = float(inclusion[in_k].sum() / inclusion.sum())
         rows.append({"decile": k + 1, "cate_low": float(edges[k]), "cate_high": float(edges[k + 1]),
                      "population": int(in_k.sum()),
-                     "expected_per_arm": {arm: n * share for arm, n in n_arm.items()}})
-    w = sized.sizing.allocation.get("control", 0.5)
-    n_total = sum(n_arm.values())
-    var_cate = float(np.var(cate[enrolled]))
-    # evaluate's BLP test regresses the outcome on the arm and arm x centred score, with no
-    # covariates: the outcome's own SD, not reduced by R^2
-    se_slope = (float(inputs.sd / np.sqrt(n_total * w * (1 - w) * var_cate)) if var_cate > 0
-                else float("inf"))
-    power = float(stats.norm.sf(stats.norm.isf(0.05) - 1.0 / se_slope)) if var_cate > 0 else 0.0
-    covered = cate[enrolled]
+                     "expected_per_arm": {arm: n * share for arm, n in sized.n_per_arm.items()}})
+    covered = cate[inclusion > 0]
     return {
-        "enrols": ("every customer at the same rate (pilot customers included)"
-                   if request.test != "ate" else "customers outside the pilot"),
+        "enrols": ("every customer (pilot customers included)"
+                   if request.test != "ate" else "customers outside the pilot")
+                  + ("; the customers labelled randomize_in_test first"
+                     if sized.enrolment is not None else ", at the same rate"),
         "cate_range_covered": [float(covered.min()), float(covered.max())],
         "cate_range_population": [float(cate.min()), float(cate.max())],
         "share_of_population_deciles_enrolled": float(np.mean(
             [r["expected_per_arm"]["control"] >= 1 for r in rows])),
         "per_decile": rows,
-        "calibration_slope": {"se": se_slope, "power_at_slope_1": power,
-                              "test": "BLP slope > 0, one-sided 5%",
-                              "formula": "SE = sigma / sqrt(N w (1 - w) Var(predicted CATE "
-                                         "among the enrolled)), homoskedastic: the BLP test's "
-                                         "robust SE is larger when the CATE is heavy-tailed"},
+        "calibration_slope": _calibration_slope(inputs, sized, eligible, inclusion[eligible]),
         "strata": list(strata),
-        "weighting": ("every stratum has the same assignment probability (the allocation), so "
-                      "estimates need no weights"),
+        "weighting": ("every stratum has the same assignment probability (the allocation); "
+                      "the enrolment groups' inclusion probabilities differ, and the test's "
+                      "estimate weights them back to the population (details.enrolment)"
+                      if sized.enrolment is not None and sized.enrolment["weighted"] else
+                      "every stratum has the same assignment probability (the allocation), "
+                      "so estimates need no weights"),
     }
 
+
+def _slope_residual(inputs: Inputs, eligible: np.ndarray) -> np.ndarray:
+    """The analysis outcome's residual after what evaluate's BLP regression holds: the
+    covariates, the (historical) arm and the arm x centred predicted CATE, by least squares."""
+    population, results = inputs.population, inputs.results
+    assert population is not None and results is not None
+    part = population[eligible]
+    y = part[results.outcome].to_numpy(dtype=float)
+    t = part["treatment"].to_numpy(dtype=float) if "treatment" in part else np.zeros(len(y))
+    s = part["cate"].to_numpy(dtype=float)
+    covariates = [c for c in results.covariates if c in part.columns]
+    X = np.column_stack([np.ones(len(y)), t, t * (s - s.mean()),
+                         part[covariates].to_numpy(dtype=float) if covariates
+                         else np.empty((len(y), 0))])
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    return y - X @ coef
+
+
+def _calibration_slope(inputs: Inputs, sized: _Sized, eligible: np.ndarray,
+                       inclusion: np.ndarray) -> dict[str, Any]:
+    """The calibration slope's SE from the design (:func:`calibration_slope_se`: n, the
+    residual outcome SD, the predicted CATE's spread among the enrolled, the allocation and the
+    heavy-tail factor), the power at a calibrated slope of 1 and the slope it detects at 80%."""
+    population = inputs.population
+    assert population is not None
+    w = sized.sizing.allocation.get("control", 0.5)
+    n_total = sum(sized.n_per_arm.values())
+    out = calibration_slope_se(population["cate"].to_numpy(dtype=float)[eligible],
+                               _slope_residual(inputs, eligible), n_total, w, inclusion)
+    se = out["se"]
+    z = float(stats.norm.isf(0.05))
+    finite = math.isfinite(se) and se > 0
+    return out | {
+        "power_at_slope_1": float(stats.norm.sf(z - 1.0 / se)) if finite else 0.0,
+        "slope_detectable_80": float((z + stats.norm.ppf(0.8)) * se) if finite else None,
+        "test": "BLP slope > 0, one-sided 5%",
+        "formula": "SE^2 = E[(S - Sbar)^2 e^2] / (N p (1 - p) Var(S)^2) over the enrolled "
+                   "(S the predicted CATE, e the outcome's residual after the covariates, the "
+                   "arm and the arm x S, from the analysis's data); kappa = E[S_c^2 e^2] / "
+                   "(E[S_c^2] E[e^2]) is the heavy-tail factor over the textbook "
+                   "2 sigma_e / (sd(S) sqrt(N)) of a 1:1 test"}
 
 
 def _sizing_details(inputs: Inputs, sized: _Sized, notes: Notes) -> dict[str, Any]:
