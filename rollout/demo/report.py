@@ -82,6 +82,12 @@ def _calibration_slope(report: Report, headline: dict[str, Any]) -> None:
         f"{number(slope['world_slope'])}, at which the power was "
         f"{number(slope['power_at_world_slope'])}. Observed: {number(slope['slope'])} (SE "
         f"{number(slope['slope_se'])}); the test {slope['confirmed']}.")
+    world, planned = slope.get("outcome_sd_returns"), slope.get("outcome_sd_design")
+    if world and planned and slope["slope_se"] > 1.25 * slope["design_se"]:
+        sec.text(f"The observed SE is larger than planned: the design measured the outcome's "
+                 f"noise on the analysis data (SD {number(planned)}), and the simulated "
+                 f"world's outcomes are noisier (SD {number(world)}, lognormal noise that grows "
+                 "with spend). A real test's SE is as noisy as its returns.")
 
 
 def build_report(folder: Path, headline: dict[str, Any]) -> Report:

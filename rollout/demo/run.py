@@ -233,7 +233,10 @@ def _slope_headline(tmp: Path, design: Design, calibration: dict[str, Any],
     return {"design_se": se, "power_at_slope_1": planned.get("power_at_slope_1"),
             "slope_detectable_80": planned.get("slope_detectable_80"),
             "world_slope": world, "power_at_world_slope": power, "slope": blp["slope"],
-            "slope_se": blp["slope_se"], "confirmed": confirmed}
+            "slope_se": blp["slope_se"], "confirmed": confirmed,
+            "outcome_sd_design": design.sd,
+            "outcome_sd_returns": float(returns.data[design.outcome or ""].std(ddof=1))
+            if design.outcome in returns.data else None}
 
 
 def _evaluate_stage(tmp: Path, design: Design, *, has_cate: bool, truth: dict[str, Any],

@@ -212,6 +212,12 @@ def _effects(design: Design, data: ReturnedData, warnings: list[str]
     elif design.strata:
         warnings.append(f"strata columns {list(design.strata)} are not in the data; the "
                         "stratified estimate is skipped (--join the assignment file to add them)")
+    enrolment = design.details.get("enrolment") if isinstance(design.details, dict) else None
+    if isinstance(enrolment, dict) and enrolment.get("weighted"):
+        warnings.append("the design enrolled the customers labelled randomize_in_test at a "
+                        "higher rate than the others: the outcome differences by method "
+                        "estimate the tested mix; the test's own estimate weights the groups "
+                        "back to the population")
     if design.test == "policy":
         effects = [replace(e, estimand="difference in mean outcome between the policy arms "
                                        "(not the ATE: both arms treat some customers)")
