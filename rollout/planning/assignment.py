@@ -269,15 +269,15 @@ def _test_fields(test: str, details: Any, strata: tuple[str, ...]) -> dict[str, 
 
 def _enrolment_fields(details: Any, fields_: dict[str, Any]) -> dict[str, Any]:
     """The design's enrolment quotas and merged strata (``details.enrolment``,
-    ``details.strata_merged``); the enrolment column is a stratum, so each stratum lies in one
-    enrolment group."""
+    ``details.strata_merged``); under a weighted enrolment its column is a stratum, so each
+    stratum lies in one enrolment group."""
     details = details if isinstance(details, Mapping) else {}
     record = details.get("enrolment")
     merged = (details.get("strata_merged") or {}).get("merged") or {}
     out = dict(fields_)
     if isinstance(record, Mapping) and record.get("groups"):
         out["enrolment"] = tuple((int(g["value"]), int(g["enrolled"])) for g in record["groups"])
-        if RANDOMIZE_IN_TEST not in out["strata"]:
+        if record.get("weighted") and RANDOMIZE_IN_TEST not in out["strata"]:
             out["strata"] = (*out["strata"], RANDOMIZE_IN_TEST)
     out["stratum_merges"] = tuple(sorted((str(k), str(v)) for k, v in merged.items()))
     return out

@@ -248,7 +248,16 @@ def _enrol(request: DesignRequest, inputs: Inputs, target: Target, sized: _Sized
     if request.test == "heterogeneity" and target.policy_column is not None:
         responder = population[target.policy_column].to_numpy(dtype=float)[eligible] == 1
     n_power = int(sum(sized.n_per_arm.values()))
-    record = plan_enrolment(labelled, n_power, request.randomize_cap, responder,
+    cap = request.randomize_cap
+    fewest = math.ceil(small_stratum_threshold(len(sized.n_per_arm))
+                       / (min(sized.sizing.allocation.values()) * first_fraction))
+    if 0 < labelled.sum() < fewest:  # too few to estimate their own group: the common rate
+        cap = 0
+        notes.warnings.append(
+            f"only {int(labelled.sum())} customers are labelled {RANDOMIZE_IN_TEST}, too few "
+            f"to estimate their group on its own (fewer than {fewest}): they enter at the "
+            "same rate as everyone")
+    record = plan_enrolment(labelled, n_power, cap, responder,
                             _power_group_minimum(request, inputs, target, sized, eligible,
                                                  labelled, first_fraction))
     if record is None:
@@ -303,7 +312,8 @@ def _strata(request: DesignRequest, inputs: Inputs, target: Target, sized: _Size
     if request.test == "heterogeneity" and target.policy_column is not None \
             and target.policy_column not in strata:  # assignment randomizes within them
         strata.append(target.policy_column)
-    if sized.enrolment is not None and RANDOMIZE_IN_TEST not in strata:
+    weighted = sized.enrolment is not None and sized.enrolment["weighted"]
+    if weighted and RANDOMIZE_IN_TEST not in strata:
         strata.append(RANDOMIZE_IN_TEST)
     check_strata_columns(population, strata, str(results.customers_path))
     n_total = int(sum(sized.n_per_arm.values()))
@@ -313,7 +323,7 @@ def _strata(request: DesignRequest, inputs: Inputs, target: Target, sized: _Size
     inclusion = _inclusion(sized, frame, n_total)
     sizes = expected_strata(frame, strata, inclusion, sized.sizing.allocation)
     protected = [c for c in (target.policy_column if request.test == "heterogeneity"
-                             else None, RANDOMIZE_IN_TEST if sized.enrolment else None) if c]
+                             else None, RANDOMIZE_IN_TEST if weighted else None) if c]
     threshold = small_stratum_threshold(len(sized.n_per_arm))
     merges = merge_small_strata([r["label"] for r in sizes], sizes,
                                 [min(r["expected_per_arm"].values()) for r in sizes],
