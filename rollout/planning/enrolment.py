@@ -48,8 +48,9 @@ def _group(value: int, role: str, population: int, enrolled: int,
 def effective_n(groups: list[dict[str, Any]]) -> float:
     """Equally weighted customers with the weighted estimate's variance, ``N^2 / sum N_g/pi_g``.
 
-    >>> effective_n([{"population": 10, "enrolled": 10}, {"population": 90, "enrolled": 9}])
-    11.0
+    >>> round(effective_n([{"population": 10, "enrolled": 10},
+    ...                    {"population": 90, "enrolled": 9}]), 3)  # 100^2 / (10 + 900)
+    10.989
     """
     total = sum(g["population"] for g in groups)
     spread = sum(g["population"] ** 2 / g["enrolled"] for g in groups if g["population"])
