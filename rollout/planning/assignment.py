@@ -65,6 +65,7 @@ from rollout.planning.design import (
     field_error,
     parse_phases,
 )
+from rollout.planning.enrolment import RANDOMIZE_IN_TEST
 from rollout.planning.estimands import columns_of
 from rollout.planning.keyed_hash import (
     canonical_ids,
@@ -130,6 +131,10 @@ class AssignmentPlan(DisplayMixin):
     policy_column: str | None = None
     current_column: str | None = None
     responder_column: str | None = None
+    #: Entrants per value of ``randomize_in_test`` (the design's enrolment), or empty.
+    enrolment: tuple[tuple[int, int], ...] = ()
+    #: Strata the design merged: (label, merged label) pairs.
+    stratum_merges: tuple[tuple[str, str], ...] = ()
 
     @property
     def enrols_pilot(self) -> bool:
@@ -187,8 +192,8 @@ class AssignmentPlan(DisplayMixin):
         return cls(
             arms=tuple(design.arms),
             allocation=tuple(float(design.allocation[arm]) for arm in design.arms),
-            n_total=design.n_total, **_test_fields(design.test, design.details,
-                                                   tuple(design.strata)),
+            n_total=design.n_total, **_enrolment_fields(design.details, _test_fields(
+                design.test, design.details, tuple(design.strata))),
             n_per_arm={arm: design.n_per_arm[arm] for arm in design.arms},
             pilot_column=None if pilot is None else pilot.select_column,
             pilot_n=None if pilot is None else pilot.n,
@@ -229,8 +234,9 @@ class AssignmentPlan(DisplayMixin):
         test_name = document.get("test") or "ate"
         return cls(
             arms=arms, allocation=tuple(float(allocation[a]) for a in arms), n_total=n_total,
-            **_test_fields(test_name, document.get("details") or {},
-                           check_strata(document.get("strata") or [], source)),
+            **_enrolment_fields(document.get("details") or {}, _test_fields(
+                test_name, document.get("details") or {},
+                check_strata(document.get("strata") or [], source))),
             n_per_arm=n_per_arm,
             pilot_column=None if pilot is None else pilot.select_column,
             pilot_n=None if pilot is None else pilot.n,
@@ -259,6 +265,34 @@ def _test_fields(test: str, details: Any, strata: tuple[str, ...]) -> dict[str, 
     return {"test": test, "strata": strata, "policy_column": cols.policy,
             "current_column": cols.current if test == "policy" else None,
             "responder_column": cols.responder if test == "heterogeneity" else None}
+
+
+def _enrolment_fields(details: Any, fields_: dict[str, Any]) -> dict[str, Any]:
+    """The design's enrolment quotas and merged strata (``details.enrolment``,
+    ``details.strata_merged``); under a weighted enrolment its column is a stratum, so each
+    stratum lies in one enrolment group."""
+    details = details if isinstance(details, Mapping) else {}
+    record = details.get("enrolment")
+    merged = (details.get("strata_merged") or {}).get("merged") or {}
+    out = dict(fields_)
+    if isinstance(record, Mapping) and record.get("groups"):
+        out["enrolment"] = tuple((int(g["value"]), int(g["enrolled"])) for g in record["groups"])
+        if record.get("weighted") and RANDOMIZE_IN_TEST not in out["strata"]:
+            out["strata"] = (*out["strata"], RANDOMIZE_IN_TEST)
+    out["stratum_merges"] = tuple(sorted((str(k), str(v)) for k, v in merged.items()))
+    return out
+
+
+def _merge_strata(codes: np.ndarray, labels: list[str],
+                  merges: tuple[tuple[str, str], ...]) -> tuple[np.ndarray, list[str]]:
+    """Codes and sorted labels with the design's merged strata as one stratum each."""
+    if not merges:
+        return codes, labels
+    mapping = dict(merges)
+    names = [mapping.get(label, label) for label in labels]
+    merged = sorted(set(names))
+    lookup = np.array([merged.index(name) for name in names], dtype=np.int64)
+    return lookup[codes], merged
 
 
 @dataclass(frozen=True)
@@ -588,16 +622,21 @@ def assign_customers(
     step = on_step or (lambda _name: None)
     warnings: list[str] = []
     ids = canonical_ids(customers[ID_COLUMN], source=src)
-    codes, labels = stratum_labels(customers, plan.strata, src)
+    codes, labels = _merge_strata(*stratum_labels(customers, plan.strata, src),
+                                  plan.stratum_merges)
     roles = _roles(customers, plan, method, codes, labels, src, warnings)
 
     keys = (hasher or LocalHasher)(ids)
     step("hashing customer ids")
     arm_integers, entry_integers = keys.pairs(salt)
     step("drawing test entrants")
-    entered = _entrants(plan, method, salt, codes, labels, roles.eligible, entry_integers)
+    if plan.enrolment:
+        entered = _enrolled_entrants(plan, method, salt, codes, labels, roles.eligible,
+                                     entry_integers, customers, src, warnings)
+    else:
+        entered = _entrants(plan, method, salt, codes, labels, roles.eligible, entry_integers)
+        entered = _forced_entrants(customers, roles.eligible, entered, src, warnings)
     del entry_integers
-    entered = _forced_entrants(customers, roles.eligible, entered, src, warnings)
     if plan.enrols_pilot:  # the pilot treats its customers who did not enter the test
         roles = replace(roles, pilot=roles.pilot & ~entered)
     entrant_rows = np.flatnonzero(entered)
@@ -678,14 +717,12 @@ def _roles(customers: pd.DataFrame, plan: AssignmentPlan, method: str, codes: np
     return _Roles(pilot=pilot, eligible=eligible, expansion=expansion)
 
 
-#: A customer-table column (0/1) the analysis may add: customers it could not score (no
-#: overlap) who must be randomized in the test rather than targeted from their score.
-RANDOMIZE_IN_TEST = "randomize_in_test"
 
 
 def _forced_entrants(customers: pd.DataFrame, eligible: np.ndarray, entered: np.ndarray,
                      src: str | None, warnings: list[str]) -> np.ndarray:
-    """Customers labelled ``randomize_in_test`` enter the test whatever their entry draw."""
+    """Customers labelled ``randomize_in_test`` enter the test whatever their entry draw, when
+    the design did not size for them (a design without an enrolment record)."""
     if RANDOMIZE_IN_TEST not in customers.columns:
         return entered
     forced = _flag(customers, RANDOMIZE_IN_TEST, src) & eligible
@@ -695,6 +732,24 @@ def _forced_entrants(customers: pd.DataFrame, eligible: np.ndarray, entered: np.
                         "beyond their draw (they are randomized, not scored); the test holds "
                         "that many more customers than the design's n_total")
     return entered | forced
+
+
+def _enrolled_entrants(plan: AssignmentPlan, method: str, salt: str, codes: np.ndarray,
+                       labels: list[str], eligible: np.ndarray, entry_integers: np.ndarray,
+                       customers: pd.DataFrame, src: str | None,
+                       warnings: list[str]) -> np.ndarray:
+    """Entrants drawn within each enrolment group at the design's count for it (the customers
+    labelled ``randomize_in_test`` for identification, the others for power)."""
+    group = _flag(customers, RANDOMIZE_IN_TEST, src).astype(np.int64)
+    entered = np.zeros(len(codes), dtype=bool)
+    for value, count in plan.enrolment:
+        in_group = eligible & (group == value)
+        if count > in_group.sum():
+            warnings.append(f"the design enrols {count} customers with {RANDOMIZE_IN_TEST} = "
+                            f"{value} but {int(in_group.sum())} are eligible; all of them enter")
+        entered |= _entrants(replace(plan, n_total=count), method, salt, codes, labels,
+                             in_group, entry_integers)
+    return entered
 
 
 def _entrants(plan: AssignmentPlan, method: str, salt: str, codes: np.ndarray,
@@ -807,6 +862,8 @@ def _with_rules(table: pd.DataFrame, customers: pd.DataFrame, plan: AssignmentPl
                                    ).astype(np.int8)
     if plan.test == "heterogeneity" and plan.responder_column:
         table["responder"] = _flag(customers, plan.responder_column, None).astype(np.int8)
+    if plan.enrolment:  # the group each entrant's weight comes from (see the design)
+        table[RANDOMIZE_IN_TEST] = _flag(customers, RANDOMIZE_IN_TEST, None).astype(np.int8)
     return table
 
 
