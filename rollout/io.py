@@ -607,6 +607,68 @@ def write_parquet(
     return path
 
 
+#: Rows per row group of a streamed parquet file (:func:`parquet_stream`).
+STREAM_ROW_GROUP = 1 << 18
+
+
+class _RowGroups:
+    """Buffers tables and writes them in row groups of exactly ``rows`` rows (the last shorter),
+    so the bytes of the file do not depend on how the caller happened to batch its rows."""
+
+    def __init__(self, writer: Any, schema: Any, rows: int) -> None:
+        self.writer, self.schema, self.rows = writer, schema, rows
+        self.pending: list[Any] = []
+        self.n_pending = 0
+
+    def write(self, table: Any) -> None:
+        import pyarrow as pa
+
+        if isinstance(table, pa.RecordBatch):
+            table = pa.Table.from_batches([table])
+        table = table.select(self.schema.names).cast(self.schema)
+        self.pending.append(table)
+        self.n_pending += table.num_rows
+        while self.n_pending >= self.rows:
+            self._flush(self.rows)
+
+    def _flush(self, rows: int) -> None:
+        import pyarrow as pa
+
+        whole = pa.concat_tables(self.pending)
+        self.writer.write_table(whole.slice(0, rows), row_group_size=rows)
+        rest = whole.slice(rows)
+        self.pending, self.n_pending = ([rest] if rest.num_rows else []), rest.num_rows
+
+    def close(self) -> None:
+        if self.n_pending:
+            self._flush(self.n_pending)
+
+
+@contextlib.contextmanager
+def parquet_stream(path: str | Path, schema: Any,
+                   row_group: int = STREAM_ROW_GROUP) -> Iterator[Any]:
+    """Write a parquet file batch by batch, atomically and byte-reproducibly.
+
+    For tables too long to hold whole: the block receives an object whose ``write(table)``
+    appends an Arrow table or record batch (cast to ``schema``, whose metadata is dropped).
+    Rows are written in groups of exactly ``row_group`` rows whatever the batches were, so the
+    same rows give the same bytes whether they came from one process or from a cluster's
+    partitions; the file appears under its name only when the block completes.
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    schema = schema.remove_metadata()
+    with _temporary_sibling(path) as tmp:
+        writer = pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True)
+        try:
+            groups = _RowGroups(writer, schema, row_group)
+            yield groups
+            groups.close()
+        finally:
+            writer.close()
+
+
 def write_csv(path: str | Path, frame: pd.DataFrame) -> Path:
     """Write a table as CSV atomically and byte-reproducibly (columnar, fast for large lists).
 

@@ -1,4 +1,4 @@
-"""Bad inputs across all eight commands: refused with exit 2, a located message, no traceback,
+"""Bad inputs across all nine commands: refused with exit 2, a located message, no traceback,
 and nothing written, moved or left behind.
 
 Every case runs in-process through click's test runner, in a fresh copy of a small workspace
@@ -26,7 +26,8 @@ from click.testing import CliRunner
 import rollout.io
 from rollout.cli import cli
 
-COMMANDS = ("cohort", "analyze", "design", "assign", "interim", "evaluate", "simulate", "demo")
+COMMANDS = ("cohort", "analyze", "design", "assign", "score", "interim", "evaluate",
+            "simulate", "demo")
 
 # --- the workspace ------------------------------------------------------------------------
 
@@ -405,6 +406,9 @@ CASES: list[Case] = [
     C("assign-cp1252-customers", "assign design.json bad.csv -o a.parquet", "bad.csv",
       "not UTF-8", outputs=A,
       setup=edit_returns(lambda f: f.assign(city="Besançon"), encoding="cp1252")),
+    C("assign-spark-option-without-spark",
+      "assign design.json customers.parquet -o a.parquet --spark-conf a=b", "--spark-master",
+      outputs=A),
     C("assign-output-not-parquet", "assign design.json customers.parquet -o a.csv", "a.csv",
       ".parquet", outputs=("a.csv",)),
     C("assign-output-is-a-folder", "assign design.json customers.parquet -o sim.parquet",
@@ -485,6 +489,33 @@ CASES: list[Case] = [
       "outcome", outputs=("ev",), setup=edit_returns(lambda f: f.assign(outcome="high"))),
     C("evaluate-utf16-data", "evaluate design.json bad.csv --outcome outcome -o ev", "bad.csv",
       "UTF-16", outputs=("ev",), setup=edit_returns(lambda f: f, encoding="utf-16")),
+    # score --------------------------------------------------------------------------------
+    C("score-missing-results", "score nope cohort.parquet -o s.parquet", "nope",
+      "does not exist", outputs=("s.parquet", "s.summary.json")),
+    C("score-missing-covariate", "score results customers.parquet -o s.parquet",
+      "customers.parquet", COVARIATE, "missing", outputs=("s.parquet", "s.summary.json")),
+    C("score-model-checksum-differs", "score results cohort.parquet -o s.parquet",
+      "model.joblib", "SHA-256", "refusing", outputs=("s.parquet", "s.summary.json"),
+      setup=lambda ws, mp: (ws / "results" / "model.joblib").write_bytes(
+          (ws / "results" / "model.joblib").read_bytes() + b"\0")),
+    C("score-covariate-missing-value", "score results bad.parquet -o s.parquet", "bad.parquet",
+      COVARIATE, "row 3", outputs=("s.parquet", "s.summary.json"),
+      setup=edit_cohort(lambda f: f.assign(**{COVARIATE: f[COVARIATE].where(f.index != 3)}))),
+    C("score-covariate-not-numeric", "score results bad.csv -o s.parquet", "bad.csv", COVARIATE,
+      "numeric", outputs=("s.parquet",),
+      setup=edit_cohort(lambda f: f.assign(**{COVARIATE: "many"}), "bad.csv")),
+    C("score-cp1252-customers", "score results bad.csv -o s.parquet", "bad.csv", "not UTF-8",
+      outputs=("s.parquet",), setup=edit_cohort(lambda f: f.assign(city="Besançon"),
+                                                "bad.csv", "cp1252")),
+    C("score-output-not-parquet", "score results cohort.parquet -o s.csv", "s.csv", ".parquet"),
+    C("score-customers-is-a-folder", "score results sim -o s.parquet", "sim", "folder",
+      outputs=("s.parquet",)),
+    C("score-spark-option-without-spark",
+      "score results cohort.parquet -o s.parquet --spark-master local[1]", "--spark-master",
+      outputs=("s.parquet",)),
+    C("score-output-unwritable", "score results cohort.parquet -o locked/s.parquet",
+      "locked/s.parquet", "permission denied", outputs=("locked/s.parquet",),
+      setup=unwritable("locked")),
     # simulate -----------------------------------------------------------------------------
     C("simulate-unknown-scenario", "simulate nosuch -o w", "nosuch", outputs=("w",)),
     C("simulate-latin1-toml", "simulate bad.toml -o w", "bad.toml", "not UTF-8",

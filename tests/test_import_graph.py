@@ -22,6 +22,7 @@ LAYERS: list[set[str]] = [
     {"estimation"},
     {"policy"},
     {"analysis"},
+    {"scoring"},
     {"planning"},
     {"evaluation"},
     {"simulation"},

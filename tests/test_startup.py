@@ -14,7 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("numpy", "pandas", "scipy", "sklearn", "statsmodels", "econml", "xgboost",
          "matplotlib", "duckdb", "pyarrow")
-COMMANDS = ("cohort", "analyze", "design", "assign", "interim", "evaluate", "simulate", "demo")
+COMMANDS = ("cohort", "analyze", "design", "assign", "score", "interim", "evaluate",
+            "simulate", "demo")
 
 PROBE = """
 import json, resource, sys

@@ -20,6 +20,7 @@ from rollout.cli import (
     evaluate,
     interim,
     report,
+    score,
     simulate,
 )
 from rollout.cli.app import (
@@ -53,6 +54,7 @@ __all__ = [
     "main",
     "option_for",
     "report",
+    "score",
     "seed_option",
     "simulate",
 ]

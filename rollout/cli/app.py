@@ -88,8 +88,11 @@ force_option = click.option(
 def engine_options(func: F) -> F:
     """``--engine``, ``--spark-master``, ``--spark-driver-memory`` and ``--spark-conf``; the
     command receives one ``engine`` keyword holding :class:`rollout.common.engine.EngineSettings`.
+
+    Put it below ``@handles_input_errors`` so that a Spark option given with the DuckDB engine
+    is reported like any other bad input (exit status 2 naming the option).
     """
-    from rollout.common.engine import DEFAULT_DRIVER_MEMORY, ENGINES, EngineSettings
+    from rollout.common.engines import DEFAULT_DRIVER_MEMORY, ENGINES
 
     @functools.wraps(func)
     def wrapper(*args: Any, engine: str, spark_master: str | None,
@@ -101,6 +104,8 @@ def engine_options(func: F) -> F:
             if not sep or not key:
                 raise InputError(f"expected KEY=VALUE, got {item!r}", option="--spark-conf")
             conf[key.strip()] = value.strip()
+        from rollout.common.engine import EngineSettings
+
         settings = EngineSettings(engine, spark_master, spark_driver_memory, conf)
         return func(*args, engine=settings, **kwargs)
 
@@ -135,6 +140,7 @@ def cli() -> None:
       analyze  -> positivity, average and heterogeneous effects, policies
       design   -> size a stratified, sequential A/B test
       assign   -> reproducible stratified arms and phased target lists
+      score    -> the deployed CATE model and policy lists for current customers
       interim  -> the decision at an interim look
       evaluate -> post-test analysis and re-estimation
       simulate -> worlds with known truth

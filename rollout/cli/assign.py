@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from rollout import console
-from rollout.cli.app import cli, handles_input_errors, json_option
+from rollout.cli.app import cli, engine_options, handles_input_errors, json_option
 from rollout.errors import InputError
 
 
@@ -38,8 +38,9 @@ def read_design(path: Path) -> Any:
               help="Folder for the per-role CSV lists; default: beside the output.")
 @json_option
 @handles_input_errors
+@engine_options
 def assign(design_path: Path, customers_path: Path, output: Path, salt: str | None, method: str,
-           rerandomize: int, csv_dir: Path | None, as_json: bool) -> None:
+           rerandomize: int, csv_dir: Path | None, as_json: bool, engine: Any) -> None:
     """Stratified, reproducible arms and phased target lists.
 
     \b
@@ -49,7 +50,8 @@ def assign(design_path: Path, customers_path: Path, output: Path, salt: str | No
                customers.parquet
 
     Every customer gets exactly one role: pilot_target (phase 1), an A/B
-    arm (phase 2), or not_in_test. Same inputs and salt, same bytes.
+    arm (phase 2), or not_in_test. Same inputs and salt, same bytes, on
+    either engine (with --engine spark the keyed hash runs on Spark).
     """
     from rollout.io import check_writable
     from rollout.planning.assignment import (
@@ -74,8 +76,14 @@ def assign(design_path: Path, customers_path: Path, output: Path, salt: str | No
         def on_step(name: str) -> None:
             bar.update(task, description=name)
 
+        hasher = None
+        if engine.is_spark:
+            from rollout.planning.assignment_spark import spark_hasher
+
+            hasher = spark_hasher(source, engine)
         result = assign_customers(customers, plan, salt=salt, method=method,
-                                  rerandomize=rerandomize, source=source, on_step=on_step)
+                                  rerandomize=rerandomize, source=source, on_step=on_step,
+                                  hasher=hasher)
         bar.update(task, description="writing")
         paths = write_assignment(result, output, csv_dir)
     for message in result.warnings:

@@ -161,6 +161,9 @@ def _render(design: Any) -> None:
                    "flag).")
 @click.option("--responder-share", type=float, default=None,
               help="Share of predicted responders (heterogeneity test without RESULTS).")
+@click.option("--randomize-cap", type=click.IntRange(min=0), default=None,
+              help="At most this many customers labelled randomize_in_test enrolled, a "
+                   "randomized subsample weighted back (default: all of them).")
 @click.option("--pilot", default=None, help="Policy list of the pilot (default: conservative).")
 @click.option("--expansion", default=None, help="Policy list of the expansion.")
 @click.option("--campaign-weeks", type=int, default=4, show_default=True)
@@ -182,7 +185,7 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
            cost: float | None, margin: float | None, strata: str | None, per_segment: bool,
            looks: int, information_fractions: str | None, spending: str, futility: str,
            population: str, policy: str | None, current: str | None,
-           responder_share: float | None,
+           responder_share: float | None, randomize_cap: int | None,
            pilot: str | None, expansion: str | None, campaign_weeks: int, outcome_weeks: int,
            output: Path | None, figures_dir: Path | None, no_report: bool, seed: int,
            as_json: bool) -> None:
@@ -205,7 +208,7 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
         per_segment=per_segment, looks=len(fractions) if fractions else looks,
         information_fractions=fractions, spending=spending, futility=futility,
         population=population, policy=policy, current=current,
-        responder_share=responder_share, pilot=pilot,
+        responder_share=responder_share, randomize_cap=randomize_cap, pilot=pilot,
         expansion=expansion, campaign_weeks=campaign_weeks, outcome_weeks=outcome_weeks,
         seed=seed)
     if fractions and looks not in (1, len(fractions)):

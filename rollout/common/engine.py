@@ -23,16 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rollout.common.display import DisplayMixin
+from rollout.common.engines import (
+    DEFAULT_DRIVER_MEMORY,
+    DEFAULT_ENGINE,
+    ENGINES,
+    LOCAL_MASTER,
+    LOCAL_SHUFFLE_PARTITIONS,
+)
 from rollout.errors import InputError
-
-ENGINES = ("duckdb", "spark")
-DEFAULT_ENGINE = "duckdb"
-#: Spark's master when none is given: local mode on every core of this machine.
-LOCAL_MASTER = "local[*]"
-#: The local driver's heap: the default 1 GB fails on the embedded promotions table.
-DEFAULT_DRIVER_MEMORY = "4g"
-#: Shuffle partitions in local mode (Spark's default 200 is tuned for clusters).
-LOCAL_SHUFFLE_PARTITIONS = 8
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,31 @@ def _assignment_and_interim(report: Report, headline: dict[str, Any]) -> None:
     _insert(report, "The evaluated test", sec)
 
 
+def _calibration_slope(report: Report, headline: dict[str, Any]) -> None:
+    """What the test could say about the ranking: the calibration slope's planned power, the
+    slope the simulated world implies, the observed slope and what it confirmed."""
+    slope = headline.get("calibration_slope")
+    if not slope or slope.get("design_se") is None:
+        return
+    titles = [s.title for s in report.sections]
+    sec = (report.sections[titles.index("The evaluated test")] if "The evaluated test" in titles
+           else report.section("The evaluated test"))
+    sec.text(
+        f"Calibration slope (the experimental effect regressed on the predicted CATE; 1 = "
+        f"calibrated): the design expected an SE of {number(slope['design_se'])}, power "
+        f"{number(slope['power_at_slope_1'])} at a slope of 1, and 80% power from a slope of "
+        f"{number(slope['slope_detectable_80'])}. The simulated world implies a slope of "
+        f"{number(slope['world_slope'])}, at which the power was "
+        f"{number(slope['power_at_world_slope'])}. Observed: {number(slope['slope'])} (SE "
+        f"{number(slope['slope_se'])}); the test {slope['confirmed']}.")
+    world, planned = slope.get("outcome_sd_returns"), slope.get("outcome_sd_design")
+    if world and planned and slope["slope_se"] > 1.25 * slope["design_se"]:
+        sec.text(f"The observed SE is larger than planned: the design measured the outcome's "
+                 f"noise on the analysis data (SD {number(planned)}), and the simulated "
+                 f"world's outcomes are noisier (SD {number(world)}, lognormal noise that grows "
+                 "with spend). A real test's SE is as noisy as its returns.")
+
+
 def build_report(folder: Path, headline: dict[str, Any]) -> Report:
     """Assemble the report from the files the demo wrote into ``folder``."""
     parts = [folder / name for name in ("results", "design.json", "evaluation")
@@ -73,4 +98,5 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
     _truth(report, headline)
     _cohort(report, folder)
     _assignment_and_interim(report, headline)
+    _calibration_slope(report, headline)
     return report

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from rollout.analysis import analyze, write_results
 from rollout.common.display import DisplayMixin
@@ -22,6 +23,7 @@ from rollout.evaluation.returned import load_returned
 from rollout.io import atomic_directory, read_table, write_json, write_parquet
 from rollout.planning.assignment import Assignment, assign_customers, write_assignment
 from rollout.planning.design import Design, save_design
+from rollout.planning.enrolment import RANDOMIZE_IN_TEST, weighted_mean
 from rollout.planning.plan import DesignRequest, plan_design
 from rollout.simulation import load_scenario, simulate_returns, simulate_world
 from rollout.simulation.returns import ABReturns
@@ -183,6 +185,60 @@ def _interim_stage(tmp: Path, design: Design, returns: ABReturns, seed: int,
                            "information_fraction": decision.information_fraction}
 
 
+def _true_contrast(design: Design, assignment: Assignment, returns: ABReturns) -> float | None:
+    """The responder contrast of the tested customers' true effects, each enrolment group
+    weighted by its population as the test's estimate weights it."""
+    columns = ["customer_id", "responder"] + (
+        [RANDOMIZE_IN_TEST] if RANDOMIZE_IN_TEST in assignment.table.columns else [])
+    tested = returns.truth.merge(assignment.table[columns], on="customer_id")
+    r = tested["responder"].to_numpy() == 1
+    if not (r.any() and (~r).any()):
+        return None
+    cate = tested["true_cate"].to_numpy()
+    record = design.details.get("enrolment")
+    group = (tested[RANDOMIZE_IN_TEST].to_numpy() if RANDOMIZE_IN_TEST in tested
+             else np.zeros(len(tested), dtype=int))
+    means = []
+    for side in (True, False):
+        counts = None
+        if record is not None:
+            counts = {int(g["value"]): int(g["population_responders"] if side
+                                           else g["population"] - g["population_responders"])
+                      for g in record["groups"]}
+        m = r == side
+        means.append(weighted_mean(cate[m], group[m], record, counts))
+    return float(means[0] - means[1])
+
+
+def _slope_headline(tmp: Path, design: Design, calibration: dict[str, Any],
+                    returns: ABReturns) -> dict[str, Any]:
+    """The calibration slope: the design's SE and power, the slope the demo's world implies
+    (the true effects regressed on the predicted CATE over the tested customers) and the power
+    at it, the observed slope, and what the test could and could not confirm."""
+    planned = (design.details.get("validation") or {}).get("calibration_slope") or {}
+    blp = calibration["blp"]
+    scores = read_table(tmp / "results" / "customers.parquet")[["customer_id", "cate"]]
+    tested = returns.truth.merge(scores, on="customer_id")
+    s, tau = tested["cate"].to_numpy(dtype=float), tested["true_cate"].to_numpy(dtype=float)
+    world = float(np.cov(tau, s)[0, 1] / np.var(s, ddof=1))
+    se = planned.get("se")
+    power = (float(stats.norm.sf(stats.norm.isf(0.05) - world / se)) if se else None)
+    shown = blp["p_value_slope_zero"] < 0.05
+    calibrated = blp["p_value_slope_one"] >= 0.05
+    confirmed = (("confirmed that the ranking carries information (slope > 0, one-sided 5%)"
+                  if shown else "could not show that the ranking carries information (slope "
+                                "> 0 not significant)")
+                 + ("; it could not reject a calibrated slope of 1" if calibrated
+                    else "; it rejects a calibrated slope of 1"))
+    return {"design_se": se, "power_at_slope_1": planned.get("power_at_slope_1"),
+            "slope_detectable_80": planned.get("slope_detectable_80"),
+            "world_slope": world, "power_at_world_slope": power, "slope": blp["slope"],
+            "slope_se": blp["slope_se"], "confirmed": confirmed,
+            "outcome_sd_design": design.sd,
+            "outcome_sd_returns": float(returns.data[design.outcome or ""].std(ddof=1))
+            if design.outcome in returns.data else None}
+
+
 def _evaluate_stage(tmp: Path, design: Design, *, has_cate: bool, truth: dict[str, Any],
                     seed: int, headline: dict[str, Any], assignment: Assignment,
                     returns: ABReturns) -> None:
@@ -199,12 +255,11 @@ def _evaluate_stage(tmp: Path, design: Design, *, has_cate: bool, truth: dict[st
         "ci_low": head["ci_low"], "ci_high": head["ci_high"],
         "significant": head["significant"], "inference": head["inference"]}
     if design.test == "heterogeneity" and "responder" in assignment.table.columns:
-        tested = returns.truth.merge(assignment.table[["customer_id", "responder"]],
-                                     on="customer_id")
-        r = tested["responder"].to_numpy() == 1
-        cate = tested["true_cate"].to_numpy()
-        headline["evaluation_test"]["true_contrast_tested"] = (
-            float(cate[r].mean() - cate[~r].mean()) if r.any() and (~r).any() else None)
+        headline["evaluation_test"]["true_contrast_tested"] = _true_contrast(
+            design, assignment, returns)
+    if evaluation.calibration is not None:
+        headline["calibration_slope"] = _slope_headline(tmp, design, evaluation.calibration,
+                                                        returns)
     headline["evaluation"] = {
         "adjusted_estimate": primary.estimate, "ci_low": primary.ci_low,
         "ci_high": primary.ci_high,

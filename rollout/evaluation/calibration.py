@@ -96,9 +96,11 @@ def blp_test(score: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray | fl
              baseline: np.ndarray | None = None) -> BLPResult:
     """The CDDF best-linear-predictor test with HC1 standard errors.
 
-    ``baseline`` (optional, e.g. the pre-period outcome) enters as a control to reduce variance;
-    it does not change what is estimated. ``p_value_slope_zero`` is one-sided (slope > 0: the
-    score carries information about the effect).
+    ``baseline`` (optional: the pre-period covariates, one column or several) enters as
+    centred controls to reduce variance; it does not change what is estimated (the design's
+    slope SE assumes them: :func:`rollout.planning.estimands.calibration_slope_se`).
+    ``p_value_slope_zero`` is one-sided (slope > 0: the score carries information about the
+    effect).
     """
     score, y, t = np.asarray(score, float), np.asarray(y, float), np.asarray(t, float)
     p = _as_prob(p, len(y))
@@ -106,7 +108,9 @@ def blp_test(score: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray | fl
     centred = score - score.mean()
     cols = [np.ones(len(y)), resid_t, resid_t * centred]
     if baseline is not None:
-        cols.insert(1, np.asarray(baseline, float))
+        B = np.asarray(baseline, float).reshape(len(y), -1)
+        B = B[:, B.std(axis=0) > 0]
+        cols[1:1] = list((B - B.mean(axis=0)).T)
     X = np.column_stack(cols)
     fit = sm.WLS(y, X, weights=1 / (p * (1 - p))).fit(cov_type="HC1")
     i_ate, i_slope = len(cols) - 2, len(cols) - 1

@@ -212,6 +212,12 @@ def _effects(design: Design, data: ReturnedData, warnings: list[str]
     elif design.strata:
         warnings.append(f"strata columns {list(design.strata)} are not in the data; the "
                         "stratified estimate is skipped (--join the assignment file to add them)")
+    enrolment = design.details.get("enrolment") if isinstance(design.details, dict) else None
+    if isinstance(enrolment, dict) and enrolment.get("weighted"):
+        warnings.append("the design enrolled the customers labelled randomize_in_test at a "
+                        "higher rate than the others: the outcome differences by method "
+                        "estimate the tested mix; the test's own estimate weights the groups "
+                        "back to the population")
     if design.test == "policy":
         effects = [replace(e, estimand="difference in mean outcome between the policy arms "
                                        "(not the ATE: both arms treat some customers)")
@@ -325,7 +331,8 @@ def _calibration(design: Design, data: ReturnedData, results: str | Path, p: flo
     score = old["cate"].to_numpy(dtype=float)[has]
     yh, th = data.y[has], data.t[has]
     groups = cal.calibration_by_group(score, yh, th, p, n_groups=n_groups)
-    blp = cal.blp_test(score, yh, th, p)
+    blp = cal.blp_test(score, yh, th, p,
+                       baseline=data.X[has] if data.covariates else None)
     rate = cal.rate(score, cal.transformed_outcome(yh, th, p))
     value = None
     if ("target_breakeven" in old.columns and "treatment" in old.columns
@@ -478,7 +485,8 @@ def stratum_figure(result: EvaluationResult) -> Figure | None:
                 xerr=[strata["estimate"] - strata["ci_low"],
                       strata["ci_high"] - strata["estimate"]], fmt="o", capsize=3)
     ax.axvline(0, color="grey", lw=1)
-    ax.set_yticks(pos, strata["stratum"])
+    # a merged stratum's label names all of its strata: shortened, the table keeps it whole
+    ax.set_yticks(pos, [s if len(s) <= 60 else s[:57] + "..." for s in strata["stratum"]])
     ax.set_xlabel(f"effect on {result.outcome} (95% CI)")
     ax.set_title(f"Effect by stratum (strata with at least {MIN_PLOTTED_PER_ARM} customers "
                  "per arm)")

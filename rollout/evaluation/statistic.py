@@ -16,6 +16,7 @@ from scipy import stats
 
 from rollout.errors import InputError
 from rollout.evaluation.effects import Effect, adjusted, difference_in_means
+from rollout.planning.enrolment import RANDOMIZE_IN_TEST
 from rollout.planning.estimands import (
     ESTIMAND_NAMES,
     JOIN_HINT,
@@ -59,6 +60,95 @@ def _normal_effect(method: str, estimand: str, estimate: float, se: float, t: np
 def test_effect(design: Any, frame: Any, y: np.ndarray, t: np.ndarray,
                 X: np.ndarray | None = None, warnings: list[str] | None = None) -> Effect:
     """The test's own estimate and SE on returned data (an ``Effect``), by the design's test.
+
+    When the design enrolled its groups at different rates (``details.enrolment``: every
+    customer labelled ``randomize_in_test`` for identification, a sample of the others for
+    power) the estimate is computed within each group and the groups are weighted by their
+    population counts (:func:`_weighted_effect`); otherwise by :func:`_plain_effect`.
+    """
+    warnings = warnings if warnings is not None else []
+    record = enrolment_record(design)
+    if record is not None and record.get("weighted"):
+        if RANDOMIZE_IN_TEST in frame.columns:
+            return _weighted_effect(design, record, frame, np.asarray(y, dtype=float),
+                                    np.asarray(t, dtype=int), X, warnings)
+        warnings.append(f"the design weights its enrolment groups but the data lack "
+                        f"{RANDOMIZE_IN_TEST!r}: the estimate is unweighted and estimates the "
+                        "tested mix, not the population; " + JOIN_HINT)
+    return _plain_effect(design, frame, y, t, X, warnings)
+
+
+def enrolment_record(design: Any) -> dict[str, Any] | None:
+    """The design's enrolment record (``details.enrolment``), or ``None``."""
+    details = design.details if isinstance(design.details, dict) else {}
+    record = details.get("enrolment")
+    return record if isinstance(record, dict) and record.get("groups") else None
+
+
+def _combine(parts: list[tuple[float, Effect]]) -> tuple[float, float]:
+    """``sum w_k est_k`` and its SE ``sqrt(sum w_k^2 se_k^2)`` (independent parts)."""
+    estimate = math.fsum(w * e.estimate for w, e in parts)
+    return estimate, math.sqrt(math.fsum((w * e.se) ** 2 for w, e in parts))
+
+
+def _weighted_effect(design: Any, record: dict[str, Any], frame: Any, y: np.ndarray,
+                     t: np.ndarray, X: np.ndarray | None, warnings: list[str]) -> Effect:
+    """The test's estimate within each enrolment group, groups weighted by their population.
+
+    ``ate`` and ``policy``: ``sum_g (N_g / N) est_g``, each ``est_g`` the group's own estimate
+    (the policy's ``s_d,g x`` profit difference among its disagreeing customers). Under
+    ``heterogeneity`` each responder group's effect is ``sum_g (N_gr / N_r) est_gr``. Groups are
+    randomized independently, so the variances add with the squared weights.
+    """
+    group = frame[RANDOMIZE_IN_TEST].to_numpy(dtype=float)
+    groups = [g for g in record["groups"] if g["population"] > 0]
+    total = sum(g["population"] for g in groups)
+    if design.test == "heterogeneity":
+        responder = responders(design, frame)
+        cells: dict[bool, list[tuple[float, Effect]]] = {True: [], False: []}
+        for g in groups:
+            counts = {True: g["population_responders"],
+                      False: g["population"] - g["population_responders"]}
+            for r in (True, False):
+                m = (group == g["value"]) & (responder == r)
+                name = (f"{'predicted responders' if r else 'predicted non-responders'} with "
+                        f"{RANDOMIZE_IN_TEST} = {g['value']}")
+                if counts[r]:
+                    _enough(t[m], name)
+                    cells[r].append((counts[r], _arm_effect(y[m], t[m], None if X is None
+                                                            else X[m], warnings, name)))
+        totals = {r: sum(w for w, _ in cells[r]) for r in cells}
+        high = _combine([(w / totals[True], e) for w, e in cells[True]])
+        low = _combine([(w / totals[False], e) for w, e in cells[False]])
+        estimate, se = high[0] - low[0], math.hypot(high[1], low[1])
+        method, name = "responder_contrast", ESTIMAND_NAMES["heterogeneity"]
+    else:
+        parts = []
+        for g in groups:
+            m = group == g["value"]
+            name = f"customers with {RANDOMIZE_IN_TEST} = {g['value']}"
+            _enough(t[m], name)
+            Xm = None if X is None else X[m]
+            parts.append((g["population"] / total,
+                          _arm_effect(y[m], t[m], Xm, warnings, name) if design.test == "ate"
+                          else _plain_effect(design, frame[m], y[m], t[m], Xm, warnings)))
+        estimate, se = _combine(parts)
+        method = parts[0][1].method
+        name = parts[0][1].estimand
+    return _normal_effect(method, name, estimate, se, t,
+                          "within each enrolment group (randomize_in_test), groups weighted "
+                          "by their population counts; variances added")
+
+
+def _enough(t: np.ndarray, what: str) -> None:
+    if (t == 1).sum() < 2 or (t == 0).sum() < 2:
+        raise InputError(f"fewer than 2 customers per arm among {what}: the weighted estimate "
+                         "needs every enrolment group in both arms", column="arm")
+
+
+def _plain_effect(design: Any, frame: Any, y: np.ndarray, t: np.ndarray,
+                  X: np.ndarray | None, warnings: list[str]) -> Effect:
+    """The test's estimate with every tested customer counted alike.
 
     * ``ate``: Lin's adjusted difference in means (difference in means without covariates).
     * ``policy``: profit ``P = margin x outcome - cost x treat``; with the disagreement known,

@@ -65,6 +65,7 @@ from rollout.planning.design import (
     field_error,
     parse_phases,
 )
+from rollout.planning.enrolment import RANDOMIZE_IN_TEST
 from rollout.planning.estimands import columns_of
 from rollout.planning.keyed_hash import (
     canonical_ids,
@@ -130,6 +131,10 @@ class AssignmentPlan(DisplayMixin):
     policy_column: str | None = None
     current_column: str | None = None
     responder_column: str | None = None
+    #: Entrants per value of ``randomize_in_test`` (the design's enrolment), or empty.
+    enrolment: tuple[tuple[int, int], ...] = ()
+    #: Strata the design merged: (label, merged label) pairs.
+    stratum_merges: tuple[tuple[str, str], ...] = ()
 
     @property
     def enrols_pilot(self) -> bool:
@@ -187,8 +192,8 @@ class AssignmentPlan(DisplayMixin):
         return cls(
             arms=tuple(design.arms),
             allocation=tuple(float(design.allocation[arm]) for arm in design.arms),
-            n_total=design.n_total, **_test_fields(design.test, design.details,
-                                                   tuple(design.strata)),
+            n_total=design.n_total, **_enrolment_fields(design.details, _test_fields(
+                design.test, design.details, tuple(design.strata))),
             n_per_arm={arm: design.n_per_arm[arm] for arm in design.arms},
             pilot_column=None if pilot is None else pilot.select_column,
             pilot_n=None if pilot is None else pilot.n,
@@ -229,8 +234,9 @@ class AssignmentPlan(DisplayMixin):
         test_name = document.get("test") or "ate"
         return cls(
             arms=arms, allocation=tuple(float(allocation[a]) for a in arms), n_total=n_total,
-            **_test_fields(test_name, document.get("details") or {},
-                           check_strata(document.get("strata") or [], source)),
+            **_enrolment_fields(document.get("details") or {}, _test_fields(
+                test_name, document.get("details") or {},
+                check_strata(document.get("strata") or [], source))),
             n_per_arm=n_per_arm,
             pilot_column=None if pilot is None else pilot.select_column,
             pilot_n=None if pilot is None else pilot.n,
@@ -259,6 +265,34 @@ def _test_fields(test: str, details: Any, strata: tuple[str, ...]) -> dict[str, 
     return {"test": test, "strata": strata, "policy_column": cols.policy,
             "current_column": cols.current if test == "policy" else None,
             "responder_column": cols.responder if test == "heterogeneity" else None}
+
+
+def _enrolment_fields(details: Any, fields_: dict[str, Any]) -> dict[str, Any]:
+    """The design's enrolment quotas and merged strata (``details.enrolment``,
+    ``details.strata_merged``); under a weighted enrolment its column is a stratum, so each
+    stratum lies in one enrolment group."""
+    details = details if isinstance(details, Mapping) else {}
+    record = details.get("enrolment")
+    merged = (details.get("strata_merged") or {}).get("merged") or {}
+    out = dict(fields_)
+    if isinstance(record, Mapping) and record.get("groups"):
+        out["enrolment"] = tuple((int(g["value"]), int(g["enrolled"])) for g in record["groups"])
+        if record.get("weighted") and RANDOMIZE_IN_TEST not in out["strata"]:
+            out["strata"] = (*out["strata"], RANDOMIZE_IN_TEST)
+    out["stratum_merges"] = tuple(sorted((str(k), str(v)) for k, v in merged.items()))
+    return out
+
+
+def _merge_strata(codes: np.ndarray, labels: list[str],
+                  merges: tuple[tuple[str, str], ...]) -> tuple[np.ndarray, list[str]]:
+    """Codes and sorted labels with the design's merged strata as one stratum each."""
+    if not merges:
+        return codes, labels
+    mapping = dict(merges)
+    names = [mapping.get(label, label) for label in labels]
+    merged = sorted(set(names))
+    lookup = np.array([merged.index(name) for name in names], dtype=np.int64)
+    return lookup[codes], merged
 
 
 @dataclass(frozen=True)
@@ -518,6 +552,27 @@ def split_by_allocation(totals: Sequence[int], shares: Sequence[float], arm_salt
     return np.array(counts, dtype=np.int64).reshape(len(totals), len(shares))
 
 
+class LocalHasher:
+    """The keyed hash of every customer, computed in this process (DuckDB, or :mod:`hashlib`
+    for short lists).
+
+    Assignment asks a hasher for two things only: both draws ``(x, y)`` of every customer under
+    a key (:meth:`pairs`), and ``x`` of some customers (:meth:`integers`, rows into the table).
+    Another engine hashes the same customers in the same order with the same rule
+    (:mod:`rollout.planning.assignment_spark`); every decision made from the draws is the one
+    code below, so both engines give the same arms.
+    """
+
+    def __init__(self, ids: Any) -> None:
+        self.ids = ids
+
+    def pairs(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        return keyed_integer_pairs(self.ids, key)
+
+    def integers(self, key: str, rows: np.ndarray | None = None) -> np.ndarray:
+        return keyed_integers(self.ids if rows is None else self.ids.take(rows), key)
+
+
 @dataclass
 class _Draw:
     salt: str
@@ -542,6 +597,7 @@ def assign_customers(
     rerandomize: int = 1,
     source: str | Path | None = None,
     on_step: Callable[[str], None] | None = None,
+    hasher: Callable[[Any], Any] | None = None,
 ) -> Assignment:
     """Assign every customer one role: pilot target, an A/B arm, or not in the test.
 
@@ -549,6 +605,8 @@ def assign_customers(
     :class:`AssignmentPlan` already checked against its file; ``source`` names the customer file
     in error messages; ``salt`` defaults to the design's seed as text. See the module docstring
     for the rules. Raises :class:`InputError` for bad input, before anything is computed.
+    ``hasher`` makes the hasher from the canonical ids (default :class:`LocalHasher`; the Spark
+    engine passes one that hashes on the cluster).
 
     >>> customers = pd.DataFrame({"customer_id": range(1, 9), "segment": list("AAAABBBB")})
     >>> design = {"arms": ["treatment", "control"], "n_total": 8, "strata": ["segment"],
@@ -564,23 +622,29 @@ def assign_customers(
     step = on_step or (lambda _name: None)
     warnings: list[str] = []
     ids = canonical_ids(customers[ID_COLUMN], source=src)
-    codes, labels = stratum_labels(customers, plan.strata, src)
+    codes, labels = _merge_strata(*stratum_labels(customers, plan.strata, src),
+                                  plan.stratum_merges)
     roles = _roles(customers, plan, method, codes, labels, src, warnings)
 
+    keys = (hasher or LocalHasher)(ids)
     step("hashing customer ids")
-    arm_integers, entry_integers = keyed_integer_pairs(ids, salt)
+    arm_integers, entry_integers = keys.pairs(salt)
     step("drawing test entrants")
-    entered = _entrants(plan, method, salt, codes, labels, roles.eligible, entry_integers)
+    if plan.enrolment:
+        entered = _enrolled_entrants(plan, method, salt, codes, labels, roles.eligible,
+                                     entry_integers, customers, src, warnings)
+    else:
+        entered = _entrants(plan, method, salt, codes, labels, roles.eligible, entry_integers)
+        entered = _forced_entrants(customers, roles.eligible, entered, src, warnings)
     del entry_integers
-    entered = _forced_entrants(customers, roles.eligible, entered, src, warnings)
     if plan.enrols_pilot:  # the pilot treats its customers who did not enter the test
         roles = replace(roles, pilot=roles.pilot & ~entered)
     entrant_rows = np.flatnonzero(entered)
     chosen, candidate_salts, worst_by_candidate = _choose_draw(
-        customers, plan, method, salt, rerandomize, ids, arm_integers, codes[entrant_rows],
+        customers, plan, method, salt, rerandomize, keys, arm_integers, codes[entrant_rows],
         labels, entrant_rows, warnings, step)
     if chosen.salt != salt:
-        arm_integers = keyed_integers(ids, chosen.salt)  # u, for audit, under the chosen salt
+        arm_integers = keys.integers(chosen.salt)  # u, for audit, under the chosen salt
 
     step("building the table")
     table = _table(customers, plan, codes, labels, roles, entered, entrant_rows, chosen,
@@ -653,14 +717,12 @@ def _roles(customers: pd.DataFrame, plan: AssignmentPlan, method: str, codes: np
     return _Roles(pilot=pilot, eligible=eligible, expansion=expansion)
 
 
-#: A customer-table column (0/1) the analysis may add: customers it could not score (no
-#: overlap) who must be randomized in the test rather than targeted from their score.
-RANDOMIZE_IN_TEST = "randomize_in_test"
 
 
 def _forced_entrants(customers: pd.DataFrame, eligible: np.ndarray, entered: np.ndarray,
                      src: str | None, warnings: list[str]) -> np.ndarray:
-    """Customers labelled ``randomize_in_test`` enter the test whatever their entry draw."""
+    """Customers labelled ``randomize_in_test`` enter the test whatever their entry draw, when
+    the design did not size for them (a design without an enrolment record)."""
     if RANDOMIZE_IN_TEST not in customers.columns:
         return entered
     forced = _flag(customers, RANDOMIZE_IN_TEST, src) & eligible
@@ -670,6 +732,24 @@ def _forced_entrants(customers: pd.DataFrame, eligible: np.ndarray, entered: np.
                         "beyond their draw (they are randomized, not scored); the test holds "
                         "that many more customers than the design's n_total")
     return entered | forced
+
+
+def _enrolled_entrants(plan: AssignmentPlan, method: str, salt: str, codes: np.ndarray,
+                       labels: list[str], eligible: np.ndarray, entry_integers: np.ndarray,
+                       customers: pd.DataFrame, src: str | None,
+                       warnings: list[str]) -> np.ndarray:
+    """Entrants drawn within each enrolment group at the design's count for it (the customers
+    labelled ``randomize_in_test`` for identification, the others for power)."""
+    group = _flag(customers, RANDOMIZE_IN_TEST, src).astype(np.int64)
+    entered = np.zeros(len(codes), dtype=bool)
+    for value, count in plan.enrolment:
+        in_group = eligible & (group == value)
+        if count > in_group.sum():
+            warnings.append(f"the design enrols {count} customers with {RANDOMIZE_IN_TEST} = "
+                            f"{value} but {int(in_group.sum())} are eligible; all of them enter")
+        entered |= _entrants(replace(plan, n_total=count), method, salt, codes, labels,
+                             in_group, entry_integers)
+    return entered
 
 
 def _entrants(plan: AssignmentPlan, method: str, salt: str, codes: np.ndarray,
@@ -696,7 +776,7 @@ def _entrants(plan: AssignmentPlan, method: str, salt: str, codes: np.ndarray,
 
 
 def _choose_draw(customers: pd.DataFrame, plan: AssignmentPlan, method: str, salt: str,
-                 rerandomize: int, ids: Any, arm_integers: np.ndarray,
+                 rerandomize: int, keys: Any, arm_integers: np.ndarray,
                  entrant_codes: np.ndarray, labels: list[str], entrant_rows: np.ndarray,
                  warnings: list[str], step: Callable[[str], None],
                  ) -> tuple[_Draw, list[str], list[float | None]]:
@@ -718,12 +798,11 @@ def _choose_draw(customers: pd.DataFrame, plan: AssignmentPlan, method: str, sal
         candidate_salts = candidate_salts[:1]
     chosen: _Draw | None = None
     worst_by_candidate: list[float | None] = []
-    entrant_ids = ids.take(entrant_rows) if len(candidate_salts) > 1 else ids
     for k, arm_salt in enumerate(candidate_salts):
         step(f"drawing arms ({k + 1}/{len(candidate_salts)})")
         # Candidates after the first hash only the entrants; the chosen one is completed later.
         entrant_integers = (arm_integers[entrant_rows] if k == 0
-                            else keyed_integers(entrant_ids, arm_salt))
+                            else keys.integers(arm_salt, entrant_rows))
         arm_of_entrant = _draw_arms(method, plan, entrant_integers, entrant_codes,
                                     entrants_per_stratum, labels, arm_salt)
         smd = standardized_mean_differences(covariates, covariate_names, arm_of_entrant,
@@ -783,6 +862,8 @@ def _with_rules(table: pd.DataFrame, customers: pd.DataFrame, plan: AssignmentPl
                                    ).astype(np.int8)
     if plan.test == "heterogeneity" and plan.responder_column:
         table["responder"] = _flag(customers, plan.responder_column, None).astype(np.int8)
+    if plan.enrolment:  # the group each entrant's weight comes from (see the design)
+        table[RANDOMIZE_IN_TEST] = _flag(customers, RANDOMIZE_IN_TEST, None).astype(np.int8)
     return table
 
 

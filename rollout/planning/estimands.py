@@ -263,7 +263,10 @@ def planned_se(design: Any, n_per_arm: dict[str, int]) -> float:
     """The standard error of the test's estimate with ``n_per_arm`` customers, as designed."""
     control = design.control_arm
     treatment = next(a for a in design.arms if a != control)
-    return sd_effective(design) * math.sqrt(1 / n_per_arm[treatment] + 1 / n_per_arm[control])
+    enrolment = design.details.get("enrolment") if isinstance(design.details, dict) else None
+    deff = float((enrolment or {}).get("design_effect") or 1.0)
+    return sd_effective(design) * math.sqrt(deff * (1 / n_per_arm[treatment]
+                                                    + 1 / n_per_arm[control]))
 
 
 def max_information(design: Any) -> float:
@@ -372,3 +375,41 @@ def policy_randomization_comparison(sd: float, margin: float, cost: float, polic
             "reason": reason, "treat_control_strata": "propensity region x predicted-CATE decile",
             "reference": "Imai & Li (2021), Experimental evaluation of individualized "
                          "treatment rules"}
+
+
+def calibration_slope_se(cate: np.ndarray, residual: np.ndarray, n_total: float,
+                         share_control: float, inclusion: np.ndarray | None = None
+                         ) -> dict[str, float]:
+    """The standard error the calibration (BLP) slope will have, from the design.
+
+    Evaluate regresses the outcome on ``1``, the covariates, ``T - p`` and ``(T - p)(S - Sbar)``
+    (``S`` the predicted CATE, ``p`` the assignment probability) with robust errors; the slope is
+    1 for a calibrated score. Its regressors are orthogonal by randomization, so with ``N``
+    customers and ``e`` the outcome's residual after everything else in the regression,
+    ``Var(slope) = E[(S - Sbar)^2 e^2] / (N p (1 - p) Var(S)^2)``, the moments taken over the
+    enrolled customers (each eligible customer weighted by its ``inclusion`` probability). With
+    ``e`` independent of ``S`` this is the textbook ``sigma_e / (sd(S) sqrt(N p (1 - p)))``
+    (``2 sigma_e / (sd(S) sqrt(N))`` for a 1:1 test); ``kappa = E[S_c^2 e^2] / (E[S_c^2] E[e^2])``
+    is the factor a heavy-tailed CATE whose extremes have the noisiest outcomes adds, and the
+    robust SE the evaluation reports carries it too.
+
+    >>> out = calibration_slope_se(np.array([-1.0, 1.0, -1.0, 1.0]), np.array([2.0, 2.0, -2.0,
+    ...                            -2.0]), 400, 0.5)
+    >>> round(out["se"], 6), out["kappa"]
+    (0.2, 1.0)
+    """
+    cate = np.asarray(cate, dtype=float)
+    e = np.asarray(residual, dtype=float)
+    pi = np.ones(len(cate)) if inclusion is None else np.asarray(inclusion, dtype=float)
+    pi = pi / pi.sum()
+    centred = cate - float(pi @ cate)
+    var_s = float(pi @ centred**2)
+    var_e = float(pi @ e**2)
+    if var_s <= 0 or var_e <= 0:
+        return {"se": float("inf"), "kappa": float("nan"), "sd_cate": math.sqrt(var_s),
+                "sd_residual": math.sqrt(var_e)}
+    cross = float(pi @ (centred**2 * e**2))
+    scale = n_total * share_control * (1 - share_control)
+    return {"se": math.sqrt(cross / (scale * var_s**2)), "kappa": cross / (var_s * var_e),
+            "sd_cate": math.sqrt(var_s), "sd_residual": math.sqrt(var_e),
+            "se_homoskedastic": math.sqrt(var_e / (scale * var_s))}

@@ -21,7 +21,18 @@ from scipy import stats
 from rollout import __version__
 from rollout.errors import InputError
 from rollout.planning.design import Design, Look, Phase, StratumSize, parse_phases
-from rollout.planning.estimands import Estimand, heterogeneity_estimand, policy_estimand
+from rollout.planning.enrolment import (
+    RANDOMIZE_IN_TEST,
+    finish_enrolment,
+    inclusion_probabilities,
+    plan_enrolment,
+)
+from rollout.planning.estimands import (
+    Estimand,
+    calibration_slope_se,
+    heterogeneity_estimand,
+    policy_estimand,
+)
 from rollout.planning.phases import build_phases
 from rollout.planning.power import FixedSizing, arm_names, solve_fixed
 from rollout.planning.request import (
@@ -45,10 +56,12 @@ from rollout.planning.sequential import (
 )
 from rollout.planning.strata import (
     DEFAULT_STRATA,
+    MERGE_RULE,
     check_strata_columns,
+    expected_strata,
+    merge_small_strata,
     per_segment_tests,
     small_stratum_threshold,
-    stratum_sizes,
 )
 
 __all__ = ["DesignRequest", "plan_design"]
@@ -71,6 +84,10 @@ class _Sized:
     arms: tuple[str, ...]
     n_per_arm: dict[str, int]
     n_unadjusted: dict[str, int]
+    #: Kish's design effect of the enrolment's weights (1: every customer equally likely).
+    design_effect: float = 1.0
+    #: The enrolment record (``details.enrolment``), or None without labelled customers.
+    enrolment: dict[str, Any] | None = None
 
 
 def _fractions(request: DesignRequest) -> np.ndarray:
@@ -182,6 +199,92 @@ def _size(request: DesignRequest, inputs: Inputs, target: Target, fractions: np.
                   arms=tuple(arms), n_per_arm=n_per_arm, n_unadjusted=n_unadjusted)
 
 
+def _eligible(request: DesignRequest, inputs: Inputs) -> np.ndarray | None:
+    """The population's customers the test may enrol: everyone under a policy or
+    heterogeneity test, the customers outside the pilot under an ate test."""
+    population, results = inputs.population, inputs.results
+    if population is None or results is None:
+        return None
+    eligible = np.ones(len(population), dtype=bool)
+    pilot = policy_column(results, request.pilot, "target_conservative", "pilot")
+    if request.test == "ate" and pilot is not None and pilot in population:
+        eligible = population[pilot].to_numpy() != 1
+    return eligible
+
+
+def _power_group_minimum(request: DesignRequest, inputs: Inputs, target: Target,
+                         sized: _Sized, eligible: np.ndarray, labelled: np.ndarray,
+                         first_fraction: float) -> int:
+    """The fewest customers of the power group that give each cell of the weighted estimate
+    (the group's responders and non-responders, or its customers on whom the policies
+    disagree) ``small_stratum_threshold`` expected customers per arm at the first look."""
+    population = inputs.population
+    assert population is not None
+    share = 1.0
+    if request.test == "heterogeneity" and target.policy_column is not None:
+        r = population[target.policy_column].to_numpy(dtype=float)[eligible][~labelled] == 1
+        share = min(r.mean(), 1 - r.mean()) if r.size else 1.0
+    elif request.test == "policy" and target.policy_column is not None:
+        current = target.estimand.quantities.get("current_column", "treatment")
+        part = population[eligible][~labelled]
+        share = float((part[target.policy_column] != part[current]).mean()) if len(part) else 1
+    n_arms = len(sized.n_per_arm)
+    smallest_arm = min(sized.sizing.allocation.values())
+    if share <= 0:
+        return 2
+    return math.ceil(small_stratum_threshold(n_arms) / (share * smallest_arm * first_fraction))
+
+
+def _enrol(request: DesignRequest, inputs: Inputs, target: Target, sized: _Sized,
+           notes: Notes, first_fraction: float = 1.0) -> _Sized:
+    """Size for the customers the analysis labels ``randomize_in_test``
+    (:mod:`rollout.planning.enrolment`): all of them (or ``randomize_cap``) enter for
+    identification, the others for power, and the arms hold both."""
+    population, eligible = inputs.population, _eligible(request, inputs)
+    if population is None or eligible is None or RANDOMIZE_IN_TEST not in population:
+        return sized
+    labelled = population[RANDOMIZE_IN_TEST].to_numpy(dtype=float)[eligible] == 1
+    responder = None
+    if request.test == "heterogeneity" and target.policy_column is not None:
+        responder = population[target.policy_column].to_numpy(dtype=float)[eligible] == 1
+    n_power = int(sum(sized.n_per_arm.values()))
+    cap = request.randomize_cap
+    fewest = math.ceil(small_stratum_threshold(len(sized.n_per_arm))
+                       / (min(sized.sizing.allocation.values()) * first_fraction))
+    if 0 < labelled.sum() < fewest:  # too few to estimate their own group: the common rate
+        cap = 0
+        notes.warnings.append(
+            f"only {int(labelled.sum())} customers are labelled {RANDOMIZE_IN_TEST}, too few "
+            f"to estimate their group on its own (fewer than {fewest}): they enter at the "
+            "same rate as everyone")
+    record = plan_enrolment(labelled, n_power, cap, responder,
+                            _power_group_minimum(request, inputs, target, sized, eligible,
+                                                 labelled, first_fraction))
+    if record is None:
+        return sized
+    n = sum(g["enrolled"] for g in record["groups"])
+    shares = {arm: n_arm / n_power for arm, n_arm in sized.n_per_arm.items()}
+    n_per_arm = {arm: max(2, math.ceil(n * share - 1e-9)) for arm, share in shares.items()}
+    record = finish_enrolment(record, int(sum(n_per_arm.values())))
+    record["power"] = _power_at(sized, record["n_effective"] / n_power)
+    if record["n_effective"] < n_power * (1 - 1e-9):
+        notes.warnings.append(
+            f"with every customer enrolled the weighted estimate has the precision of "
+            f"{record['n_effective']:.0f} customers, short of the {n_power} the power target "
+            f"needs: power about {record['power']:.2f}; cap the labelled customers "
+            "(randomize_cap) or raise the MDE")
+    return replace(sized, n_per_arm=n_per_arm, enrolment=record,
+                   design_effect=float(record["design_effect"]))
+
+
+def _power_at(sized: _Sized, ratio: float) -> float:
+    """The power at ``ratio`` times the information the design was sized for (normal
+    approximation: the expected z scales with the square root of the information)."""
+    critical = float(sized.sizing.critical_value)
+    drift = critical + float(stats.norm.ppf(min(sized.power, MAX_POWER)))
+    return float(stats.norm.sf(critical - drift * math.sqrt(ratio)))
+
+
 def _default_strata(request: DesignRequest, results: AnalysisResults, target: Target,
                     notes: Notes) -> list[str]:
     if request.strata is not None:
@@ -200,25 +303,60 @@ def _default_strata(request: DesignRequest, results: AnalysisResults, target: Ta
 
 def _strata(request: DesignRequest, inputs: Inputs, target: Target, sized: _Sized,
             notes: Notes) -> tuple[list[str], list[dict[str, Any]] | None]:
-    """Stratum columns and, with a results folder, the expected customers per stratum."""
+    """Stratum columns and, with a results folder, the expected customers per stratum, the
+    strata too small to split merged into their neighbours (``details.strata_merged``)."""
     results, population = inputs.results, inputs.population
     if results is None or population is None:
         return list(request.strata or []), None
     strata = _default_strata(request, results, target, notes)
+    if request.test == "heterogeneity" and target.policy_column is not None \
+            and target.policy_column not in strata:  # assignment randomizes within them
+        strata.append(target.policy_column)
+    weighted = sized.enrolment is not None and sized.enrolment["weighted"]
+    if weighted and RANDOMIZE_IN_TEST not in strata:
+        strata.append(RANDOMIZE_IN_TEST)
     check_strata_columns(population, strata, str(results.customers_path))
     n_total = int(sum(sized.n_per_arm.values()))
-    sizes = stratum_sizes(population, strata, n_total, sized.sizing.allocation)
+    eligible = _eligible(request, inputs)
+    assert eligible is not None
+    frame = population[eligible]
+    inclusion = _inclusion(sized, frame, n_total)
+    sizes = expected_strata(frame, strata, inclusion, sized.sizing.allocation)
+    protected = [c for c in (target.policy_column if request.test == "heterogeneity"
+                             else None, RANDOMIZE_IN_TEST if weighted else None) if c]
+    threshold = small_stratum_threshold(len(sized.n_per_arm))
+    merges = merge_small_strata([r["label"] for r in sizes], sizes,
+                                [min(r["expected_per_arm"].values()) for r in sizes],
+                                strata, protected, threshold)
+    if merges:
+        before = len(sizes)
+        sizes = expected_strata(frame, strata, inclusion, sized.sizing.allocation, merges)
+        notes.details["strata_merged"] = {
+            "rule": MERGE_RULE.format(threshold=threshold,
+                                      protected=", ".join(protected) or "nothing"),
+            "merged": merges, "strata_before": before,
+            "strata_after": len(sizes)}
+        notes.warnings.append(f"{len(merges)} strata expected to hold fewer than {threshold} "
+                              f"customers per arm are merged into {len(set(merges.values()))}"
+                              " (details.strata_merged names them)")
     small = [r for r in sizes if r["too_small"]]
     if small:
         notes.warnings.append(
-            f"{len(small)} of {len(sizes)} strata expect fewer than "
-            f"{small_stratum_threshold(len(sized.n_per_arm))} customers per arm; merge them or "
-            "drop a stratum column")
-    if n_total > len(population):
+            f"{len(small)} of {len(sizes)} strata expect fewer than {threshold} customers per "
+            "arm and have no neighbour to merge with; drop a stratum column")
+    if n_total > int(eligible.sum()):
         notes.warnings.append(f"the design needs {n_total} customers but the population in the "
-                              f"results has {len(population)}: run the test on a larger "
+                              f"results has {int(eligible.sum())}: run the test on a larger "
                               "customer base, raise the MDE, or accept less power")
     return strata, sizes
+
+
+def _inclusion(sized: _Sized, frame: pd.DataFrame, n_total: int) -> np.ndarray:
+    """Each eligible customer's chance to enter the test."""
+    if sized.enrolment is not None:
+        labelled = frame[RANDOMIZE_IN_TEST].to_numpy(dtype=float) == 1
+        return inclusion_probabilities(sized.enrolment, labelled)
+    return np.full(len(frame), min(1.0, n_total / max(len(frame), 1)))
 
 
 def _per_segment(request: DesignRequest, inputs: Inputs, target: Target, sized: _Sized,
@@ -331,55 +469,88 @@ def _test_profit(record: dict[str, Any], request: DesignRequest, inputs: Inputs,
 def _validation(request: DesignRequest, inputs: Inputs, sized: _Sized, strata: list[str],
                 pilot_column: str | None) -> dict[str, Any] | None:
     """What the test can say about the CATE ranking: the predicted-CATE range it enrols, the
-    number randomized per arm in each predicted-CATE decile, and the power for the calibration
-    slope (the BLP slope of the experimental effect on the predicted CATE, one-sided 5%, at a
-    well-calibrated slope of 1: ``SE = sigma / sqrt(N w (1 - w) Var(CATE | enrolled))``)."""
-    population = inputs.population
-    if population is None or "cate" not in population.columns:
+    number randomized per arm in each predicted-CATE decile (each customer counted by their
+    chance to enter), and the power for the calibration slope (:func:`_calibration_slope`)."""
+    population, eligible = inputs.population, _eligible(request, inputs)
+    if population is None or eligible is None or "cate" not in population.columns:
+        return None
+    if not eligible.any():
         return None
     cate = population["cate"].to_numpy(dtype=float)
-    enrolled = np.ones(len(cate), dtype=bool)
-    if request.test == "ate" and pilot_column is not None and pilot_column in population:
-        enrolled = population[pilot_column].to_numpy() != 1
-    if not enrolled.any():
-        return None
+    n_total = sum(sized.n_per_arm.values())
+    inclusion = np.zeros(len(cate))
+    inclusion[eligible] = _inclusion(sized, population[eligible], n_total)
     edges = np.quantile(cate, np.linspace(0, 1, 11))
     decile = np.clip(np.searchsorted(edges, cate, side="right") - 1, 0, 9)
-    n_arm = {arm: n for arm, n in sized.n_per_arm.items()}
     rows = []
     for k in range(10):
         in_k = decile == k
-        share = float((in_k & enrolled).sum() / enrolled.sum())
+        share = float(inclusion[in_k].sum() / inclusion.sum())
         rows.append({"decile": k + 1, "cate_low": float(edges[k]), "cate_high": float(edges[k + 1]),
                      "population": int(in_k.sum()),
-                     "expected_per_arm": {arm: n * share for arm, n in n_arm.items()}})
-    w = sized.sizing.allocation.get("control", 0.5)
-    n_total = sum(n_arm.values())
-    var_cate = float(np.var(cate[enrolled]))
-    # evaluate's BLP test regresses the outcome on the arm and arm x centred score, with no
-    # covariates: the outcome's own SD, not reduced by R^2
-    se_slope = (float(inputs.sd / np.sqrt(n_total * w * (1 - w) * var_cate)) if var_cate > 0
-                else float("inf"))
-    power = float(stats.norm.sf(stats.norm.isf(0.05) - 1.0 / se_slope)) if var_cate > 0 else 0.0
-    covered = cate[enrolled]
+                     "expected_per_arm": {arm: n * share for arm, n in sized.n_per_arm.items()}})
+    covered = cate[inclusion > 0]
     return {
-        "enrols": ("every customer at the same rate (pilot customers included)"
-                   if request.test != "ate" else "customers outside the pilot"),
+        "enrols": ("every customer (pilot customers included)"
+                   if request.test != "ate" else "customers outside the pilot")
+                  + ("; the customers labelled randomize_in_test first"
+                     if sized.enrolment is not None else ", at the same rate"),
         "cate_range_covered": [float(covered.min()), float(covered.max())],
         "cate_range_population": [float(cate.min()), float(cate.max())],
         "share_of_population_deciles_enrolled": float(np.mean(
             [r["expected_per_arm"]["control"] >= 1 for r in rows])),
         "per_decile": rows,
-        "calibration_slope": {"se": se_slope, "power_at_slope_1": power,
-                              "test": "BLP slope > 0, one-sided 5%",
-                              "formula": "SE = sigma / sqrt(N w (1 - w) Var(predicted CATE "
-                                         "among the enrolled)), homoskedastic: the BLP test's "
-                                         "robust SE is larger when the CATE is heavy-tailed"},
+        "calibration_slope": _calibration_slope(inputs, sized, eligible, inclusion[eligible]),
         "strata": list(strata),
-        "weighting": ("every stratum has the same assignment probability (the allocation), so "
-                      "estimates need no weights"),
+        "weighting": ("every stratum has the same assignment probability (the allocation); "
+                      "the enrolment groups' inclusion probabilities differ, and the test's "
+                      "estimate weights them back to the population (details.enrolment)"
+                      if sized.enrolment is not None and sized.enrolment["weighted"] else
+                      "every stratum has the same assignment probability (the allocation), "
+                      "so estimates need no weights"),
     }
 
+
+def _slope_residual(inputs: Inputs, eligible: np.ndarray) -> np.ndarray:
+    """The analysis outcome's residual after what evaluate's BLP regression holds: the
+    covariates, the (historical) arm and the arm x centred predicted CATE, by least squares."""
+    population, results = inputs.population, inputs.results
+    assert population is not None and results is not None
+    part = population[eligible]
+    y = part[results.outcome].to_numpy(dtype=float)
+    t = part["treatment"].to_numpy(dtype=float) if "treatment" in part else np.zeros(len(y))
+    s = part["cate"].to_numpy(dtype=float)
+    covariates = [c for c in results.covariates if c in part.columns]
+    X = np.column_stack([np.ones(len(y)), t, t * (s - s.mean()),
+                         part[covariates].to_numpy(dtype=float) if covariates
+                         else np.empty((len(y), 0))])
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    return y - X @ coef
+
+
+def _calibration_slope(inputs: Inputs, sized: _Sized, eligible: np.ndarray,
+                       inclusion: np.ndarray) -> dict[str, Any]:
+    """The calibration slope's SE from the design (:func:`calibration_slope_se`: n, the
+    residual outcome SD, the predicted CATE's spread among the enrolled, the allocation and the
+    heavy-tail factor), the power at a calibrated slope of 1 and the slope it detects at 80%."""
+    population = inputs.population
+    assert population is not None
+    w = sized.sizing.allocation.get("control", 0.5)
+    n_total = sum(sized.n_per_arm.values())
+    out = calibration_slope_se(population["cate"].to_numpy(dtype=float)[eligible],
+                               _slope_residual(inputs, eligible), n_total, w, inclusion)
+    se = out["se"]
+    z = float(stats.norm.isf(0.05))
+    finite = math.isfinite(se) and se > 0
+    return out | {
+        "power_at_slope_1": float(stats.norm.sf(z - 1.0 / se)) if finite else 0.0,
+        "slope_detectable_80": float((z + stats.norm.ppf(0.8)) * se) if finite else None,
+        "test": "BLP slope > 0, one-sided 5%",
+        "formula": "SE^2 = E[(S - Sbar)^2 e^2] / (N p (1 - p) Var(S)^2) over the enrolled "
+                   "(S the predicted CATE, e the outcome's residual after the covariates, the "
+                   "arm and the arm x S, from the analysis's data); kappa = E[S_c^2 e^2] / "
+                   "(E[S_c^2] E[e^2]) is the heavy-tail factor over the textbook "
+                   "2 sigma_e / (sd(S) sqrt(N)) of a 1:1 test"}
 
 
 def _sizing_details(inputs: Inputs, sized: _Sized, notes: Notes) -> dict[str, Any]:
@@ -419,7 +590,10 @@ def plan_design(request: DesignRequest) -> Design:
     notes = Notes()
     inputs = resolve_inputs(request, notes)
     target = resolve_target(request, inputs, notes)
-    sized = _size(request, inputs, target, fractions, notes)
+    sized = _enrol(request, inputs, target, _size(request, inputs, target, fractions, notes),
+                   notes, float(fractions[0]))
+    if sized.enrolment is not None:
+        notes.details["enrolment"] = sized.enrolment
     strata, strata_sizes = _strata(request, inputs, target, sized, notes)
     _per_segment(request, inputs, target, sized, notes)
     phases = _phases(request, inputs, target, sized, strata)
@@ -472,7 +646,8 @@ def _looks(fractions: np.ndarray, sized: _Sized, baseline: float | None) -> tupl
         at_look = {arm: max(1, math.ceil(n * t - 1e-9)) for arm, n in n_per_arm.items()}
         if k == fractions.size - 1:
             at_look = dict(n_per_arm)
-        se = sizing_sd * math.sqrt(1 / at_look[treatment_arms[0]] + 1 / at_look["control"])
+        se = sizing_sd * math.sqrt(sized.design_effect * (1 / at_look[treatment_arms[0]]
+                                                           + 1 / at_look["control"]))
         if sequential is None:
             efficacy, futility, spent = sizing.critical_value, None, sizing.alpha
         else:

@@ -79,6 +79,8 @@ class DesignRequest:
     policy: str | None = None
     current: str | None = None
     responder_share: float | None = None
+    #: At most this many customers labelled randomize_in_test enrolled (None: all of them).
+    randomize_cap: int | None = None
     pilot: str | None = None
     expansion: str | None = None
     campaign_weeks: int = DEFAULT_CAMPAIGN_WEEKS

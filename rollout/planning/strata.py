@@ -115,3 +115,110 @@ def per_segment_tests(frame: pd.DataFrame, segment: str, outcome: str, mde: floa
                            "feasible": bool(n_total <= y.size)})
         records.append(record)
     return records
+
+
+#: How ``merge_small_strata`` picks a neighbour, as the design states it.
+MERGE_RULE = (
+    "a stratum expected to hold fewer than {threshold} customers per arm is merged with the "
+    "stratum most like it (the same value on the most stratum columns, the later columns "
+    "counting first), never across {protected}; the smallest such neighbour first, repeated "
+    "until no stratum is that small or none is left to merge with")
+
+
+def merge_small_strata(labels: Sequence[str], values: Sequence[Mapping[str, Any]],
+                       expected_per_arm: Sequence[float], columns: Sequence[str],
+                       protected: Sequence[str], threshold: float) -> dict[str, str]:
+    """Which strata to merge, as ``{label: merged label}`` (only the strata that move).
+
+    ``labels`` and ``values``: each stratum's label and its value per column; ``expected_per_arm``:
+    its expected entrants in the smallest arm. A stratum below ``threshold`` joins the stratum
+    (or merged group) sharing its ``protected`` values and the most other values, the later of
+    ``columns`` first; among those, the smallest. A merged group is named by its strata's labels
+    joined with `` + ``, in sorted order. A heterogeneity test's arms are randomized within
+    strata too small to split otherwise: merging them is what keeps ``assign`` from failing.
+
+    >>> merge_small_strata(["a=1|b=0", "a=2|b=0", "a=1|b=1"],
+    ...                    [{"a": 1, "b": 0}, {"a": 2, "b": 0}, {"a": 1, "b": 1}],
+    ...                    [1.0, 9.0, 9.0], ["a", "b"], ["b"], 4.0)
+    {'a=1|b=0': 'a=1|b=0 + a=2|b=0', 'a=2|b=0': 'a=1|b=0 + a=2|b=0'}
+    """
+    groups = [{"labels": [label], "size": float(size),
+               "values": {c: {v[c]} for c in columns}}
+              for label, v, size in zip(labels, values, expected_per_arm, strict=True)]
+    order = list(reversed(list(columns)))
+    while True:
+        small = [g for g in groups if g["size"] < threshold]
+        if not small:
+            break
+        merged = False
+        for group in sorted(small, key=lambda g: (g["size"], g["labels"])):
+            same = [g for g in groups if g is not group and all(
+                g["values"][c] & group["values"][c] for c in protected)]
+            if not same:
+                continue
+            best = min(same, key=lambda g: (
+                tuple(not g["values"][c] & group["values"][c] for c in order),
+                g["size"], min(g["labels"])))
+            best["labels"] = sorted(best["labels"] + group["labels"])
+            best["size"] += group["size"]
+            best["values"] = {c: best["values"][c] | group["values"][c] for c in columns}
+            groups.remove(group)
+            merged = True
+            break
+        if not merged:
+            break
+    return {label: " + ".join(g["labels"]) for g in groups if len(g["labels"]) > 1
+            for label in g["labels"]}
+
+
+def expected_strata(frame: pd.DataFrame, columns: Sequence[str], inclusion: np.ndarray,
+                    allocation: Mapping[str, float], merges: Mapping[str, str] | None = None,
+                    ) -> list[dict[str, Any]]:
+    """Expected entrants per stratum and arm when customer ``i`` enters with probability
+    ``inclusion[i]``, strata labelled as assignment labels them and merged by ``merges``
+    (a merged stratum's values are its strata's values joined by `` + ``). Each record also
+    carries its ``label``.
+
+    >>> frame = pd.DataFrame({"segment": ["a", "a", "b", "b"]})
+    >>> [r["expected_n"] for r in expected_strata(frame, ["segment"], np.array([1, 1, .5, .5]),
+    ...                                            {"treatment": .5, "control": .5})]
+    [2.0, 1.0]
+    """
+    from rollout.planning.assignment import stratum_labels
+
+    if not columns:
+        return []
+    codes, labels = stratum_labels(frame, columns)
+    merges = merges or {}
+    names = [merges.get(label, label) for label in labels]
+    units = sorted(set(names))
+    unit_of = np.array([units.index(name) for name in names])[codes]
+    inclusion = np.asarray(inclusion, dtype=float)
+    threshold = small_stratum_threshold(len(allocation))
+    total = len(frame)
+    records = []
+    for u, name in enumerate(units):
+        rows = unit_of == u
+        part = frame.loc[rows, list(columns)]
+        record: dict[str, Any] = {}
+        for column in columns:
+            distinct = sorted({_text(v) for v in part[column].tolist()})
+            value = part[column].iloc[0]
+            record[column] = (None if pd.isna(value) else
+                              (value.item() if isinstance(value, np.generic) else value)
+                              ) if len(distinct) == 1 else " + ".join(distinct)
+        expected = float(inclusion[rows].sum())
+        per_arm = {arm: expected * share for arm, share in allocation.items()}
+        record.update({"label": name, "customers": int(rows.sum()),
+                       "share": float(rows.sum() / total), "expected_n": expected,
+                       "expected_per_arm": per_arm,
+                       "too_small": bool(min(per_arm.values()) < threshold)})
+        records.append(record)
+    return records
+
+
+def _text(value: Any) -> str:
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -203,6 +203,46 @@ def risk_adjusted_cate(cate: np.ndarray, lower: np.ndarray, lam: float) -> np.nd
     return (1 - lam) * np.asarray(cate, float) + lam * np.asarray(lower, float)
 
 
+#: Policies whose list is a rule on each customer's own CATE (and lower bound): a customer's
+#: decision needs nothing but their own scores, so new customers can be scored one by one.
+CUSTOMER_RULES = ("breakeven", "cate_positive", "conservative", "risk_adjusted", "everyone")
+#: The choice each customer rule reads from the policy's record (``choice`` in summary.json).
+RULE_CHOICE = {"risk_adjusted": "lambda"}
+#: Rules that read the lower 95% bound (skipped when the CATE model gives no intervals).
+NEEDS_LOWER = ("conservative", "risk_adjusted")
+
+
+def rule_targets(name: str, cate: np.ndarray, lower: np.ndarray | None, breakeven: float,
+                 choice: dict[str, Any] | None = None) -> np.ndarray:
+    """The 0/1 list of customer rule ``name`` (one of :data:`CUSTOMER_RULES`).
+
+    The one definition of these lists: the analysis builds its deployed and honest lists with
+    it, and ``rollout score`` applies it to new customers, so a list means the same thing
+    wherever it is drawn. ``choice`` is the tuned choice (``{"lambda": 0.5}`` for
+    ``risk_adjusted``).
+
+    >>> rule_targets("conservative", np.array([3.0, 3.0]), np.array([0.5, 2.5]), 2.0).tolist()
+    [0, 1]
+    """
+    cate = np.asarray(cate, float)
+    if name == "everyone":
+        return np.ones(cate.shape, np.int64)
+    if name in NEEDS_LOWER and lower is None:
+        raise ValueError(f"policy {name!r} needs a lower bound of the CATE")
+    if name == "breakeven":
+        values, threshold = cate, breakeven
+    elif name == "cate_positive":
+        values, threshold = cate, 0.0
+    elif name == "conservative":
+        values, threshold = np.asarray(lower, float), breakeven
+    elif name == "risk_adjusted":
+        lam = float((choice or {})[RULE_CHOICE[name]])
+        values, threshold = risk_adjusted_cate(cate, np.asarray(lower, float), lam), breakeven
+    else:
+        raise ValueError(f"{name!r} is not a per-customer rule; see CUSTOMER_RULES")
+    return (values > threshold).astype(np.int64)
+
+
 Builder = Callable[[Any, np.ndarray, bool], np.ndarray]
 """``build(choice, fit_mask, honest) -> 0/1 targets for every customer``; may fit on
 ``fit_mask`` rows; ``honest`` says whether to read the out-of-sample CATE."""
@@ -290,21 +330,20 @@ def standard_policies(inputs: PolicyInputs, plan: HoldoutPlan,
     be = inputs.breakeven
     cate, lower = inputs.cate_for, inputs.lower_for
 
-    def above(values: np.ndarray | None, threshold: float) -> np.ndarray:
-        assert values is not None
-        return (values > threshold).astype(np.int64)
+    def rule(name: str, choice_name: str | None = None) -> Builder:
+        return lambda c, m, h: rule_targets(name, cate(h), lower(h), be,
+                                            None if choice_name is None else {choice_name: c})
 
     results = [
         evaluate_policy("breakeven", f"CATE > breakeven ({be:.4g})", inputs, plan,
-                        lambda c, m, h: above(cate(h), be)),
-        evaluate_policy("cate_positive", "CATE > 0", inputs, plan,
-                        lambda c, m, h: above(cate(h), 0.0)),
+                        rule("breakeven")),
+        evaluate_policy("cate_positive", "CATE > 0", inputs, plan, rule("cate_positive")),
     ]
     has_lower = inputs.cate_lower is not None
     if has_lower:
         results.append(evaluate_policy(
             "conservative", f"lower 95% bound of CATE > breakeven ({be:.4g})", inputs, plan,
-            lambda c, m, h: above(lower(h), be)))
+            rule("conservative")))
     for k in TOP_K_GRID:
         results.append(evaluate_policy(f"top_{k}", f"top {k}% by CATE", inputs, plan,
                                        lambda c, m, h, k=k: top_share(cate(h), k / 100)))
@@ -315,14 +354,13 @@ def standard_policies(inputs: PolicyInputs, plan: HoldoutPlan,
     if has_lower:
         results.append(evaluate_policy(
             "risk_adjusted", "(1 - lambda) CATE + lambda lower bound > breakeven, lambda chosen "
-            "by value", inputs, plan,
-            lambda c, m, h: above(risk_adjusted_cate(cate(h), lower(h), c), be),
+            "by value", inputs, plan, rule("risk_adjusted", "lambda"),
             candidates=LAMBDA_GRID, learned=True, choice_name="lambda"))
     observed = np.asarray(inputs.treatment, np.int64)
     results.append(evaluate_policy("current_practice", "the observed (historical) assignment",
                                    inputs, plan, lambda c, m, h: observed))
     results.append(evaluate_policy("everyone", "target every customer", inputs, plan,
-                                   lambda c, m, h: np.ones(inputs.n, np.int64)))
+                                   lambda c, m, h: rule_targets("everyone", cate(h), None, be)))
     for kind in trees:
         tick(f"policies: {kind}")
         results.append(tree_policy(kind, inputs, plan))

@@ -60,7 +60,7 @@ from rollout.policy.policies import (
     PolicyInputs,
     PolicyResult,
     policies_frame,
-    risk_adjusted_cate,
+    rule_targets,
     standard_policies,
 )
 from rollout.policy.segments import (
@@ -277,11 +277,12 @@ def _risk_table(view: CateView, inputs: PolicyInputs, profit: np.ndarray,
     rows = []
     be = inputs.breakeven
     for lam in LAMBDA_GRID:
-        targets = (risk_adjusted_cate(view.cate, view.lower, lam) > be).astype(np.int64)
+        targets = rule_targets("risk_adjusted", view.cate, view.lower, be, {"lambda": lam})
         honest_lower = inputs.lower_for(True)
         assert honest_lower is not None
-        honest = (risk_adjusted_cate(inputs.cate_for(True), honest_lower, lam) > be)
-        value = policy_value(honest.astype(np.int64), profit, view.plan.eval_mask)
+        honest = rule_targets("risk_adjusted", inputs.cate_for(True), honest_lower, be,
+                              {"lambda": lam})
+        value = policy_value(honest, profit, view.plan.eval_mask)
         per_customer, _, roi = predicted_profit(targets, view.cate, inputs.margin,
                                                     inputs.cost)
         shares = pd.Series(targets).groupby(segments).mean()

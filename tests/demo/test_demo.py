@@ -36,14 +36,22 @@ def test_headline_is_consistent_with_the_files(demo_folder) -> None:
     assignment = pd.read_parquet(folder / "assignment.parquet")
     assert set(assignment["customer_id"]) == set(cohort["customer_id"])
     design = json.loads((folder / "design.json").read_text())
-    # Customers the analysis labels randomize_in_test enter the test beyond the design's draw
-    # (they are randomized, not scored): the arms hold at least the design's n, split by the
-    # allocation within one customer.
+    # The design sizes for the customers the analysis labels randomize_in_test (all of them
+    # enrolled for identification, the others for power): the arms hold the design's n exactly.
     in_test = assignment["arm"].isin(design["arms"])
-    assert in_test.sum() >= design["n_total"]
+    assert in_test.sum() == design["n_total"]
     for arm, n in design["n_per_arm"].items():
-        count = (assignment["arm"] == arm).sum()
-        assert count >= n and abs(count - in_test.sum() * design["allocation"][arm]) <= 1
+        assert (assignment["arm"] == arm).sum() == n
+    enrolment = design["details"]["enrolment"]
+    customers = pd.read_parquet(folder / "results" / "customers.parquet")
+    assert enrolment["groups"][0]["enrolled"] == customers["randomize_in_test"].sum() == \
+        assignment.loc[in_test, "randomize_in_test"].sum()
+    # the calibration slope: the design's SE and power, stated again in the headline and page
+    planned = design["details"]["validation"]["calibration_slope"]
+    slope = headline["calibration_slope"]
+    assert slope["design_se"] == planned["se"] and slope["power_at_slope_1"] == pytest.approx(
+        stats.norm.sf(stats.norm.isf(0.05) - 1 / planned["se"]), rel=1e-9)
+    assert "Calibration slope" in (folder / "report.html").read_text()
     returns = pd.read_parquet(folder / "returns.parquet")
     assert len(returns) == in_test.sum()
     # The seeded demo's first look lands between the boundaries: it continues, and its z is

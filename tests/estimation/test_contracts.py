@@ -58,6 +58,8 @@ NOT_RESULTS = {
     "rollout.planning.request.Target",                 # the sizing target a request resolves to
     "rollout.evaluation.returned.ReturnedData",        # the returned data a test is evaluated on
     "rollout.data.contract.Cohort",                    # the cohort table every stage is given
+    "rollout.scoring.scorer.Scorer",                   # a loaded model and what it applies
+    "rollout.scoring.scorer.ScoringPlan",              # the scorer's settings sent to workers
     "rollout.data.contract.CohortRoles",               # the column roles stored with a cohort
     "rollout.data.dunnhumby.CsvSpec",                  # the layout of one source CSV
     "rollout.data.history.History",                    # the loaded source tables

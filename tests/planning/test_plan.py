@@ -71,8 +71,11 @@ def test_targeted_population_warns_it_cannot_validate_the_model(results_folder: 
 
 def test_small_strata_and_per_segment(results_folder: Path) -> None:
     design = plan_design(DesignRequest(results=results_folder, mde=60, per_segment=True))
-    assert any(r.too_small for r in design.strata_sizes)
-    assert any("strata expect fewer" in w for w in design.details["warnings"])
+    # strata too small to split are merged into their neighbours, and the design says so
+    merged = design.details["strata_merged"]
+    assert merged["strata_after"] < merged["strata_before"]
+    assert not any(r.too_small for r in design.strata_sizes)
+    assert any("are merged into" in w for w in design.details["warnings"])
     rare = next(r for r in design.details["per_segment"] if r["segment"] == "rare")
     assert rare["feasible"] is False
     total = sum(r.expected_n for r in design.strata_sizes)

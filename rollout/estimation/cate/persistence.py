@@ -47,6 +47,12 @@ def load_model_file(path: Path, expected_sha256: str | None) -> Any:
     A file written by an older version of the package (its pickle names a module or class that
     has since moved) is refused with an :class:`InputError` saying to re-run the analysis.
     """
+    return unpickle_model(checked_bytes(path, expected_sha256), path)
+
+
+def checked_bytes(path: Path, expected_sha256: str | None) -> bytes:
+    """The bytes of a model file, or an :class:`InputError` when their SHA-256 is not the one
+    recorded (nothing is unpickled here)."""
     if not path.is_file():
         raise InputError("model file is missing", file=path)
     data = path.read_bytes()
@@ -55,6 +61,12 @@ def load_model_file(path: Path, expected_sha256: str | None) -> Any:
             "SHA-256 of the model file does not match the one recorded in the results; "
             "refusing to load it (unpickling runs code). Re-run rollout analyze to rebuild it",
             file=path)
+    return data
+
+
+def unpickle_model(data: bytes, path: Path | str | None = None) -> Any:
+    """The model held by bytes already checked (:func:`checked_bytes`); ``path`` names them in
+    errors."""
     try:
         return joblib.load(io.BytesIO(data))
     except (ImportError, AttributeError) as exc:
@@ -67,11 +79,11 @@ def load_model_file(path: Path, expected_sha256: str | None) -> Any:
                          "re-run rollout analyze to rebuild it", file=path) from None
 
 
-def load_cate_model(results: str | Path) -> tuple[Any, dict[str, Any]]:
-    """The fitted CATE model of a results folder and its record (model, outcome, covariates).
+def checked_model_bytes(results: str | Path) -> tuple[bytes, dict[str, Any]]:
+    """The model file of a results folder as checked bytes, and its record.
 
-    Reads the file name and SHA-256 recorded by the analysis, hashes the model file, and only if
-    they match unpickles it. Raises :class:`InputError` otherwise.
+    For a model that is sent elsewhere before it is loaded (to a cluster's workers): the bytes
+    sent are the ones whose SHA-256 matched.
     """
     folder = ResultsFolder.open(results)
     record = folder.cate_model()
@@ -81,7 +93,17 @@ def load_cate_model(results: str | Path) -> tuple[Any, dict[str, Any]]:
     path = folder.path / record["file"]
     if path.resolve().parent != folder.path.resolve():
         raise InputError("the recorded model file lies outside the results folder", file=path)
-    return load_model_file(path, record.get("sha256")), record
+    return checked_bytes(path, record.get("sha256")), record
+
+
+def load_cate_model(results: str | Path) -> tuple[Any, dict[str, Any]]:
+    """The fitted CATE model of a results folder and its record (model, outcome, covariates).
+
+    Reads the file name and SHA-256 recorded by the analysis, hashes the model file, and only if
+    they match unpickles it. Raises :class:`InputError` otherwise.
+    """
+    data, record = checked_model_bytes(results)
+    return unpickle_model(data, Path(results) / record["file"]), record
 
 
 def score_customers(results: str | Path, frame: pd.DataFrame) -> np.ndarray:

@@ -506,8 +506,24 @@ def _refit_selected(primary: OutcomeCate, options: CateOptions, core: CoreResult
               "outcome": primary.data.name, "covariates": covariates,
               "fit_on": fit_on, "params": primary.tuned.get(chosen) or None,
               "structure": structure,
+              "covariate_range": fitted_range(primary.data.X, covariates),
               "loader": "rollout.estimation.cate.persistence.load_cate_model"}
     return customer, blob, record
+
+
+def fitted_range(X: np.ndarray, covariates: list[str]) -> dict[str, list[float]]:
+    """Each covariate's [min, max] over the customers the model was fitted on.
+
+    Recorded with the model so that scoring new customers can say who lies outside the data the
+    model learned from: a tree model extrapolates flat, a linear one without bound, and neither
+    has seen such a customer.
+
+    >>> fitted_range(np.array([[1.0, 5.0], [3.0, 4.0]]), ["a", "b"])
+    {'a': [1.0, 3.0], 'b': [4.0, 5.0]}
+    """
+    X = np.asarray(X, dtype=float)
+    return {name: [float(np.nanmin(X[:, j])), float(np.nanmax(X[:, j]))]
+            for j, name in enumerate(covariates)}
 
 
 def _refutation_failures(refutation: list[dict[str, Any]]) -> list[str]:
