@@ -37,6 +37,9 @@ WHY = {
                      "predicted-CATE range and is powered for the responder contrast; it also "
                      "gives the ATE and the calibration slope of the observational CATE",
     "ate": "no CATE model in the results: only the average effect can be tested",
+    "ate_constant": "the analysis deployed one effect for everyone (no model beat the average "
+                    "on held-out customers), so there is no ranking to validate: the test "
+                    "confirms the average effect the campaign decision rests on",
 }
 STAGES = ("cohort", "analyze", "design", "assign", "simulate", "interim", "evaluate", "report")
 
@@ -134,18 +137,22 @@ def _design_stage(tmp: Path, seed: int, headline: dict[str, Any]) -> Design:
     # powered for the predicted responders-minus-non-responders contrast; it also identifies
     # the ATE and the calibration slope. Without a CATE (the analysis could not fit one), the
     # ATE test powered for the overlap-region effect is what remains.
-    has_cate_model = "cate" in read_table(tmp / "results" / "customers.parquet").columns
-    test = DEMO_TEST if has_cate_model else "ate"
+    customers = read_table(tmp / "results" / "customers.parquet")
+    has_cate_model = "cate" in customers.columns
+    ranked = has_cate_model and customers["target_breakeven"].nunique() > 1 \
+        if "target_breakeven" in customers.columns else False
+    test = DEMO_TEST if ranked else "ate"
     design = plan_design(DesignRequest(results=tmp / "results", test=test, looks=DEMO_LOOKS,
                                        seed=seed,
-                                       mde_from=None if has_cate_model else "overlap"))
+                                       mde_from=None if ranked else "overlap"))
     # recorded relative to design.json: the folder is assembled elsewhere and moved
     design.details["results"] = "results"
     save_design(tmp / "design.json", design)
     validation = design.details.get("validation") or {}
     headline["design"] = {"n_per_arm": design.n_per_arm, "mde": design.mde,
                           "mde_source": design.mde_source, "test": design.test,
-                          "why": WHY[design.test],
+                          "why": WHY[design.test if ranked or not has_cate_model
+                                     else "ate_constant"],
                           "calibration_slope_power": (validation.get("calibration_slope")
                                                       or {}).get("power_at_slope_1")}
     try:

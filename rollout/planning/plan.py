@@ -206,7 +206,7 @@ def _eligible(request: DesignRequest, inputs: Inputs) -> np.ndarray | None:
     if population is None or results is None:
         return None
     eligible = np.ones(len(population), dtype=bool)
-    pilot = policy_column(results, request.pilot, "target_conservative", "pilot")
+    pilot = _pilot_column(request, inputs)
     if request.test == "ate" and pilot is not None and pilot in population:
         eligible = population[pilot].to_numpy() != 1
     return eligible
@@ -391,15 +391,49 @@ def _segment_sd(request: DesignRequest, inputs: Inputs, target: Target
     return lambda group, sd: sd * math.sqrt(1 - r2)
 
 
+#: The default pilot list is used only while it holds at most this share of the customers: a
+#: pilot is a small first phase, not the campaign.
+MAX_PILOT_SHARE = 0.5
+
+
+def _pilot_column(request: DesignRequest, inputs: Inputs) -> str | None:
+    """The pilot's list: the one named, else ``target_conservative`` unless it holds more than
+    :data:`MAX_PILOT_SHARE` of the customers (a constant CATE whose lower bound clears the
+    breakeven puts everyone on it, and a pilot of everyone leaves nobody to test)."""
+    results, population = inputs.results, inputs.population
+    if results is None:
+        return column_name(request.pilot)
+    column = policy_column(results, request.pilot, "target_conservative", "pilot")
+    if request.pilot is not None or column is None or population is None \
+            or column not in population.columns:
+        return column
+    share = float((population[column].to_numpy(dtype=float) == 1).mean())
+    return column if share <= MAX_PILOT_SHARE else None
+
+
+def _pilot_note(request: DesignRequest, inputs: Inputs, notes: Notes) -> None:
+    """Say so when the default pilot list was too large to be a pilot."""
+    if inputs.results is None or request.pilot is not None or _pilot_column(request, inputs):
+        return
+    column = policy_column(inputs.results, None, "target_conservative", "pilot")
+    if column is None or inputs.population is None or column not in inputs.population:
+        return
+    share = float((inputs.population[column].to_numpy(dtype=float) == 1).mean())
+    notes.warnings.append(
+        f"no pilot: the {column} list holds {share:.0%} of the customers (more than "
+        f"{MAX_PILOT_SHARE:.0%}: not a pilot but the campaign); every customer stays available "
+        "to the test (name a list with --pilot to keep one)")
+
+
 def _phases(request: DesignRequest, inputs: Inputs, target: Target, sized: _Sized,
-            strata: list[str]) -> tuple[Phase, ...]:
+            strata: list[str], notes: Notes) -> tuple[Phase, ...]:
     """The pilot, the A/B test and the expansion, with their selection columns."""
     results = inputs.results
+    pilot_column = _pilot_column(request, inputs)
+    _pilot_note(request, inputs, notes)
     if results is None:  # columns the customer file will carry; checked at assignment
-        pilot_column = column_name(request.pilot)
         expansion_column = column_name(request.expansion)
     else:
-        pilot_column = policy_column(results, request.pilot, "target_conservative", "pilot")
         expansion_column = policy_column(results, request.expansion,
                                           target.policy_column or "target_breakeven",
                                           "expansion")
@@ -596,7 +630,7 @@ def plan_design(request: DesignRequest) -> Design:
         notes.details["enrolment"] = sized.enrolment
     strata, strata_sizes = _strata(request, inputs, target, sized, notes)
     _per_segment(request, inputs, target, sized, notes)
-    phases = _phases(request, inputs, target, sized, strata)
+    phases = _phases(request, inputs, target, sized, strata, notes)
     validation = _validation(request, inputs, sized, strata,
                              phases[0].select_column if phases else None)
     if validation is not None:

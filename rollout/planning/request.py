@@ -400,6 +400,12 @@ def _heterogeneity_expectation(request: DesignRequest, inputs: Inputs) -> _Expec
         column = _cate_policy(request, results, "responder")
         responder = population[column].to_numpy(dtype=float) == 1
         share = float(responder.mean())
+        if share in (0.0, 1.0):
+            raise InputError(
+                f"every customer is {'on' if share else 'off'} the {column} list (the deployed "
+                "CATE puts them all on one side, as a constant effect does): there are no "
+                "predicted responders and non-responders to compare; use the ate test, or "
+                "name another list", file=results.customers_path, argument="policy")
         predicted = predicted_contrast(population["cate"].to_numpy(), responder)
         predicted_source = (f"model-predicted CATE contrast, {column} responders minus "
                             "non-responders")
