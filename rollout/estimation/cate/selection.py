@@ -214,16 +214,18 @@ def _constant_unless_beaten(chosen: str, losses: Mapping[str, np.ndarray],
 
 def _reason(selected: str, runner_up: str | None, margin: float | None, low: float | None,
             high: float | None, tied: tuple[str, ...], best: str,
-            frequency: Mapping[str, float]) -> str:
+            frequency: Mapping[str, float], fallback: bool = False) -> str:
     if runner_up is None:
         return f"{selected} is the only model that passed the instability guard"
     share = frequency.get(selected, float("nan"))
-    text = (f"{selected} selected; {runner_up} is next, its R-loss {margin:.4g} higher "
-            f"(95% CI {low:.4g} to {high:.4g}); {selected} has the lowest R-loss in "
-            f"{share:.0%} of bootstrap resamples")
-    if len(tied) > 1:
+    side = "higher" if margin is not None and margin >= 0 else "lower"
+    text = (f"{selected} selected; {runner_up} is next, its R-loss {abs(margin):.4g} {side} "
+            f"(runner-up minus selected {margin:.4g}, 95% CI {low:.4g} to {high:.4g}); "
+            f"{selected} has the lowest R-loss in {share:.0%} of bootstrap resamples")
+    if len(tied) > 1 and selected in tied and not fallback:
         text += (f"; {', '.join(tied)} are within one paired SE of the lowest R-loss ({best}), "
-                 f"and {selected} has the highest honest policy value among them")
+                 f"and {selected} is chosen among them by the honest policy value (not clearly "
+                 "below the highest), then by how often it wins the bootstrap resamples")
     if low is not None and low <= 0:
         text += "; the models are not distinguishable on these data"
     return text
@@ -279,7 +281,7 @@ def select_model(outcome: str, losses: Mapping[str, np.ndarray],
         reason = f"chosen by --model {selected} (the rule would pick {chosen or '-'})"
     else:
         reason = refused + fallback + _reason(selected, runner_up, margin, low, high, tied,
-                                              ranked[0], frequency)
+                                              ranked[0], frequency, bool(fallback))
     return Selection(outcome, SELECTION_RULE, selected, runner_up, margin, se, low, high,
                      override is not None, reason, ranked[0] if ranked else None, tied,
                      {k: float(np.mean(v)) for k, v in values.items() if k in candidates},
