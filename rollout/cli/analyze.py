@@ -110,7 +110,8 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
             force: bool, as_json: bool) -> None:
     """Estimation core: positivity, average effects by six methods, trimming, bounds, verdict,
     heterogeneous effects (eight CATE models and their R-stack, validated on held-out customers,
-    one selected by the R-loss and the honest policy value), then breakeven, targeting policies and segments.
+    one selected by the R-loss and the honest policy value), then breakeven, targeting policies
+    and segments.
 
     Reads COHORT (parquet or CSV: customer_id, treatment 0/1, outcomes, numeric covariates) and
     writes OUTPUT/summary.json, OUTPUT/customers.parquet, OUTPUT/tables/*.parquet,

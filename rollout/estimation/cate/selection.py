@@ -20,14 +20,15 @@ is a rule, applied the same way every time and explained in the output:
    Every model within one paired standard error of the lowest R-loss is treated as tied with it;
    among the tied ones the rule keeps those whose honest policy value (the doubly robust value,
    on the held-out customers, of treating those the model predicts to gain) is not clearly below
-   the highest (a paired 95% interval), and among those picks the most often selected over bootstrap resamples of
-   the held-out customers (stability); never by the order models are listed in (that only breaks
-   exact ties of all three). Taking the highest value outright would pick, among several equally
-   good models, the one whose held-out customers happened to be lucky.
+   the highest (a paired 95% interval), and among those picks the most often selected over
+   bootstrap resamples of the held-out customers (stability); never by the order models are
+   listed in (that only breaks exact ties of all three). Taking the highest value outright
+   would pick, among several equally good models, the one whose held-out customers happened to
+   be lucky.
 4. **Heterogeneity must be shown.** A heterogeneous model (or the stack) chosen by steps 2-3
    replaces the constant only when its R-loss is lower than the constant's with a one-sided paired
-   95% bound above zero (the level of the heterogeneity gate's BLP test). Otherwise the constant is deployed: with a few hundred held-out
-   customers the R-loss differences between learners are mostly noise, and a learner that merely
+   95% bound above zero (the level of the heterogeneity gate's BLP test). Otherwise the constant
+   is deployed: with a few hundred held-out customers the R-loss differences between learners are mostly noise, and a learner that merely
    happened to win predicts the effects of fresh customers worse than the average does.
 5. **Uncertainty.** How often each model has the lowest R-loss over :data:`BOOTSTRAP_DRAWS`
    seeded bootstrap resamples of the held-out customers, and the paired margin to the runner-up
@@ -240,8 +241,8 @@ def select_model(outcome: str, losses: Mapping[str, np.ndarray],
 
     ``losses`` maps each model to its per-customer R-loss terms on the held-out split (the same
     customers for every model, so differences are paired); ``values`` each model's honest
-    held-out policy value per held-out customer (the tie-break); ``constants`` the models without heterogeneity (the
-    fallback of step 4). ``override`` forces a model (a flagged one is refused and the rule
+    held-out policy value per held-out customer (the tie-break); ``constants`` the models
+    without heterogeneity (the fallback of step 4). ``override`` forces a model (a flagged one is refused and the rule
     decides, saying so).
 
     >>> sel = select_model("y", {"a": np.array([1.0, 1.0]), "b": np.array([2.0, 4.0])},
