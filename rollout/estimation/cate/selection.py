@@ -28,8 +28,9 @@ is a rule, applied the same way every time and explained in the output:
 4. **Heterogeneity must be shown.** A heterogeneous model (or the stack) chosen by steps 2-3
    replaces the constant only when its R-loss is lower than the constant's with a one-sided paired
    95% bound above zero (the level of the heterogeneity gate's BLP test). Otherwise the constant
-   is deployed: with a few hundred held-out customers the R-loss differences between learners are mostly noise, and a learner that merely
-   happened to win predicts the effects of fresh customers worse than the average does.
+   is deployed: with a few hundred held-out customers the R-loss differences between learners
+   are mostly noise, and a learner that merely happened to win predicts the effects of fresh
+   customers worse than the average does.
 5. **Uncertainty.** How often each model has the lowest R-loss over :data:`BOOTSTRAP_DRAWS`
    seeded bootstrap resamples of the held-out customers, and the paired margin to the runner-up
    with its 95% interval: a selection made in half of the resamples is a coin toss between
@@ -242,8 +243,8 @@ def select_model(outcome: str, losses: Mapping[str, np.ndarray],
     ``losses`` maps each model to its per-customer R-loss terms on the held-out split (the same
     customers for every model, so differences are paired); ``values`` each model's honest
     held-out policy value per held-out customer (the tie-break); ``constants`` the models
-    without heterogeneity (the fallback of step 4). ``override`` forces a model (a flagged one is refused and the rule
-    decides, saying so).
+    without heterogeneity (the fallback of step 4). ``override`` forces a model (a flagged one
+    is refused and the rule decides, saying so).
 
     >>> sel = select_model("y", {"a": np.array([1.0, 1.0]), "b": np.array([2.0, 4.0])},
     ...                    {"a": None, "b": None})
