@@ -101,6 +101,12 @@ def spark_session(settings: EngineSettings, app_name: str = "rollout") -> Any:
     a user's own Spark configuration wins.
     """
     require_pyspark()
+    import warnings
+
+    # pyspark warns on every pandas conversion that it does not yet know pandas 3; the
+    # conversions used here (typed columns through Arrow) are checked by the tests
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support",
+                            category=FutureWarning)
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", _python())
