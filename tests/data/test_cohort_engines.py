@@ -34,7 +34,7 @@ from rollout.io import read_parquet_metadata
 
 #: Ids whose keyed integers sit where a rounding slip would show: many leading f's (u near 1),
 #: many leading zeros, and ordinary ones.
-IDS = list(range(-50, 5000)) + [2**40 + 7, 2**62, 10**15 + 3]
+IDS = sorted([*range(-50, 5000), 2**40 + 7, 2**62, 10**15 + 3])
 
 
 def _sql_uniforms(engine, ids: list[int], salt: str) -> np.ndarray:
@@ -96,7 +96,7 @@ def test_allocation_is_proportional_and_refuses_what_cannot_be_drawn() -> None:
     with pytest.raises(InputError, match="more than the cohort's 20") as info:
         allocate(21, 10, 10)
     assert info.value.argument == "sample"
-    with pytest.raises(InputError, match="keeps 0 control.*use a sample of 70 or more"):
+    with pytest.raises(InputError, match=r"keeps 0 control.*use a sample of 70 or more"):
         allocate(20, 1000, 22)
     assert min(allocate(70, 1000, 22)) == 2
     with pytest.raises(InputError, match="keeps 1 control"):
