@@ -85,16 +85,23 @@ force_option = click.option(
          "(a folder holding an input of the run, or the current folder, is never replaced).")
 
 
+#: The library's engine names and local driver heap, spelled here so that `--help` imports no
+#: data stack (tests/test_startup.py checks they match rollout.common.engine).
+ENGINE_CHOICES = ("duckdb", "spark")
+SPARK_DRIVER_MEMORY = "4g"
+
+
 def engine_options(func: F) -> F:
     """``--engine``, ``--spark-master``, ``--spark-driver-memory`` and ``--spark-conf``; the
     command receives one ``engine`` keyword holding :class:`rollout.common.engine.EngineSettings`.
     """
-    from rollout.common.engine import DEFAULT_DRIVER_MEMORY, ENGINES, EngineSettings
 
     @functools.wraps(func)
     def wrapper(*args: Any, engine: str, spark_master: str | None,
                 spark_driver_memory: str | None, spark_conf: tuple[str, ...],
                 **kwargs: Any) -> Any:
+        from rollout.common.engine import EngineSettings
+
         conf = {}
         for item in spark_conf:
             key, sep, value = item.partition("=")
@@ -105,12 +112,13 @@ def engine_options(func: F) -> F:
         return func(*args, engine=settings, **kwargs)
 
     options = [
-        click.option("--engine", type=click.Choice(ENGINES), default="duckdb", show_default=True,
+        click.option("--engine", type=click.Choice(ENGINE_CHOICES), default="duckdb",
+                     show_default=True,
                      help="Where the work runs: DuckDB in this process, or Spark."),
         click.option("--spark-master", default=None,
                      help="Spark master URL (default local[*]: local mode on this machine)."),
         click.option("--spark-driver-memory", default=None,
-                     help=f"Spark driver heap (default {DEFAULT_DRIVER_MEMORY} in local mode, "
+                     help=f"Spark driver heap (default {SPARK_DRIVER_MEMORY} in local mode, "
                           "the cluster's own setting otherwise)."),
         click.option("--spark-conf", multiple=True, metavar="KEY=VALUE",
                      help="Extra Spark configuration, repeatable (applied last)."),
