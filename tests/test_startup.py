@@ -58,3 +58,11 @@ def test_cohort_defaults_match_the_library() -> None:
 
     assert (command.DEFAULT_SALT, command.EMBEDDED, command.NAMED_SOURCES) == \
         (DEFAULT_SALT, EMBEDDED, NAMED_SOURCES)
+
+
+def test_engine_option_defaults_match_the_library() -> None:
+    from rollout.cli import app
+    from rollout.common.engine import DEFAULT_DRIVER_MEMORY, DEFAULT_ENGINE, ENGINES
+
+    assert app.ENGINE_CHOICES == ENGINES and app.ENGINE_CHOICES[0] == DEFAULT_ENGINE
+    assert app.SPARK_DRIVER_MEMORY == DEFAULT_DRIVER_MEMORY

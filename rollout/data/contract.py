@@ -242,6 +242,11 @@ def load_cohort(
                              treatment_column=treatment_column, roles=roles, source=path)
 
 
-def save_cohort(path: str | Path, cohort: Cohort) -> Path:
-    """Write a cohort as parquet with its roles in the metadata (atomic, reproducible)."""
-    return write_parquet(path, cohort.frame, metadata=cohort.roles.to_metadata())
+def save_cohort(path: str | Path, cohort: Cohort, extra: dict[str, Any] | None = None) -> Path:
+    """Write a cohort as parquet with its roles in the metadata (atomic, reproducible).
+
+    ``extra`` adds keys beside the roles (how the cohort was built, under ``build``).
+    """
+    metadata = cohort.roles.to_metadata()
+    metadata.update(extra or {})
+    return write_parquet(path, cohort.frame, metadata=metadata)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from rollout.data.engines import SqlEngine
 from rollout.data.history import HistorySource, StagedFile, sql_string
 from rollout.errors import InputError
 from rollout.io import check_utf8_file, decode_utf8
@@ -145,12 +146,8 @@ class DunnhumbySource(HistorySource):
         self.folder = Path(folder)
         self.name = str(folder)
 
-    def _load(self, con: duckdb.DuckDBPyConnection, filename: str, raw_table: str
-              ) -> dict[str, str] | None:
-        """Read one CSV into ``raw_table`` with its spec's columns under their spec names.
-
-        Returns the file's own spelling of each column (for messages), or None when an optional
-        file is absent.
+    def _columns(self, filename: str) -> dict[str, str] | None:
+        """The file's own spelling of each spec column, or None when an optional file is absent.
         """
         spec = SPECS[filename]
         path = self.folder / filename
@@ -169,6 +166,75 @@ class DunnhumbySource(HistorySource):
                 raise InputError(f"missing column; the file has {header}", file=path,
                                  column=name)
             actual[name] = found
+        return actual
+
+    def _load_spark(self, engine: SqlEngine, filename: str, raw_table: str
+                    ) -> dict[str, str] | None:
+        """Spark reads one CSV itself (as text), checks every value and types the columns.
+
+        A value that is missing or not of its column's type is then looked for in the file, row
+        by row, to name its row (only on that error path, and only for a file on this machine).
+        """
+        actual = self._columns(filename)
+        if actual is None:
+            return None
+        spec = SPECS[filename]
+        path = self.folder / filename
+        header = _header(path)
+        engine.read_csv_text(f"{raw_table}_text", path)
+        text = engine.spark.table(f"{raw_table}_text").toDF(*header)  # type: ignore[attr-defined]
+        text.createOrReplaceTempView(f"{raw_table}_text")
+
+        def col(name: str) -> str:
+            return "`" + actual[name].replace("`", "``") + "`"
+
+        problems = []
+        for name, duck_type in spec.columns.items():
+            value = f"NULLIF(TRIM({col(name)}), '')"
+            if name not in spec.nullable:
+                problems.append(f"{value} IS NULL")
+            if duck_type in _INTEGER:
+                problems.append(f"({value} IS NOT NULL AND (TRY_CAST({value} AS DOUBLE) IS NULL "
+                                f"OR TRY_CAST({value} AS DOUBLE) <> FLOOR(TRY_CAST({value} AS "
+                                "DOUBLE))))")
+            elif duck_type == "DOUBLE":
+                problems.append(f"({value} IS NOT NULL AND TRY_CAST({value} AS DOUBLE) IS NULL)")
+        bad = engine.fetchone(f"SELECT COUNT(*) FROM {raw_table}_text WHERE "
+                              + " OR ".join(problems))
+        if bad is not None and int(bad[0]) > 0:
+            found = _first_bad_value(path, actual, spec)
+            column, row, message = found if found else (None, None,
+                                                        "missing or badly typed value")
+            raise InputError(message, file=path, column=column, row=row)
+        select = []
+        for name, duck_type in spec.columns.items():
+            value = f"NULLIF(TRIM({col(name)}), '')"
+            if duck_type in _INTEGER:
+                select.append(f"CAST(CAST({value} AS DOUBLE) AS BIGINT) AS `{name}`")
+            elif duck_type == "DOUBLE":
+                select.append(f"CAST({value} AS DOUBLE) AS `{name}`")
+            else:
+                select.append(f"{col(name)} AS `{name}`")
+        engine.create_table(raw_table, f"SELECT {', '.join(select)} FROM {raw_table}_text",
+                            keep=filename == "transaction_data.csv")
+        return actual
+
+    def _load(self, engine: SqlEngine, filename: str, raw_table: str
+              ) -> dict[str, str] | None:
+        """Read one CSV into ``raw_table`` with its spec's columns under their spec names.
+
+        Returns the file's own spelling of each column (for messages), or None when an optional
+        file is absent. DuckDB reads and types the file in one pass and names the row of a bad
+        value; Spark has its own reader (:meth:`_load_spark`).
+        """
+        if engine.name == "spark":
+            return self._load_spark(engine, filename, raw_table)
+        con = engine.con  # type: ignore[attr-defined]
+        actual = self._columns(filename)
+        if actual is None:
+            return None
+        spec = SPECS[filename]
+        path = self.folder / filename
         # Integers are read as DOUBLE and checked to be whole: DuckDB would round '1.5' into an
         # integer column without complaint.
         read_types = {n: ("DOUBLE" if t in _INTEGER else t) for n, t in spec.columns.items()}
@@ -206,7 +272,7 @@ class DunnhumbySource(HistorySource):
                         "ORDER BY rowid")
         return actual
 
-    def stage(self, con: duckdb.DuckDBPyConnection) -> dict[str, StagedFile]:
+    def stage(self, engine: SqlEngine) -> dict[str, StagedFile]:
         if not self.folder.exists():
             raise InputError("the Dunnhumby folder does not exist", file=self.folder)
         if not self.folder.is_dir():
@@ -215,11 +281,12 @@ class DunnhumbySource(HistorySource):
         names: dict[str, dict[str, str] | None] = {}
         for filename in SPECS:
             raw = "raw_" + filename.removesuffix(".csv")
-            names[filename] = self._load(con, filename, raw)
-        _stage_transactions(con)
-        _stage_other_tables(con, has_demographics=names["hh_demographic.csv"] is not None)
-        for filename in SPECS:
-            con.execute(f"DROP TABLE IF EXISTS raw_{filename.removesuffix('.csv')}")
+            names[filename] = self._load(engine, filename, raw)
+        _stage_transactions(engine)
+        _stage_other_tables(engine, has_demographics=names["hh_demographic.csv"] is not None)
+        if engine.row_numbers:  # DuckDB has copied them; Spark's tables still read them
+            for filename in SPECS:
+                engine.drop(f"raw_{filename.removesuffix('.csv')}")
         return self._staged_files(names)
 
     def _staged_files(self, names: dict[str, dict[str, str] | None]) -> dict[str, StagedFile]:
@@ -246,67 +313,63 @@ class DunnhumbySource(HistorySource):
         }
 
 
-def _stage_transactions(con: duckdb.DuckDBPyConnection) -> None:
+def _stage_transactions(engine: SqlEngine) -> None:
     """The tidy ``transactions`` table; discounts recorded as negative amounts turned positive."""
-    signs = {}
-    for column in DISCOUNT_COLUMNS:
-        total = con.execute(f'SELECT SUM("{column}") FROM raw_transaction_data').fetchone()[0]
-        signs[column] = -1.0 if total is not None and total < 0 else 1.0
-    con.execute(f"""
-        CREATE TABLE transactions AS
+    totals = engine.fetchone("SELECT " + ", ".join(f"SUM({c}) AS {c.lower()}"
+                                                   for c in DISCOUNT_COLUMNS)
+                             + " FROM raw_transaction_data")
+    signs = {column: -1.0 if total is not None and total < 0 else 1.0
+             for column, total in zip(DISCOUNT_COLUMNS, totals, strict=True)}
+    engine.create_table("transactions", f"""
         SELECT household_key AS customer_id, BASKET_ID AS basket_id,
                PRODUCT_ID AS product_id, STORE_ID AS store_id, QUANTITY AS quantity,
                SALES_VALUE AS sales_value,
-               {signs['RETAIL_DISC']} * RETAIL_DISC AS retail_disc,
-               {signs['COUPON_DISC']} * COUPON_DISC AS coupon_disc,
-               {signs['COUPON_MATCH_DISC']} * COUPON_MATCH_DISC AS coupon_match_disc,
+               CAST({signs['RETAIL_DISC']} AS DOUBLE) * RETAIL_DISC AS retail_disc,
+               CAST({signs['COUPON_DISC']} AS DOUBLE) * COUPON_DISC AS coupon_disc,
+               CAST({signs['COUPON_MATCH_DISC']} AS DOUBLE) * COUPON_MATCH_DISC
+                   AS coupon_match_disc,
                DAY AS day_no, WEEK_NO AS week_no
-        FROM raw_transaction_data""")
+        FROM raw_transaction_data""", keep=True)
 
 
-def _stage_other_tables(con: duckdb.DuckDBPyConnection, *, has_demographics: bool) -> None:
+def _stage_other_tables(engine: SqlEngine, *, has_demographics: bool) -> None:
     """The tidy promotions, products, campaigns, members, coupons, redemptions, demographics."""
-    con.execute("""
-        CREATE TABLE promotions AS
+    engine.create_table("promotions", """
         SELECT PRODUCT_ID AS product_id, STORE_ID AS store_id, WEEK_NO AS week_no,
                CASE WHEN TRIM(COALESCE(display, '0')) NOT IN ('0', '') THEN 1 ELSE 0 END
                    AS on_display,
                CASE WHEN TRIM(COALESCE(mailer, '0')) NOT IN ('0', '') THEN 1 ELSE 0 END
                    AS in_mailer
         FROM raw_causal_data""")
-    con.execute("""
-        CREATE TABLE products AS
+    engine.create_table("products", """
         SELECT PRODUCT_ID AS product_id, MANUFACTURER AS manufacturer_id,
                DEPARTMENT AS department, BRAND AS brand, COMMODITY_DESC AS category,
                SUB_COMMODITY_DESC AS subcategory, CURR_SIZE_OF_PRODUCT AS package_size
         FROM raw_product""")
-    con.execute("""
-        CREATE TABLE campaigns AS
+    engine.create_table("campaigns", """
         SELECT CAMPAIGN AS campaign_id, DESCRIPTION AS campaign_type,
                START_DAY AS start_day, END_DAY AS end_day
         FROM raw_campaign_desc""")
-    con.execute("""
-        CREATE TABLE campaign_members AS
+    engine.create_table("campaign_members", """
         SELECT CAMPAIGN AS campaign_id, household_key AS customer_id FROM raw_campaign_table""")
-    con.execute("""
-        CREATE TABLE coupons AS
+    engine.create_table("coupons", """
         SELECT COUPON_UPC AS coupon_upc, PRODUCT_ID AS product_id, CAMPAIGN AS campaign_id
         FROM raw_coupon""")
-    con.execute("""
-        CREATE TABLE coupon_redemptions AS
+    engine.create_table("coupon_redemptions", """
         SELECT household_key AS customer_id, COUPON_UPC AS coupon_upc,
                CAMPAIGN AS campaign_id, DAY AS day_no
         FROM raw_coupon_redempt""")
     if has_demographics:
-        con.execute("""
-            CREATE TABLE demographics AS
+        engine.create_table("demographics", """
             SELECT household_key AS customer_id, AGE_DESC AS age, INCOME_DESC AS income,
                    HOMEOWNER_DESC AS home_ownership, MARITAL_STATUS_CODE AS marital_status,
                    HOUSEHOLD_SIZE_DESC AS household_size, HH_COMP_DESC AS household_comp,
                    KID_CATEGORY_DESC AS kids_count
             FROM raw_hh_demographic""")
     else:
-        con.execute("""
-            CREATE TABLE demographics (customer_id BIGINT, age VARCHAR, income VARCHAR,
-                home_ownership VARCHAR, marital_status VARCHAR, household_size VARCHAR,
-                household_comp VARCHAR, kids_count VARCHAR)""")
+        engine.create_table("demographics", """
+            SELECT CAST(NULL AS BIGINT) AS customer_id, CAST(NULL AS STRING) AS age,
+                   CAST(NULL AS STRING) AS income, CAST(NULL AS STRING) AS home_ownership,
+                   CAST(NULL AS STRING) AS marital_status, CAST(NULL AS STRING) AS household_size,
+                   CAST(NULL AS STRING) AS household_comp, CAST(NULL AS STRING) AS kids_count
+            FROM raw_campaign_desc WHERE 1 = 0""")

@@ -1,7 +1,8 @@
 """The tidy tables every source of campaign history provides, and the checks they all pass.
 
-A source (the embedded Complete Journey data, a folder of Dunnhumby CSVs) loads its files into a
-DuckDB connection as these tables, with these columns, whatever its own names and conventions:
+A source (the embedded Complete Journey data, a folder of Dunnhumby CSVs) loads its files into an
+engine (:mod:`rollout.data.engines`: DuckDB, or Spark reading the files itself) as these tables,
+with these columns, whatever its own names and conventions:
 
 ============================  ============================================================
 table                         columns
@@ -30,7 +31,9 @@ both become 'A').
 
 A source implements :meth:`HistorySource.stage`, which creates every table except the campaign
 and redemption weeks; :func:`open_history` then infers the week calendar from the transactions,
-adds those weeks and runs the checks common to all sources (unique keys, known campaigns).
+adds those weeks and runs the checks common to all sources (unique keys, known campaigns). On
+DuckDB a failed check names the file's row; Spark keeps no file order, so there it names the
+offending values instead.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from rollout.data.engines import SqlEngine, as_engine
 from rollout.data.weeks import WeekCalendar, first_unexplained_day, infer_week_calendar
 from rollout.errors import InputError
 
@@ -75,7 +79,7 @@ class StagedFile:
 
 @dataclass(frozen=True)
 class History:
-    """What a loaded source offers: its name, calendar and span, in a live DuckDB connection."""
+    """What a loaded source offers: its name, calendar and span, in a live engine."""
 
     name: str
     calendar: WeekCalendar
@@ -88,13 +92,13 @@ class History:
 
 
 class HistorySource(ABC):
-    """A source of campaign history that can load itself into DuckDB as the tidy tables."""
+    """A source of campaign history that can load itself into an engine as the tidy tables."""
 
     name: str
 
     @abstractmethod
-    def stage(self, con: duckdb.DuckDBPyConnection) -> dict[str, StagedFile]:
-        """Create the tidy tables in ``con``.
+    def stage(self, engine: SqlEngine) -> dict[str, StagedFile]:
+        """Create the tidy tables in ``engine``.
 
         ``campaigns`` needs only campaign_id, campaign_type, start_day, end_day and
         ``coupon_redemptions`` only customer_id, coupon_upc, campaign_id, day_no: the weeks are
@@ -108,10 +112,22 @@ def _row_label(rowid: int) -> int:
     return int(rowid) + 1
 
 
-def check_unique(con: duckdb.DuckDBPyConnection, table: str, keys: list[str],
+def check_unique(engine: SqlEngine | duckdb.DuckDBPyConnection, table: str, keys: list[str],
                  staged: StagedFile) -> None:
     """Raise :class:`InputError` at the first row repeating a key that must be unique."""
+    engine = as_engine(engine)
     key_list = ", ".join(keys)
+    source_cols = [staged.columns.get(k, k) for k in keys]
+    if not engine.row_numbers:
+        values = engine.fetchone(f"SELECT {key_list} FROM {table} GROUP BY {key_list} "
+                                 f"HAVING COUNT(*) > 1 ORDER BY {key_list} LIMIT 1")
+        if values is not None:
+            shown = ", ".join(f"{c}={_plain(v)!r}" for c, v in zip(source_cols, values,
+                                                                   strict=True))
+            raise InputError(f"duplicate row: {shown} appears more than once; each must be "
+                             "unique", file=staged.file, column="+".join(source_cols))
+        return
+    con = engine.con  # type: ignore[attr-defined]
     found = con.execute(
         f"SELECT rid FROM (SELECT rowid AS rid, ROW_NUMBER() OVER (PARTITION BY {key_list} "
         f"ORDER BY rowid) AS k FROM {table}) WHERE k > 1 ORDER BY rid LIMIT 1"
@@ -120,29 +136,40 @@ def check_unique(con: duckdb.DuckDBPyConnection, table: str, keys: list[str],
         return
     rid = int(found[0])
     values = con.execute(f"SELECT {key_list} FROM {table} WHERE rowid = {rid}").fetchone()
-    source_cols = [staged.columns.get(k, k) for k in keys]
     shown = ", ".join(f"{c}={v!r}" for c, v in zip(source_cols, values, strict=True))
     raise InputError(f"duplicate row: {shown} appears more than once; each must be unique",
                      file=staged.file, column="+".join(source_cols), row=_row_label(rid))
 
 
-def _check_known_campaigns(con: duckdb.DuckDBPyConnection, table: str,
-                           staged: StagedFile, campaigns_file: str) -> None:
-    found = con.execute(
-        f"SELECT t.rowid, t.campaign_id FROM {table} t LEFT JOIN campaigns c "
-        "ON t.campaign_id = c.campaign_id WHERE c.campaign_id IS NULL ORDER BY t.rowid LIMIT 1"
-    ).fetchone()
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (so messages read the same on every engine)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _check_known_campaigns(engine: SqlEngine, table: str, staged: StagedFile,
+                           campaigns_file: str) -> None:
+    order = "t.rowid" if engine.row_numbers else "t.campaign_id"
+    row = "t.rowid" if engine.row_numbers else "NULL"
+    found = engine.fetchone(
+        f"SELECT {row} AS rid, t.campaign_id FROM {table} t LEFT JOIN campaigns c "
+        f"ON t.campaign_id = c.campaign_id WHERE c.campaign_id IS NULL ORDER BY {order} LIMIT 1"
+    )
     if found is not None:
-        raise InputError(f"campaign {found[1]} is not described in {campaigns_file}",
+        raise InputError(f"campaign {_plain(found[1])} is not described in {campaigns_file}",
                          file=staged.file, column=staged.columns.get("campaign_id"),
-                         row=_row_label(found[0]))
+                         row=None if found[0] is None else _row_label(found[0]))
 
 
-def open_history(source: HistorySource, con: duckdb.DuckDBPyConnection) -> History:
-    """Load ``source`` into ``con`` as the tidy tables and check what every source must satisfy."""
-    files = source.stage(con)
+def open_history(source: HistorySource, engine: SqlEngine | duckdb.DuckDBPyConnection
+                 ) -> History:
+    """Load ``source`` into ``engine`` as the tidy tables and check what every source must satisfy.
+
+    ``engine`` is a :class:`~rollout.data.engines.SqlEngine` (or a DuckDB connection).
+    """
+    engine = as_engine(engine)
+    files = source.stage(engine)
     tx = files["transactions"]
-    pairs = con.execute("SELECT DISTINCT day_no, week_no FROM transactions ORDER BY day_no").df()
+    pairs = engine.query("SELECT DISTINCT day_no, week_no FROM transactions ORDER BY day_no")
     if pairs.empty:
         raise InputError("no transactions", file=tx.file)
     try:
@@ -151,40 +178,41 @@ def open_history(source: HistorySource, con: duckdb.DuckDBPyConnection) -> Histo
             day_column=tx.columns.get("day_no", "day_no"),
             week_column=tx.columns.get("week_no", "week_no"))
     except InputError as exc:
-        day, week = first_unexplained_day(pairs["day_no"].to_numpy(),
-                                          pairs["week_no"].to_numpy())
-        rowid = con.execute("SELECT MIN(rowid) FROM transactions WHERE day_no = ? AND "
-                            "week_no = ?", [day, week]).fetchone()[0]
-        raise InputError(exc.message, file=exc.file, column=exc.column,
-                         row=None if rowid is None else _row_label(rowid)) from None
+        row = None
+        if engine.row_numbers:
+            day, week = first_unexplained_day(pairs["day_no"].to_numpy(),
+                                              pairs["week_no"].to_numpy())
+            rowid = engine.fetchone(f"SELECT MIN(rowid) FROM transactions WHERE day_no = {day} "
+                                    f"AND week_no = {week}")[0]
+            row = None if rowid is None else _row_label(rowid)
+        raise InputError(exc.message, file=exc.file, column=exc.column, row=row) from None
     for table, keys in (("campaigns", ["campaign_id"]),
                         ("campaign_members", ["campaign_id", "customer_id"]),
                         ("products", ["product_id"]),
                         ("demographics", ["customer_id"])):
-        check_unique(con, table, keys, files[table])
+        check_unique(engine, table, keys, files[table])
     for table in ("campaign_members", "coupon_redemptions"):
-        _check_known_campaigns(con, table, files[table], files["campaigns"].file)
+        _check_known_campaigns(engine, table, files[table], files["campaigns"].file)
 
-    campaigns = con.execute(
+    campaigns = engine.query(
         "SELECT campaign_id, campaign_type, start_day, end_day FROM campaigns ORDER BY campaign_id"
-    ).df()
+    )
     campaigns["campaign_type"] = campaigns["campaign_type"].map(normalise_campaign_type)
     campaigns["start_week"] = calendar.weeks_of_days(campaigns["start_day"].to_numpy())
     campaigns["end_week"] = calendar.weeks_of_days(campaigns["end_day"].to_numpy())
-    con.register("campaigns_with_weeks", campaigns)
-    con.execute("DROP TABLE campaigns")
-    con.execute("CREATE TABLE campaigns AS SELECT * FROM campaigns_with_weeks")
-    con.unregister("campaigns_with_weeks")
-    con.execute(
-        "CREATE OR REPLACE TABLE coupon_redemptions AS SELECT customer_id, coupon_upc, "
-        f"campaign_id, day_no, CAST(FLOOR((day_no - 1 + {calendar.phase}) / 7.0) AS INTEGER) + 1 "
-        "AS week_no FROM coupon_redemptions"
-    )
-    span = con.execute(
+    for column in ("campaign_id", "start_day", "end_day"):
+        campaigns[column] = campaigns[column].astype("int64")
+    campaigns["campaign_type"] = campaigns["campaign_type"].astype(object)
+    engine.register("campaigns", campaigns)
+    engine.create_table(
+        "coupon_redemptions",
+        "SELECT customer_id, coupon_upc, campaign_id, day_no, "
+        f"{calendar.week_sql('day_no')} AS week_no FROM coupon_redemptions")
+    span = engine.fetchone(
         "SELECT MIN(week_no), MAX(week_no), MIN(day_no), MAX(day_no) FROM transactions"
-    ).fetchone()
-    types = tuple(r[0] for r in con.execute(
-        "SELECT DISTINCT campaign_type FROM campaigns ORDER BY 1").fetchall())
+    )
+    types = tuple(engine.query(
+        "SELECT DISTINCT campaign_type FROM campaigns ORDER BY campaign_type")["campaign_type"])
     return History(name=source.name, calendar=calendar, first_week=int(span[0]),
                    last_week=int(span[1]), first_day=int(span[2]), last_day=int(span[3]),
                    campaign_types=types, files=files)

@@ -58,6 +58,22 @@ class WeekCalendar:
         """The first day of ``week`` (may be before day 1 for the data's first week)."""
         return (int(week) - 1) * DAYS_PER_WEEK - self.phase + 1
 
+    def week_sql(self, day: str) -> str:
+        """:meth:`week_of_day` as a SQL expression of the day expression ``day`` (both engines).
+
+        >>> WeekCalendar(phase=6).week_sql("day_no")
+        'CAST(FLOOR((day_no - 1 + 6) / 7.0) AS INTEGER) + 1'
+        """
+        return f"CAST(FLOOR(({day} - 1 + {self.phase}) / 7.0) AS INTEGER) + 1"
+
+    def first_day_sql(self, week: str) -> str:
+        """:meth:`first_day_of_week` as a SQL expression of the week expression ``week``.
+
+        >>> WeekCalendar(phase=6).first_day_sql("index_week")
+        '(index_week - 1) * 7 - 6 + 1'
+        """
+        return f"({week} - 1) * {DAYS_PER_WEEK} - {self.phase} + 1"
+
 
 def infer_week_calendar(days: np.ndarray, weeks: np.ndarray, file: str | None = None,
                         day_column: str = "day", week_column: str = "week") -> WeekCalendar:

@@ -194,3 +194,138 @@ def reference_features(history: dict[str, pd.DataFrame], index: pd.DataFrame,
                                            / 100,
         })
     return pd.DataFrame(out)
+
+
+# --- a large history as parquet files in the Complete Journey layout -----------------------
+
+#: The generated files' calendar: day 1 is 2017-01-01 (a Sunday) and weeks run Monday to
+#: Sunday, as in the Complete Journey data, so week 1 holds one day.
+PARQUET_CALENDAR = WeekCalendar(phase=6)
+PARQUET_ORIGIN = np.datetime64("2017-01-01T00:00:00", "us")
+
+
+def write_parquet_history(folder, n_customers: int, lines_per_customer: int = 50,
+                          seed: int = 0, n_days: int = 364, n_products: int = 2000,
+                          n_stores: int = 20, chunk: int = 50_000) -> dict[str, int]:
+    """Write a seeded random history of ``n_customers`` as Complete Journey parquet files.
+
+    Every customer has ``lines_per_customer`` purchase lines in baskets of five lines (one day
+    and store per basket) at 15:00 store time (20:00 UTC, so the local date is the UTC date in
+    summer and winter); the catalogue (products, a promotions table of about 30% of product,
+    store and week keys, some of them repeated) does not grow with the customers. Ten campaigns
+    of types A, B and C target about 40% of the customers; campaign coupons cover a few products
+    and some targeted customers redeem them. The transactions are written in chunks of
+    ``chunk`` customers, so memory stays flat. Returns the row count of each file.
+    """
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    counts: dict[str, int] = {}
+
+    def write(name: str, frame: pd.DataFrame) -> None:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False),
+                       folder / f"{name}.parquet", use_deprecated_int96_timestamps=True)
+        counts[name] = len(frame)
+
+    product_ids = np.arange(1, n_products + 1, dtype=np.int64)
+    write("products", pd.DataFrame({
+        "product_id": product_ids,
+        "manufacturer_id": rng.integers(1, 200, n_products),
+        "department": [DEPARTMENTS[i % len(DEPARTMENTS)][0] for i in range(n_products)],
+        "brand": rng.choice(["National", "Private"], n_products),
+        "product_category": [DEPARTMENTS[i % len(DEPARTMENTS)][1] for i in range(n_products)],
+        "product_type": "TYPE", "package_size": "1 EA"}))
+    n_weeks = int(PARQUET_CALENDAR.week_of_day(n_days))
+    keys = n_products * n_stores * n_weeks
+    chosen = rng.choice(keys, size=int(0.3 * keys), replace=False)
+    chosen = np.concatenate([chosen, chosen[: len(chosen) // 50]])  # some keys repeat
+    write("promotions", pd.DataFrame({
+        "product_id": chosen // (n_stores * n_weeks) + 1,
+        "store_id": (chosen // n_weeks) % n_stores + 1,
+        "display_location": rng.choice(["0", "1", "2", "A"], len(chosen)),
+        "mailer_location": rng.choice(["0", "A", "D"], len(chosen)),
+        "week": chosen % n_weeks + 1}))
+
+    days = np.timedelta64(1, "D")
+    start_days = np.sort(rng.integers(40, n_days - 120, 10))
+    types = np.array(["Type A", "Type B", "Type C", "Type A", "Type B", "Type A", "Type C",
+                      "Type A", "Type B", "Type A"])
+    write("campaign_descriptions", pd.DataFrame({
+        "campaign_id": np.arange(1, 11, dtype=np.int64), "campaign_type": types,
+        "start_date": PARQUET_ORIGIN + (start_days - 1) * days,
+        "end_date": PARQUET_ORIGIN + (start_days + 40) * days}))
+    customers = np.arange(1, n_customers + 1, dtype=np.int64)
+    targeted = customers[rng.random(n_customers) < 0.4]
+    members = pd.DataFrame({"campaign_id": rng.integers(1, 11, len(targeted)),
+                            "household_id": targeted}).drop_duplicates()
+    write("campaigns", members)
+    coupon_products = rng.choice(product_ids, 60, replace=False)
+    coupons = pd.DataFrame({"coupon_upc": np.arange(1000, 1060, dtype=np.int64),
+                            "product_id": coupon_products,
+                            "campaign_id": np.arange(60, dtype=np.int64) % 10 + 1})
+    write("coupons", coupons)
+    redeemers = members.sample(frac=0.2, random_state=seed)
+    coupon_of = coupons.groupby("campaign_id")["coupon_upc"].first()
+    redeem_days = start_days[redeemers["campaign_id"].to_numpy() - 1] + rng.integers(
+        0, 30, len(redeemers))
+    write("coupon_redemptions", pd.DataFrame({
+        "household_id": redeemers["household_id"].to_numpy(),
+        "coupon_upc": coupon_of.loc[redeemers["campaign_id"]].to_numpy(),
+        "campaign_id": redeemers["campaign_id"].to_numpy(),
+        "redemption_date": PARQUET_ORIGIN + (redeem_days - 1) * days}))
+    some = customers[: max(1, n_customers // 3)]
+    write("demographics", pd.DataFrame({
+        "household_id": some, "age": rng.choice(["25-34", "35-44", "45-54"], len(some)),
+        "income": "50-74K", "home_ownership": "Homeowner", "marital_status": "Married",
+        "household_size": "2", "household_comp": "2 Adults No Kids", "kids_count": "0"}))
+
+    per_basket = 5
+    baskets_per_customer = max(1, lines_per_customer // per_basket)
+    writer = None
+    lines = 0
+    try:
+        for first in range(0, n_customers, chunk):
+            ids = customers[first:first + chunk]
+            n_baskets = len(ids) * baskets_per_customer
+            basket_customer = np.repeat(ids, baskets_per_customer)
+            basket_day = rng.integers(1, n_days + 1, n_baskets)
+            basket_store = rng.integers(1, n_stores + 1, n_baskets)
+            basket_id = (basket_customer * baskets_per_customer
+                         + np.tile(np.arange(baskets_per_customer), len(ids)))
+            n = n_baskets * per_basket
+            sales = np.round(rng.gamma(2.0, 2.0, n), 2)
+            retail = np.round(sales * 0.2 * (rng.random(n) < 0.4), 2)
+            coupon = np.round(0.5 * (rng.random(n) < 0.03), 2)
+            day = np.repeat(basket_day, per_basket)
+            # a product missing from the products table now and then, as in the real data
+            product = rng.integers(1, n_products + 2, n)
+            on_coupon = rng.random(n) < 0.02
+            product[on_coupon] = rng.choice(coupon_products, int(on_coupon.sum()))
+            frame = pa.table({
+                "household_id": np.repeat(basket_customer, per_basket),
+                "store_id": np.repeat(basket_store, per_basket),
+                "basket_id": np.repeat(basket_id, per_basket),
+                "product_id": product.astype(np.int64),
+                "quantity": np.ones(n, dtype=np.int64),
+                "sales_value": sales, "retail_disc": retail, "coupon_disc": coupon,
+                "coupon_match_disc": np.round(coupon * 0.4 * (rng.random(n) < 0.5), 2),
+                "week": PARQUET_CALENDAR.weeks_of_days(day).astype(np.int64),
+                "transaction_timestamp": pa.array(
+                    PARQUET_ORIGIN + (day - 1) * days + np.timedelta64(20, "h"),
+                    type=pa.timestamp("us")),
+            })
+            if writer is None:
+                writer = pq.ParquetWriter(folder / "transactions.parquet", frame.schema,
+                                          use_deprecated_int96_timestamps=True)
+            writer.write_table(frame)
+            lines += n
+    finally:
+        if writer is not None:
+            writer.close()
+    counts["transactions"] = lines
+    return counts

@@ -133,7 +133,8 @@ def test_source_and_folder_together_is_a_usage_error(slice_dirs: tuple[Path, Pat
                                                      out_dir: Path) -> None:
     result = _run(["--source", "completejourney", "--dunnhumby", str(slice_dirs[1]),
                    "-o", str(out_dir / "c.parquet")])
-    _assert_refused(result, out_dir, "either --source or --dunnhumby")
+    _assert_refused(result, out_dir, "give one of --source, --dunnhumby and --parquet",
+                    "not --source and --dunnhumby")
 
 
 def test_failed_run_keeps_the_previous_output(slice_dirs: tuple[Path, Path],
