@@ -48,7 +48,7 @@ class EngineSettings(DisplayMixin):
                              argument="engine")
         if self.name != "spark" and (self.master or self.driver_memory or self.conf):
             raise InputError("Spark settings are given but the engine is "
-                             f"{self.name!r}: add engine='spark' or drop them",
+                             f"{self.name!r}: choose the spark engine, or drop them",
                              argument="spark_master")
 
     @property
