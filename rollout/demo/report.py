@@ -69,11 +69,14 @@ def _calibration_slope(report: Report, headline: dict[str, Any]) -> None:
     """What the test could say about the ranking: the calibration slope's planned power, the
     slope the simulated world implies, the observed slope and what it confirmed."""
     slope = headline.get("calibration_slope")
-    if not slope or slope.get("design_se") is None:
+    if not slope or (slope.get("design_se") is None and not slope.get("note")):
         return
     titles = [s.title for s in report.sections]
     sec = (report.sections[titles.index("The evaluated test")] if "The evaluated test" in titles
            else report.section("The evaluated test"))
+    if slope.get("design_se") is None:
+        sec.text(f"Calibration slope: not tested, {slope['note']}.")
+        return
     sec.text(
         f"Calibration slope (the experimental effect regressed on the predicted CATE; 1 = "
         f"calibrated): the design expected an SE of {number(slope['design_se'])}, power "

@@ -223,6 +223,8 @@ def _slope_headline(tmp: Path, design: Design, calibration: dict[str, Any],
     (the true effects regressed on the predicted CATE over the tested customers) and the power
     at it, the observed slope, and what the test could and could not confirm."""
     planned = (design.details.get("validation") or {}).get("calibration_slope") or {}
+    if planned.get("se") is None:  # a constant CATE: no ranking, no slope to speak of
+        return {"design_se": None, "note": planned.get("note")}
     blp = calibration["blp"]
     scores = read_table(tmp / "results" / "customers.parquet")[["customer_id", "cate"]]
     tested = returns.truth.merge(scores, on="customer_id")

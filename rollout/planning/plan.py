@@ -571,7 +571,14 @@ def _calibration_slope(inputs: Inputs, sized: _Sized, eligible: np.ndarray,
     assert population is not None
     w = sized.sizing.allocation.get("control", 0.5)
     n_total = sum(sized.n_per_arm.values())
-    out = calibration_slope_se(population["cate"].to_numpy(dtype=float)[eligible],
+    cate = population["cate"].to_numpy(dtype=float)[eligible]
+    if float(np.std(cate)) <= 1e-9 * (1.0 + float(np.abs(cate).mean())):
+        return {"se": None, "power_at_slope_1": None, "slope_detectable_80": None,
+                "test": "BLP slope > 0, one-sided 5%",
+                "note": "the predicted CATE is one effect for everyone (a constant model was "
+                        "deployed): there is no ranking whose calibration slope a test could "
+                        "estimate"}
+    out = calibration_slope_se(cate,
                                _slope_residual(inputs, eligible), n_total, w, inclusion)
     se = out["se"]
     z = float(stats.norm.isf(0.05))

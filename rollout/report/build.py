@@ -63,15 +63,18 @@ def key_numbers(inputs: Inputs) -> list[tuple[str, str, str]]:
                      f"{len(d.looks)} look(s)"))
         rows.append(("Detectable effect", number(d.mde), f"with power {share(d.power, 0)}"))
     estimand, eff = _tested(inputs)
-    if estimand and estimand.get("test", "ate") != "ate":
-        rows.append((f"Tested {estimand['test']} estimand",
+    if estimand:  # what the decision rests on: the test's estimand with its own inference
+        rows.append((f"Tested {estimand.get('test', 'ate')} estimand",
                      f"{estimate(estimand['estimate'], estimand.get('se'))} "
                      f"{interval(estimand['ci_low'], estimand['ci_high'], estimand.get('se'))}",
-                     f"{estimand.get('estimand')}, 95% interval"))
+                     f"{estimand.get('estimand')}, 95% interval"
+                     + (f" ({estimand['inference']})" if estimand.get("inference") else "")
+                     + "; the recommendation rests on it"))
     if eff:
         rows.append(("Tested effect", f"{estimate(eff['estimate'], eff['se'])} "
                      f"{interval(eff['ci_low'], eff['ci_high'], eff['se'])}",
-                     "$ per customer in the randomized test, 95% interval"))
+                     "$ per customer among the tested customers (fixed-sample, unweighted), "
+                     "95% interval"))
     return rows
 
 
