@@ -28,6 +28,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -88,7 +89,10 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=50, help="purchase lines per customer")
     parser.add_argument("--engines", nargs="+", default=["duckdb", "spark"])
     parser.add_argument("--timeout", type=float, default=900.0)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/rollout-cohort-engines"))
+    parser.add_argument("--work", type=Path,
+                        default=Path(tempfile.gettempdir()) / "rollout-cohort-engines",
+                        help="folder for the generated histories (default: under the system's "
+                             "temporary folder)")
     args = parser.parse_args()
     rollout = str(Path(sys.executable).with_name("rollout"))
     results = []

@@ -396,29 +396,32 @@ def _segment_sd(request: DesignRequest, inputs: Inputs, target: Target
 MAX_PILOT_SHARE = 0.5
 
 
+def _default_pilot(request: DesignRequest, inputs: Inputs) -> tuple[str | None, float | None]:
+    """The pilot's list from the results (the one named, else ``target_conservative``) and,
+    for the default list, the share of customers on it (None when not measured)."""
+    results, population = inputs.results, inputs.population
+    if results is None:
+        return column_name(request.pilot), None
+    column = policy_column(results, request.pilot, "target_conservative", "pilot")
+    if request.pilot is not None or column is None or population is None \
+            or column not in population.columns:
+        return column, None
+    return column, float((population[column].to_numpy(dtype=float) == 1).mean())
+
+
 def _pilot_column(request: DesignRequest, inputs: Inputs) -> str | None:
     """The pilot's list: the one named, else ``target_conservative`` unless it holds more than
     :data:`MAX_PILOT_SHARE` of the customers (a constant CATE whose lower bound clears the
     breakeven puts everyone on it, and a pilot of everyone leaves nobody to test)."""
-    results, population = inputs.results, inputs.population
-    if results is None:
-        return column_name(request.pilot)
-    column = policy_column(results, request.pilot, "target_conservative", "pilot")
-    if request.pilot is not None or column is None or population is None \
-            or column not in population.columns:
-        return column
-    share = float((population[column].to_numpy(dtype=float) == 1).mean())
-    return column if share <= MAX_PILOT_SHARE else None
+    column, share = _default_pilot(request, inputs)
+    return column if share is None or share <= MAX_PILOT_SHARE else None
 
 
 def _pilot_note(request: DesignRequest, inputs: Inputs, notes: Notes) -> None:
     """Say so when the default pilot list was too large to be a pilot."""
-    if inputs.results is None or request.pilot is not None or _pilot_column(request, inputs):
+    column, share = _default_pilot(request, inputs)
+    if share is None or share <= MAX_PILOT_SHARE:
         return
-    column = policy_column(inputs.results, None, "target_conservative", "pilot")
-    if column is None or inputs.population is None or column not in inputs.population:
-        return
-    share = float((inputs.population[column].to_numpy(dtype=float) == 1).mean())
     notes.warnings.append(
         f"no pilot: the {column} list holds {share:.0%} of the customers (more than "
         f"{MAX_PILOT_SHARE:.0%}: not a pilot but the campaign); every customer stays available "

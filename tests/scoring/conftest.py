@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -20,15 +20,11 @@ def run(*args: str):
 def analysed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with ``world/cohort.parquet`` and ``results`` (LinearDML, so with intervals)."""
     root = tmp_path_factory.mktemp("scoring")
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
+    with contextlib.chdir(root):
         done = run("simulate", "good_overlap", "--n", "1500", "--seed", "1", "-o", "world")
         assert done.exit_code == 0, done.output
         done = run("analyze", "world/cohort.parquet", "-o", "results", "--cost", "9",
                    "--margin", "0.3", "--models", "linear_dml,t_learner", "--model",
                    "linear_dml", "--validate", "none", "--no-report", "--json")
         assert done.exit_code == 0, done.output
-    finally:
-        os.chdir(cwd)
     return root

@@ -464,24 +464,26 @@ def refit_divergence(refit: np.ndarray, validated: np.ndarray) -> str | None:
 
 
 def _deployed(primary: OutcomeCate, options: CateOptions, core: CoreResult,
-              tick: Callable[[str], None]) -> tuple[Any, str]:
-    """The model to deploy: the selected one refitted on all customers, or its validated
-    training-split fit when the refit diverges from it (said in ``fit_on``)."""
+              tick: Callable[[str], None]) -> tuple[Any, str, np.ndarray]:
+    """The model to deploy, where it was fitted, and its CATE for every customer: the selected
+    model refitted on all customers, or its validated training-split fit when the refit
+    diverges from it (said in ``fit_on``)."""
     chosen = primary.selection.selected
     data = primary.data
     tick(f"CATE {data.name}: refit {chosen} on all customers")
     make, _ = model_maker(primary, chosen, options, core.options.n_jobs)
     final = make(core.options.seed)
     final.fit(data.X, data.t, data.y, folds_to_cv(data.folds))
+    refit = np.asarray(final.effect(data.X), dtype=float)
     validated = primary.fit_of(chosen)
     if validated is None or validated.fitted is None:
-        return final, "all customers"
-    reason = refit_divergence(np.asarray(final.effect(data.X), float),
-                              np.asarray(validated.fitted.effect(data.X), float))
+        return final, "all customers", refit
+    kept = np.asarray(validated.fitted.effect(data.X), float)
+    reason = refit_divergence(refit, kept)
     if reason is None:
-        return final, "all customers"
+        return final, "all customers", refit
     return validated.fitted, (f"training split (the all-customer refit was not deployed: "
-                              f"{reason})")
+                              f"{reason})"), kept
 
 
 def _refit_selected(primary: OutcomeCate, options: CateOptions, core: CoreResult,
@@ -493,9 +495,8 @@ def _refit_selected(primary: OutcomeCate, options: CateOptions, core: CoreResult
     chosen = primary.selection.selected
     if chosen is None:
         return customer, None, None
-    final, fit_on = _deployed(primary, options, core, tick)
+    final, fit_on, customer["cate"] = _deployed(primary, options, core, tick)
     X = primary.data.X
-    customer["cate"] = np.asarray(final.effect(X), dtype=float)
     interval = final.effect_interval(X)
     if interval is not None:
         customer["cate_lower"], customer["cate_upper"] = interval
