@@ -44,7 +44,7 @@ from rollout.evaluation.interim import (
 )
 from rollout.evaluation.reestimate import dr_learner
 from rollout.evaluation.returned import ReturnedData
-from rollout.evaluation.sequential_inference import stagewise_inference
+from rollout.evaluation.sequential_inference import ordering_floors, stagewise_inference
 from rollout.evaluation.srm import SRMResult
 from rollout.io import atomic_directory, read_text, write_json, write_parquet
 from rollout.planning.design import Design
@@ -302,8 +302,10 @@ def sequential_at_look(design: Design, data: ReturnedData, test_effect: Effect,
     # the information at full fraction implied by the look: the planned maximum, or the
     # information reached when the look passed it (its fraction is capped at 1)
     full = decision.information / fractions[look - 1]
-    inference = stagewise_inference(fractions, np.asarray(bounds.efficacy_z),
-                                    np.asarray(bounds.harm_z), look, decision.z, full)
+    floors = ordering_floors(bounds.harm_z, bounds.futility_z,
+                             decision.decision == "stop_futility")
+    inference = stagewise_inference(fractions, np.asarray(bounds.efficacy_z), floors, look,
+                                    decision.z, full)
     if look < len(design.looks):
         warnings.append(f"the test stopped at look {look}: read the stage-wise adjusted "
                         "estimate and interval in 'sequential', not the fixed-sample "

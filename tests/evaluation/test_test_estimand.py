@@ -282,3 +282,40 @@ def test_evaluate_a_heterogeneity_design_on_a_file_without_responders(tmp_path: 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["test_effect"] is None and summary["sequential"] is None
     assert any("cannot be estimated" in w for w in summary["warnings"])
+
+
+def test_a_futility_stop_is_ordered_with_the_futility_boundary_it_followed(tmp_path: Path
+                                                                            ) -> None:
+    """Stopping for futility at look 2 of 3: the stage-wise p-value counts as "continuing" only
+    the paths the futility rule continued, P(Z1 >= e1) + P(f1 < Z1 < e1, Z2 >= z), by scipy's
+    bivariate normal (corr sqrt(t1 / t2)); the non-binding ordering would start Z1 at the harm
+    boundary instead."""
+    from scipy import stats
+
+    design = _design(tmp_path, "--sd", "100", "--mde", "10", "--looks", "3")
+    d = load_design(design)
+    n = d.looks[1].n_per_arm["treatment"]
+    data = tmp_path / "look2.csv"
+    _z_data(n, 0.4).to_csv(data, index=False)
+    out = tmp_path / "ev"
+    result = CliRunner().invoke(cli, ["evaluate", str(design), str(data), "--outcome", "outcome",
+                                      "--look", "2", "--previous-fractions", "0.3333333",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    seq = json.loads((out / "summary.json").read_text())["sequential"]
+    assert seq["decision_at_look"] == "stop_futility"
+    t1, t2 = seq["fractions_used"][:2]
+    bounds = d.spending.boundaries(seq["fractions_used"], d.alpha, d.sided)
+    e1, f1, h1 = bounds.efficacy_z[0], bounds.futility_z[0], bounds.harm_z[0]
+    z = seq["z"]
+    corr = np.sqrt(t1 / t2)
+    neg = stats.multivariate_normal(mean=[0, 0], cov=[[1, -corr], [-corr, 1]])
+
+    def continue_then_above(low: float) -> float:
+        # P(low < Z1 < e1, Z2 >= z) = P(Z1 < e1, -Z2 <= -z) - P(Z1 < low, -Z2 <= -z)
+        return float(neg.cdf([e1, -z]) - neg.cdf([low, -z]))
+
+    binding = stats.norm.sf(e1) + continue_then_above(f1)
+    non_binding = stats.norm.sf(e1) + continue_then_above(h1)
+    assert abs(binding - non_binding) > 0.02  # the two orderings differ here
+    assert seq["p_value_one_sided"] == pytest.approx(binding, abs=2e-4)
