@@ -226,6 +226,8 @@ def _slope_headline(tmp: Path, design: Design, calibration: dict[str, Any],
     if planned.get("se") is None:  # a constant CATE: no ranking, no slope to speak of
         return {"design_se": None, "note": planned.get("note")}
     blp = calibration["blp"]
+    if blp.get("slope") is None:  # the evaluated score has no spread
+        return {"design_se": planned.get("se"), "note": calibration.get("reason")}
     scores = read_table(tmp / "results" / "customers.parquet")[["customer_id", "cate"]]
     tested = returns.truth.merge(scores, on="customer_id")
     s, tau = tested["cate"].to_numpy(dtype=float), tested["true_cate"].to_numpy(dtype=float)

@@ -78,15 +78,20 @@ def calibration_by_group(score: np.ndarray, y: np.ndarray, t: np.ndarray,
 
 @dataclass(frozen=True)
 class BLPResult(DisplayMixin):
-    """Best linear predictor of the effect given the score: ATE and heterogeneity loading."""
+    """Best linear predictor of the effect given the score: ATE and heterogeneity loading.
+
+    A score with no spread (a constant CATE, the average effect deployed) ranks nobody: its
+    slope is not defined, ``estimable`` is false and the slope fields are ``None``.
+    """
 
     ate: float
     ate_se: float
-    slope: float
-    slope_se: float
-    p_value_slope_zero: float
-    p_value_slope_one: float
+    slope: float | None
+    slope_se: float | None
+    p_value_slope_zero: float | None
+    p_value_slope_one: float | None
     n: int
+    estimable: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -106,13 +111,19 @@ def blp_test(score: np.ndarray, y: np.ndarray, t: np.ndarray, p: np.ndarray | fl
     p = _as_prob(p, len(y))
     resid_t = t - p
     centred = score - score.mean()
-    cols = [np.ones(len(y)), resid_t, resid_t * centred]
+    estimable = bool(np.abs(centred).max(initial=0.0) > 1e-12 * max(1.0, np.abs(score).max()))
+    cols = [np.ones(len(y)), resid_t] + ([resid_t * centred] if estimable else [])
     if baseline is not None:
         B = np.asarray(baseline, float).reshape(len(y), -1)
         B = B[:, B.std(axis=0) > 0]
         cols[1:1] = list((B - B.mean(axis=0)).T)
     X = np.column_stack(cols)
     fit = sm.WLS(y, X, weights=1 / (p * (1 - p))).fit(cov_type="HC1")
+    if not estimable:
+        i_ate = len(cols) - 1
+        return BLPResult(ate=float(fit.params[i_ate]), ate_se=float(fit.bse[i_ate]), slope=None,
+                         slope_se=None, p_value_slope_zero=None, p_value_slope_one=None,
+                         n=len(y), estimable=False)
     i_ate, i_slope = len(cols) - 2, len(cols) - 1
     slope, slope_se = float(fit.params[i_slope]), float(fit.bse[i_slope])
     return BLPResult(
@@ -185,6 +196,8 @@ def calibration_verdict(blp: BLPResult, policy_value: dict | None, ate_ci_high: 
 
     - harmful: the campaign's effect is significantly negative (ATE CI entirely below 0), or
       targeting by the old policy loses money against current practice (CI below 0);
+    - not estimable: the score is constant (the average effect deployed), so there is no ranking
+      to validate; the test checks the average effect only;
     - validated: the score carries real information about the effect (BLP slope > 0 at the 5%
       level, one-sided) and, when a policy comparison is available, the old policy does not lose
       money against current practice (CI upper limit above 0) ;
@@ -193,6 +206,11 @@ def calibration_verdict(blp: BLPResult, policy_value: dict | None, ate_ci_high: 
     if ate_ci_high < 0 or (policy_value is not None and policy_value["ci_high"] < 0):
         return {"verdict": "harmful",
                 "reason": "the effect or the old policy's value is significantly negative"}
+    if not blp.estimable:
+        return {"verdict": "not_estimable",
+                "reason": "the observational CATE is the same for every customer (the average "
+                          "effect was deployed): it ranks nobody, so there is no calibration "
+                          "slope to test; the test checks the average effect only"}
     informative = blp.p_value_slope_zero < 0.05
     not_losing = policy_value is None or policy_value["ci_high"] > 0
     if informative and not_losing:

@@ -96,10 +96,14 @@ def evaluation_section(report: Report, evaluation: EvaluationFolder | None) -> N
     calibration = evaluation.calibration
     if calibration:
         blp = calibration.get("blp") or {}
-        sec.text(f"Calibration of the observational CATE on randomized data: verdict "
-                 f"{calibration.get('verdict')}; BLP slope "
-                 f"{estimate(blp.get('slope', float('nan')), blp.get('slope_se'))} (1 = the "
-                 "predicted differences are right, 0 = no signal).")
+        if blp.get("slope") is None:
+            sec.text(f"Calibration of the observational CATE on randomized data: verdict "
+                     f"{calibration.get('verdict')}: {calibration.get('reason')}.")
+        else:
+            sec.text(f"Calibration of the observational CATE on randomized data: verdict "
+                     f"{calibration.get('verdict')}; BLP slope "
+                     f"{estimate(blp['slope'], blp.get('slope_se'))} (1 = the predicted "
+                     "differences are right, 0 = no signal).")
     else:
         sec.not_run("calibration of the observational CATE", EVALUATE)
     profit = evaluation.document.get("profit") or {}

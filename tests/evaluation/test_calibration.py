@@ -61,6 +61,20 @@ def test_correct_ranking_validated_random_ranking_not() -> None:
     assert r_good.autoc - 3 * r_good.autoc_se > 0 > r_bad.autoc + 3 * r_bad.autoc_se
 
 
+def test_a_constant_score_has_no_slope_and_its_ate_is_the_hajek_contrast() -> None:
+    """The average effect deployed: no ranking, so the verdict is not_estimable, and the BLP's
+    ATE is the weighted difference in means (with p = 1/2 and no baseline, the plain one)."""
+    _x, tau, t, y = _rct(5)
+    blp = blp_test(np.full(len(y), 7.5), y, t, 0.5)
+    assert not blp.estimable and blp.slope is None and blp.p_value_slope_zero is None
+    assert blp.ate == pytest.approx(y[t == 1].mean() - y[t == 0].mean(), rel=1e-9)
+    verdict = calibration_verdict(blp, None, ate_ci_high=5)
+    assert verdict["verdict"] == "not_estimable" and "ranks nobody" in verdict["reason"]
+    assert calibration_verdict(blp, None, ate_ci_high=-0.1)["verdict"] == "harmful"
+    # a score that varies, however little, keeps its slope
+    assert blp_test(7.5 + 1e-3 * tau, y, t, 0.5).estimable
+
+
 def test_harmful_verdict() -> None:
     _x, tau, t, y = _rct(4)
     blp = blp_test(tau, y, t, 0.5)

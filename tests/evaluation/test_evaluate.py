@@ -63,6 +63,22 @@ def test_uninformative_model_is_not_validated(tmp_path, design, make_returned) -
     assert result.calibration["verdict"] == "not_validated"
 
 
+def test_a_constant_observational_cate_is_not_estimable_not_a_crash(
+        tmp_path, design, make_returned) -> None:
+    frame = make_returned(2)
+    path = tmp_path / "returns.parquet"
+    write_parquet(path, frame.drop(columns="true_cate"))
+    folder = _results_folder(tmp_path, frame, informative=False)
+    customers = pd.read_parquet(folder / "customers.parquet").assign(cate=12.0)
+    write_parquet(folder / "customers.parquet", customers)
+    result = evaluate(design, load_returned(path, design), results=folder)
+    assert result.calibration["verdict"] == "not_estimable"
+    assert result.calibration["blp"]["slope"] is None
+    summary = json.loads((write_evaluation(result, tmp_path / "eval") / "summary.json")
+                         .read_text())
+    assert summary["calibration"]["blp"]["estimable"] is False
+
+
 def test_srm_is_loud_but_completes(tmp_path, design, make_returned) -> None:
     frame = make_returned(3, n=4000).drop(columns="true_cate")
     drop = frame.index[(frame["arm"] == "control")][:300]
