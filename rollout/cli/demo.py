@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from rollout import console
@@ -35,7 +37,6 @@ def demo(output: str, seed: int, force: bool, as_json: bool) -> None:
         console.emit_json(result.headline | {"folder": str(result.folder)})
         return
     h = result.headline
-    ev = h["evaluation"]
     console.show_table([
         {"stage": "cohort", "result": f"{h['cohort']['n']:,} customers "
                                       f"({h['cohort']['n_treated']:,} treated)"},
@@ -46,8 +47,30 @@ def demo(output: str, seed: int, force: bool, as_json: bool) -> None:
                                         f"({h['design']['mde_source']})"},
         {"stage": "assign", "result": ", ".join(f"{k} {v:,}" for k, v in h["assignment"].items())},
         {"stage": "interim (look 1)", "result": h["interim"]["decision"]},
-        {"stage": "evaluate", "result": f"{ev['adjusted_estimate']:.1f} [{ev['ci_low']:.1f}, "
-                                        f"{ev['ci_high']:.1f}] vs true "
-                                        f"{h['truth']['true_ate_tested']:.1f}"},
+        *_evaluation_rows(h),
     ], title="rollout demo")
     console.say(f"Open {result.folder}/report.html")
+
+
+def _short(text: str) -> str:
+    """An inference label without its reference: the terminal line stays one line."""
+    return re.sub(r" \([^)]*\)", "", text)
+
+
+def _evaluation_rows(h: dict) -> list[dict[str, str]]:
+    """Evaluate's lines: the test's own estimand first (what the recommendation rests on),
+    then the average effect against the simulated truth, then the calibration verdict."""
+    ev, test = h["evaluation"], h.get("evaluation_test") or {}
+    rows = []
+    if test.get("estimate") is not None:
+        rows.append({"stage": f"evaluate ({test['test']} test)",
+                     "result": f"{test['estimand']}: {test['estimate']:.2f} "
+                               f"[{test['ci_low']:.2f}, {test['ci_high']:.2f}]"
+                               + (f", {_short(test['inference'])}" if test.get("inference")
+                                  else "")})
+    rows.append({"stage": "evaluate (average effect)",
+                 "result": f"{ev['adjusted_estimate']:.1f} [{ev['ci_low']:.1f}, "
+                           f"{ev['ci_high']:.1f}] vs true {h['truth']['true_ate_tested']:.1f}"})
+    if ev.get("calibration"):
+        rows.append({"stage": "calibration", "result": str(ev["calibration"])})
+    return rows

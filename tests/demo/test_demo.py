@@ -100,3 +100,19 @@ def test_demo_is_byte_reproducible(demo_folder, tmp_path) -> None:
         if path.is_file():
             rel = path.relative_to(folder)
             assert (again / rel).read_bytes() == path.read_bytes(), rel
+
+
+def test_terminal_leads_evaluate_with_the_tests_own_estimand(demo_folder) -> None:
+    """The terminal's evaluate lines: the test's estimand (what the recommendation rests on)
+    before the average effect, then the calibration verdict when there is one."""
+    from rollout.cli.demo import _evaluation_rows
+
+    _, headline = demo_folder
+    rows = _evaluation_rows(headline)
+    test = headline["evaluation_test"]
+    assert rows[0]["stage"] == f"evaluate ({test['test']} test)"
+    assert rows[0]["result"].startswith(f"{test['estimand']}: {test['estimate']:.2f} ")
+    assert rows[1]["stage"] == "evaluate (average effect)"
+    assert f"vs true {headline['truth']['true_ate_tested']:.1f}" in rows[1]["result"]
+    verdict = headline["evaluation"]["calibration"]
+    assert (rows[-1]["result"] == verdict) if verdict else len(rows) == 2
