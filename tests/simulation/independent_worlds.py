@@ -34,13 +34,13 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import brentq
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "rollout" / "scenarios"
 
 POPULATION = 500_000
 """Customers in each independent population: the MC SE of a mean CATE is then about 0.03."""
@@ -52,7 +52,7 @@ Array = np.ndarray
 
 
 class Customers(dict):
-    """Columns by name, also readable as attributes (``c.share_fresh``) so formulas read as in the file."""
+    """Columns by name, also as attributes (``c.share_fresh``), so formulas read as in the file."""
 
     def __getattr__(self, name: str) -> Array:
         try:
@@ -143,7 +143,7 @@ def dirichlet(rng: np.random.Generator, weights: list[Array], concentration: flo
 
 
 def score_propensity(score: Array, targeting: dict) -> Array:
-    """clip(sigmoid(strength * standardized score + b)), b giving mean propensity ``treated_share``."""
+    """clip(sigmoid(strength * standardized score + b)), b solved for mean ``treated_share``."""
     low, high = targeting.get("clip", [0.0, 1.0])
     z = targeting["strength"] * (score - score.mean()) / score.std()
     share = targeting["treated_share"]
@@ -219,7 +219,7 @@ def retail_customers(world: dict, n: int, rng: np.random.Generator) -> Customers
     shares = dirichlet(rng, [2 * np.exp(0.6 * c.freshness),
                              5 * np.exp(0.4 * c.bulk - 0.2 * c.freshness), 1 * one, 2 * one],
                        col["concentration"])
-    c.update(zip(col["names"], shares))
+    c.update(zip(col["names"], shares, strict=True))
 
     for name, text, mean in [
         ("discount_rate", "sigmoid(-1.6 + 0.5 * price_sensitivity + 0.2 * engagement)",
@@ -276,7 +276,8 @@ def _lookup(table: dict[str, Callable[[Customers], Array]], text: object, what: 
             ) -> Callable[[Customers], Array]:
     by_text = {_same(k): f for k, f in table.items()}
     assert _same(text) in by_text, (
-        f"no hand transcription of the {what} {text!r}: add it to tests/simulation/independent_worlds.py")
+        f"no hand transcription of the {what} {text!r}: "
+        "add it to tests/simulation/independent_worlds.py")
     return by_text[_same(text)]
 
 
@@ -352,7 +353,7 @@ class Population:
     truth: dict[str, Estimate]
 
 
-@lru_cache(maxsize=None)
+@cache
 def retail_population(name: str, n: int = POPULATION, seed: int = SEED) -> Population:
     """A large independent draw of a retail world: customers, propensity, true CATE, truth."""
     world = read_world(name)
