@@ -74,6 +74,9 @@ def _render(design: Any) -> None:
     if estimand:
         console.stdout.print(f"randomization: {estimand.get('randomization')}")
         console.stdout.print(f"variance: {estimand.get('variance')}")
+        comparison = (estimand.get("quantities") or {}).get("randomization_comparison")
+        if design.policy_randomization and comparison:
+            console.stdout.print(f"why {design.policy_randomization}: {comparison['reason']}")
     if d.get("cate_validation"):
         console.stdout.print(f"what it validates: {d['cate_validation']}")
     console.show_table(
@@ -159,6 +162,13 @@ def _render(design: Any) -> None:
               help="Column of the results' customers holding current practice (the retailer's "
                    "planned list, 0/1) for the policy test (default: the historical treatment "
                    "flag).")
+@click.option("--policy-randomization", "policy_randomization",
+              type=click.Choice(["auto", "policy_vs_policy", "treat_control"]), default="auto",
+              show_default=True,
+              help="How the policy test randomizes: between the two rules (policy_vs_policy), "
+                   "or the campaign against none across the whole ranking, stratified by "
+                   "propensity region x predicted-CATE decile (treat_control, Imai & Li 2021); "
+                   "auto: the one with the smaller variance.")
 @click.option("--responder-share", type=float, default=None,
               help="Share of predicted responders (heterogeneity test without RESULTS).")
 @click.option("--randomize-cap", type=click.IntRange(min=0), default=None,
@@ -185,7 +195,8 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
            cost: float | None, margin: float | None, strata: str | None, per_segment: bool,
            looks: int, information_fractions: str | None, spending: str, futility: str,
            population: str, policy: str | None, current: str | None,
-           responder_share: float | None, randomize_cap: int | None,
+           policy_randomization: str, responder_share: float | None,
+           randomize_cap: int | None,
            pilot: str | None, expansion: str | None, campaign_weeks: int, outcome_weeks: int,
            output: Path | None, figures_dir: Path | None, no_report: bool, seed: int,
            as_json: bool) -> None:
@@ -208,9 +219,9 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
         per_segment=per_segment, looks=len(fractions) if fractions else looks,
         information_fractions=fractions, spending=spending, futility=futility,
         population=population, policy=policy, current=current,
-        responder_share=responder_share, randomize_cap=randomize_cap, pilot=pilot,
-        expansion=expansion, campaign_weeks=campaign_weeks, outcome_weeks=outcome_weeks,
-        seed=seed)
+        policy_randomization=policy_randomization, responder_share=responder_share,
+        randomize_cap=randomize_cap, pilot=pilot, expansion=expansion,
+        campaign_weeks=campaign_weeks, outcome_weeks=outcome_weeks, seed=seed)
     if fractions and looks not in (1, len(fractions)):
         raise InputError(f"--looks {looks} but {len(fractions)} information fractions",
                          option="--information-fractions")

@@ -48,7 +48,7 @@ from rollout.evaluation.sequential_inference import ordering_floors, stagewise_i
 from rollout.evaluation.srm import SRMResult
 from rollout.io import atomic_directory, read_text, write_json, write_parquet
 from rollout.planning.design import Design
-from rollout.planning.estimands import ESTIMAND_NAMES
+from rollout.planning.estimands import ESTIMAND_NAMES, TREAT_CONTROL, policy_randomization
 from rollout.policy.value import PolicyValue, policy_value, profit_scores
 
 if TYPE_CHECKING:
@@ -87,6 +87,8 @@ class EvaluationResult(DisplayMixin):
     test: str = "ate"
     test_effect: Effect | None = None
     covariates: list[dict[str, Any]] = field(default_factory=list)
+    #: A treat/control policy test's campaign effect (the ATE), reported beside its estimand.
+    ate: Effect | None = None
 
     @property
     def headline(self) -> dict[str, Any]:
@@ -113,6 +115,7 @@ class EvaluationResult(DisplayMixin):
             "test": self.test,
             "estimand": self.headline,
             "test_effect": None if self.test_effect is None else self.test_effect.to_dict(),
+            **({} if self.ate is None else {"ate": self.ate.to_dict()}),
             "covariates": self.covariates,
             "outcome": self.outcome,
             "assignment_probability": self.assignment_probability,
@@ -218,7 +221,7 @@ def _effects(design: Design, data: ReturnedData, warnings: list[str]
                         "higher rate than the others: the outcome differences by method "
                         "estimate the tested mix; the test's own estimate weights the groups "
                         "back to the population")
-    if design.test == "policy":
+    if design.test == "policy" and policy_randomization(design) != TREAT_CONTROL:
         effects = [replace(e, estimand="difference in mean outcome between the policy arms "
                                        "(not the ATE: both arms treat some customers)")
                    for e in effects]
@@ -454,7 +457,8 @@ def evaluate(
     if "segment" in data.frame.columns:
         segments = segment_effects(data.y, data.t, data.frame["segment"].to_numpy())
     calibration = groups = None
-    if results is not None and design.test == "policy":
+    if results is not None and design.test == "policy" \
+            and policy_randomization(design) != TREAT_CONTROL:
         warnings.append("the calibration of the CATE is skipped under the policy test: its arms "
                         "are two policies, not treatment and control (a heterogeneity or ate "
                         "test randomizes treatment across the ranking)")
@@ -467,7 +471,9 @@ def evaluate(
                             calibration_groups=groups, reestimation=reestimation,
                             targets=targets, outcome=data.outcome, assignment_probability=p,
                             sequential=sequential, warnings=warnings, test=design.test,
-                            test_effect=test_effect, covariates=covariate_balance(data))
+                            test_effect=test_effect, covariates=covariate_balance(data),
+                            ate=(ate_primary if policy_randomization(design) == TREAT_CONTROL
+                                 else None))
 
 
 def stratum_figure(result: EvaluationResult) -> Figure | None:

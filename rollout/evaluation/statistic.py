@@ -18,11 +18,16 @@ from rollout.errors import InputError
 from rollout.evaluation.effects import Effect, adjusted, difference_in_means
 from rollout.planning.enrolment import RANDOMIZE_IN_TEST
 from rollout.planning.estimands import (
+    CATE_DECILE,
     ESTIMAND_NAMES,
     JOIN_HINT,
+    TREAT_CONTROL,
     arm_treat,
+    cate_deciles,
     contribution,
+    policy_randomization,
     responders,
+    rule_difference,
     rules_disagree,
 )
 
@@ -162,6 +167,8 @@ def _plain_effect(design: Any, frame: Any, y: np.ndarray, t: np.ndarray,
     y, t = np.asarray(y, dtype=float), np.asarray(t, dtype=int)
     if design.test == "ate":
         return _arm_effect(y, t, X)
+    if policy_randomization(design) == TREAT_CONTROL:
+        return treat_control_effect(design, frame, y, t, warnings)
     if design.test == "policy":
         treat = arm_treat(design, frame, t)
         profit = contribution("policy", y, treat, design.margin, design.cost)
@@ -201,6 +208,92 @@ def _plain_effect(design: Any, frame: Any, y: np.ndarray, t: np.ndarray,
     return _normal_effect("responder_contrast", ESTIMAND_NAMES["heterogeneity"], estimate, se, t,
                           f"within predicted responders ({parts[0].se_type}) and non-responders "
                           f"({parts[1].se_type}), variances added")
+
+
+def policy_strata(design: Any, frame: Any) -> np.ndarray | None:
+    """Each tested customer's stratum: the assignment's ``stratum`` label, else the design's
+    stratum columns in the data (``cate_decile`` cut from ``cate`` at the design's edges), else
+    ``None``."""
+    if "stratum" in frame.columns:
+        return frame["stratum"].astype(str).to_numpy()
+    quantities = ((design.details.get("estimand") or {}).get("quantities") or {}
+                  if isinstance(design.details, dict) else {})
+    edges = quantities.get("cate_decile_edges")
+    columns = {}
+    for name in design.strata:
+        if name in frame.columns:
+            columns[name] = frame[name].astype(str).to_numpy()
+        elif name == CATE_DECILE and edges and "cate" in frame.columns \
+                and not frame["cate"].isna().any():
+            columns[name] = cate_deciles(frame["cate"].to_numpy(dtype=float), edges).astype(str)
+    if not columns:
+        return None
+    labels = np.array([""] * len(frame), dtype=object)
+    for k, values in enumerate(columns.values()):
+        labels = labels + ("|" if k else "") + values.astype(object)
+    return labels.astype(str)
+
+
+def _stratum_cells(labels: np.ndarray, t: np.ndarray, warnings: list[str]
+                   ) -> list[np.ndarray]:
+    """The strata as masks; strata without 2 customers in each arm are pooled into one cell
+    (and that cell into the largest stratum if it is still short), with a warning."""
+    cells, thin = [], np.zeros(len(t), dtype=bool)
+    for label in sorted(set(labels.tolist())):
+        m = labels == label
+        if (t[m] == 1).sum() >= 2 and (t[m] == 0).sum() >= 2:
+            cells.append(m)
+        else:
+            thin |= m
+    if thin.any():
+        warnings.append(f"{int(thin.sum())} tested customers are in strata without 2 customers "
+                        "in each arm: those strata are pooled into one for the policy "
+                        "difference")
+        if (t[thin] == 1).sum() >= 2 and (t[thin] == 0).sum() >= 2:
+            cells.append(thin)
+        elif cells:
+            largest = max(range(len(cells)), key=lambda k: int(cells[k].sum()))
+            cells[largest] = cells[largest] | thin
+        else:
+            cells.append(thin)
+    return cells
+
+
+def treat_control_effect(design: Any, frame: Any, y: np.ndarray, t: np.ndarray,
+                         warnings: list[str]) -> Effect:
+    """The policy difference from a treat/control randomization (Imai & Li 2021).
+
+    Each customer contributes ``Z = (a - b) P``, ``a - b`` the CATE policy minus current
+    practice and ``P = margin x outcome - cost x treat`` their profit (``treat`` = 1 in the
+    campaign arm); the estimate is ``sum_s w_s (mean_T Z - mean_C Z)`` over the strata ``s``
+    (``w_s`` their shares of the tested customers: each enrolment group is one rate, and
+    groups enrolled at different rates are weighted back to the population by
+    :func:`_weighted_effect`), with ``SE^2 = sum_s w_s^2 (var_T Z / n_Ts + var_C Z / n_Cs)``.
+    The design sized this variance (:func:`rollout.planning.estimands.treat_control_estimand`).
+    """
+    y, t = np.asarray(y, dtype=float), np.asarray(t, dtype=int)
+    g = rule_difference(design, frame)
+    z = g * contribution("policy", y, arm_treat(design, frame, t), design.margin, design.cost)
+    labels = policy_strata(design, frame)
+    if labels is None:
+        warnings.append("the strata are not in the data: the treat/control policy difference "
+                        "is estimated unstratified (unbiased, its SE a little wider); "
+                        + JOIN_HINT)
+        labels = np.zeros(len(t), dtype=int).astype(str)
+    if (t == 1).sum() < 2 or (t == 0).sum() < 2:
+        raise InputError("fewer than 2 customers per arm: the policy difference cannot be "
+                         "estimated", column="arm")
+    estimate = variance = 0.0
+    cells = _stratum_cells(labels, t, warnings)
+    for m in cells:
+        w = m.sum() / len(t)
+        z1, z0 = z[m & (t == 1)], z[m & (t == 0)]
+        estimate += w * (z1.mean() - z0.mean())
+        variance += w**2 * (z1.var(ddof=1) / z1.size + z0.var(ddof=1) / z0.size)
+    return _normal_effect(
+        "policy_profit_difference", ESTIMAND_NAMES["policy"], estimate, math.sqrt(variance), t,
+        f"treat/control across the ranking (Imai & Li): within {len(cells)} strata, difference "
+        "in mean (CATE policy - current practice) x profit, strata weighted by their shares")
 
 
 test_effect.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

@@ -66,7 +66,14 @@ from rollout.planning.design import (
     parse_phases,
 )
 from rollout.planning.enrolment import RANDOMIZE_IN_TEST
-from rollout.planning.estimands import columns_of
+from rollout.planning.estimands import (
+    CATE_DECILE,
+    POLICY_VS_POLICY,
+    RULE_DIFFERENCE_COLUMN,
+    TREAT_CONTROL,
+    cate_deciles,
+    columns_of,
+)
 from rollout.planning.keyed_hash import (
     canonical_ids,
     keyed_integer,
@@ -135,6 +142,15 @@ class AssignmentPlan(DisplayMixin):
     enrolment: tuple[tuple[int, int], ...] = ()
     #: Strata the design merged: (label, merged label) pairs.
     stratum_merges: tuple[tuple[str, str], ...] = ()
+    #: A policy test's randomization (``policy_vs_policy`` or ``treat_control``), and under
+    #: treat/control the predicted-CATE decile edges its ``cate_decile`` stratum is cut at.
+    policy_randomization: str | None = None
+    cate_edges: tuple[float, ...] = ()
+
+    @property
+    def treat_control(self) -> bool:
+        """Whether a policy test randomizes the campaign against none across the ranking."""
+        return self.test == "policy" and self.policy_randomization == TREAT_CONTROL
 
     @property
     def enrols_pilot(self) -> bool:
@@ -161,6 +177,9 @@ class AssignmentPlan(DisplayMixin):
         if arm in (PILOT, NOT_IN_TEST):
             return None, ("pilot: " + (self.pilot_column or "pilot list") if arm == PILOT
                           else "not in test")
+        if self.treat_control:
+            return None, ("no campaign" if arm == self.reference_arm else "campaign") + \
+                " (treat/control across the ranking; both rules compared at evaluation)"
         if self.test == "policy":
             if arm == self.reference_arm:
                 return self.current_column, f"current practice ({self.current_column})"
@@ -193,7 +212,8 @@ class AssignmentPlan(DisplayMixin):
             arms=tuple(design.arms),
             allocation=tuple(float(design.allocation[arm]) for arm in design.arms),
             n_total=design.n_total, **_enrolment_fields(design.details, _test_fields(
-                design.test, design.details, tuple(design.strata))),
+                design.test, design.details, tuple(design.strata),
+                design.policy_randomization)),
             n_per_arm={arm: design.n_per_arm[arm] for arm in design.arms},
             pilot_column=None if pilot is None else pilot.select_column,
             pilot_n=None if pilot is None else pilot.n,
@@ -236,7 +256,8 @@ class AssignmentPlan(DisplayMixin):
             arms=arms, allocation=tuple(float(allocation[a]) for a in arms), n_total=n_total,
             **_enrolment_fields(document.get("details") or {}, _test_fields(
                 test_name, document.get("details") or {},
-                check_strata(document.get("strata") or [], source))),
+                check_strata(document.get("strata") or [], source),
+                document.get("policy_randomization"))),
             n_per_arm=n_per_arm,
             pilot_column=None if pilot is None else pilot.select_column,
             pilot_n=None if pilot is None else pilot.n,
@@ -254,17 +275,43 @@ class AssignmentPlan(DisplayMixin):
         return cls.from_mapping(design)
 
 
-def _test_fields(test: str, details: Any, strata: tuple[str, ...]) -> dict[str, Any]:
+def _test_fields(test: str, details: Any, strata: tuple[str, ...],
+                 randomization: str | None = None) -> dict[str, Any]:
     """The plan's test, rule columns and strata: a heterogeneity test's arms are randomized
-    within predicted responders and non-responders, so the responder column is a stratum."""
+    within predicted responders and non-responders, so the responder column is a stratum; a
+    treat/control policy test's within predicted-CATE deciles, cut at the design's edges."""
     if test not in ("policy", "heterogeneity"):
         return {"test": "ate", "strata": strata}
     cols = columns_of(test, details)
     if test == "heterogeneity" and cols.responder and cols.responder not in strata:
         strata = (*strata, cols.responder)
-    return {"test": test, "strata": strata, "policy_column": cols.policy,
-            "current_column": cols.current if test == "policy" else None,
-            "responder_column": cols.responder if test == "heterogeneity" else None}
+    out = {"test": test, "strata": strata, "policy_column": cols.policy,
+           "current_column": cols.current if test == "policy" else None,
+           "responder_column": cols.responder if test == "heterogeneity" else None}
+    if test == "policy":
+        out["policy_randomization"] = randomization or POLICY_VS_POLICY
+        quantities = ((details.get("estimand") or {}).get("quantities") or {}
+                      if isinstance(details, Mapping) else {})
+        out["cate_edges"] = tuple(float(v) for v in quantities.get("cate_decile_edges") or ())
+    return out
+
+
+def _with_cate_decile(customers: pd.DataFrame, plan: AssignmentPlan,
+                      source: str | None) -> pd.DataFrame:
+    """The customers with the ``cate_decile`` stratum a treat/control policy test names, cut
+    from their predicted CATE at the design's edges (kept as given when the file carries it)."""
+    if CATE_DECILE not in plan.strata or CATE_DECILE in customers.columns or not plan.cate_edges:
+        return customers
+    if "cate" not in customers.columns:
+        raise InputError(f"the design stratifies by predicted-CATE decile ({CATE_DECILE}): the "
+                         "customer table needs the predicted CATE (the results' "
+                         "customers.parquet carries it)", file=source, column="cate")
+    cate = customers["cate"]
+    if cate.isna().any():
+        raise InputError("missing predicted CATE", file=source, column="cate",
+                         row=_first_row(cate.isna().to_numpy()))
+    return customers.assign(**{CATE_DECILE: cate_deciles(cate.to_numpy(dtype=float),
+                                                         plan.cate_edges)})
 
 
 def _enrolment_fields(details: Any, fields_: dict[str, Any]) -> dict[str, Any]:
@@ -618,6 +665,7 @@ def assign_customers(
     src = str(source) if source is not None else None
     plan = AssignmentPlan.of(design)
     salt = _check_options(plan, method, rerandomize, salt)
+    customers = _with_cate_decile(customers, plan, src)
     _validate_customers(customers, plan, src)
     step = on_step or (lambda _name: None)
     warnings: list[str] = []
@@ -860,6 +908,10 @@ def _with_rules(table: pd.DataFrame, customers: pd.DataFrame, plan: AssignmentPl
         table["rules_disagree"] = (_flag(customers, plan.policy_column, None)
                                    != _flag(customers, plan.current_column, None)
                                    ).astype(np.int8)
+    if plan.treat_control and plan.policy_column and plan.current_column:
+        table[RULE_DIFFERENCE_COLUMN] = (
+            _flag(customers, plan.policy_column, None).astype(np.int8)
+            - _flag(customers, plan.current_column, None).astype(np.int8))
     if plan.test == "heterogeneity" and plan.responder_column:
         table["responder"] = _flag(customers, plan.responder_column, None).astype(np.int8)
     if plan.enrolment:  # the group each entrant's weight comes from (see the design)

@@ -32,6 +32,8 @@ from rollout.planning.sequential import SpendingPlan
 
 DESIGN_SCHEMA = "rollout.design/1"
 TESTS = ("ate", "policy", "heterogeneity")
+#: A policy test's randomizations, the default (a design without the field) first.
+POLICY_RANDOMIZATIONS = ("policy_vs_policy", "treat_control")
 #: How far the allocation fractions may sum away from 1.
 ALLOCATION_TOLERANCE = 1e-9
 #: Arm names reserved for customers outside the randomized test (see assignment).
@@ -327,6 +329,9 @@ class Design(DisplayMixin):
     created_by: str
     schema: str = DESIGN_SCHEMA
     details: dict[str, Any] = field(default_factory=dict)
+    #: How a policy test randomized: ``policy_vs_policy`` or ``treat_control`` (``None`` for
+    #: the other tests; a policy design written without the field is ``policy_vs_policy``).
+    policy_randomization: str | None = None
 
     @property
     def control_arm(self) -> str:
@@ -360,6 +365,8 @@ class Design(DisplayMixin):
         document["looks"] = [look.to_dict() for look in self.looks]
         document["spending"] = self.spending.to_dict()
         document["phases"] = [p.to_dict() for p in self.phases]
+        if self.policy_randomization is None:  # the other tests' documents stay as they were
+            del document["policy_randomization"]
         return plain(document)
 
     def to_pandas(self) -> pd.DataFrame:
@@ -421,14 +428,33 @@ class _DocumentReader:
             looks=looks, spending=spending,
             max_inflation=self._max_inflation(), phases=parse_phases(self.doc["phases"],
                                                                      self.source),
-            **self._money_and_provenance(), details=self._details())
+            **self._money_and_provenance(), details=self._details(),
+            policy_randomization=self._policy_randomization())
+
+    def _policy_randomization(self) -> str | None:
+        """A policy test's randomization; absent (a design written before it was a choice)
+        means policy against policy. Other tests have none."""
+        value = self.doc.get("policy_randomization")
+        if self.doc["test"] != "policy":
+            if value is not None:
+                raise self._fail("policy_randomization", f"applies to the policy test only, "
+                                                         f"got {value!r}")
+            return None
+        if value is None:
+            return POLICY_RANDOMIZATIONS[0]
+        if value not in POLICY_RANDOMIZATIONS:
+            raise self._fail("policy_randomization", f"must be one of "
+                                                     f"{', '.join(POLICY_RANDOMIZATIONS)}, got "
+                                                     f"{value!r}")
+        return str(value)
 
     def _header(self) -> None:
         schema = self.doc.get("schema")
         if schema != DESIGN_SCHEMA:
             raise self._fail("schema", f"expected {DESIGN_SCHEMA!r}, got {schema!r}")
         for f in fields(Design):
-            if f.name not in {"schema", "details"} and f.name not in self.doc:
+            if f.name not in {"schema", "details", "policy_randomization"} \
+                    and f.name not in self.doc:
                 raise self._fail(f.name, "missing")
         if self.doc["test"] not in TESTS:
             raise self._fail("test", f"must be one of {', '.join(TESTS)}, got "

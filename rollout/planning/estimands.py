@@ -6,8 +6,11 @@ estimator. The derivations are in each function's docstring and are checked agai
 in ``tests/planning/test_estimands.py``.
 
 * ``ate``: the campaign's average effect in the chosen population.
-* ``policy``: customers randomized between two targeting policies (the CATE policy and current
-  practice); the effect is the difference in mean profit per customer.
+* ``policy``: the difference in mean profit per customer between two targeting policies (the
+  CATE policy and current practice), from customers randomized between the two policies
+  (:func:`policy_estimand`) or from one stratified treat/control randomization across the
+  ranking (:func:`treat_control_estimand`, Imai & Li 2021), whichever has the smaller variance
+  (:func:`policy_randomization_comparison`).
 * ``heterogeneity``: the effect among predicted responders minus the effect among predicted
   non-responders (an arm x responder interaction). A test meant to validate the CATE model must
   enrol customers across the whole range of predicted CATE, not only the targeted ones: this
@@ -25,6 +28,7 @@ import pandas as pd
 
 from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
+from rollout.planning.design import POLICY_RANDOMIZATIONS
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,8 @@ def predicted_contrast(cate: np.ndarray, responder: np.ndarray) -> float:
 #: whether they are a predicted responder.
 TREAT_COLUMN, RULE_COLUMN = "treat", "rule"
 DISAGREE_COLUMN, RESPONDER_COLUMN = "rules_disagree", "responder"
+#: A treat/control policy test's per-customer ``a - b`` (CATE policy minus current practice).
+RULE_DIFFERENCE_COLUMN = "rule_difference"
 DEFAULT_CURRENT = "treatment"
 
 ESTIMAND_NAMES = {
@@ -293,17 +299,17 @@ def _column(frame: Any, name: str | None, what: str, hint: str) -> np.ndarray:
     return values.to_numpy(dtype=float)
 
 
-JOIN_HINT = ("--join the assignment file (it carries treat, rules_disagree and responder) or "
-             "the results' customers.parquet")
+JOIN_HINT = ("--join the assignment file (it carries treat, rules_disagree, rule_difference "
+             "and responder) or the results' customers.parquet")
 
 
 def arm_treat(design: Any, frame: Any, t: np.ndarray) -> np.ndarray:
     """Whether each customer's arm's rule treats them: ``treat`` from the assignment, else the
-    arm's rule column (policy: the CATE policy in the treatment arm, current practice in
-    control), else the arm itself (1 in a treatment arm)."""
+    arm's rule column (policy against policy: the CATE policy in the treatment arm, current
+    practice in control), else the arm itself (1 in a treatment arm)."""
     if TREAT_COLUMN in frame.columns:
         return _column(frame, TREAT_COLUMN, "arm's rule", JOIN_HINT)
-    if design.test != "policy":
+    if policy_randomization(design) != POLICY_VS_POLICY:
         return np.asarray(t, dtype=float)
     cols = test_columns(design)
     a = _column(frame, cols.policy, "CATE policy", JOIN_HINT)
@@ -323,6 +329,17 @@ def rules_disagree(design: Any, frame: Any) -> np.ndarray | None:
     return None
 
 
+def rule_difference(design: Any, frame: Any) -> np.ndarray:
+    """The CATE policy minus current practice for each customer (``a - b``: 1, 0 or -1):
+    ``rule_difference`` from the assignment, else the two rule columns."""
+    if RULE_DIFFERENCE_COLUMN in frame.columns:
+        return _column(frame, RULE_DIFFERENCE_COLUMN, "policy difference", JOIN_HINT)
+    cols = test_columns(design)
+    a = _column(frame, cols.policy, "CATE policy", JOIN_HINT)
+    b = _column(frame, cols.current, "current practice", JOIN_HINT)
+    return a - b
+
+
 def responders(design: Any, frame: Any) -> np.ndarray:
     """Predicted responders (1) and non-responders (0) of a heterogeneity test."""
     if RESPONDER_COLUMN in frame.columns:
@@ -330,51 +347,188 @@ def responders(design: Any, frame: Any) -> np.ndarray:
     return _column(frame, test_columns(design).responder, "responder contrast", JOIN_HINT) == 1
 
 
+#: How the policy test randomizes: between the two rules, or treatment and control across the
+#: whole ranking (Imai & Li 2021); ``auto`` picks the one with the smaller variance.
+POLICY_VS_POLICY, TREAT_CONTROL = POLICY_RANDOMIZATIONS
+RANDOMIZATION_CHOICES = ("auto", *POLICY_RANDOMIZATIONS)
+#: The stratum column of a treat/control policy test: the predicted-CATE decile (1-10), cut at
+#: the design's edges (``quantities.cate_decile_edges``) so assignment and evaluation cut alike.
+CATE_DECILE = "cate_decile"
+TREAT_CONTROL_STRATA = ("ps_region", CATE_DECILE)
+
+
+def cate_decile_edges(cate: np.ndarray) -> list[float]:
+    """The nine inner cut points of the predicted CATE's deciles.
+
+    >>> [round(v, 9) for v in cate_decile_edges(np.arange(11.0))]
+    [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+    """
+    return [float(v) for v in np.quantile(np.asarray(cate, dtype=float),
+                                          np.linspace(0.1, 0.9, 9))]
+
+
+def cate_deciles(cate: np.ndarray, edges: Any) -> np.ndarray:
+    """Each customer's predicted-CATE decile, 1 to 10, at the design's ``edges``.
+
+    >>> cate_deciles(np.array([0.5, 1.0, 9.5]), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+    array([ 1,  2, 10])
+    """
+    return np.searchsorted(np.asarray(edges, dtype=float), np.asarray(cate, dtype=float),
+                           side="right") + 1
+
+
+def _stratum_moments(margin: float, cost: float, sd: float, mean: float, g: np.ndarray,
+                     cate: np.ndarray, strata: np.ndarray) -> pd.DataFrame:
+    """Per stratum: its population share ``w``, and ``V1 = Var_s(g P(1))``, ``V0 = Var_s(g
+    P(0))`` of a customer's contribution under treatment and control (see
+    :func:`treat_control_estimand`)."""
+    noise = margin**2 * sd**2
+    frame = pd.DataFrame({"s": np.asarray(strata).astype(str), "e": g**2,
+                          "g1": g * (margin * (mean + cate) - cost), "g0": g * margin * mean})
+    parts = frame.groupby("s", sort=True).agg(
+        n=("e", "size"), e=("e", "mean"), var1=("g1", lambda v: float(np.var(v))),
+        var0=("g0", lambda v: float(np.var(v))))
+    return pd.DataFrame({"w": parts["n"] / len(frame), "V1": parts["e"] * noise + parts["var1"],
+                         "V0": parts["e"] * noise + parts["var0"]})
+
+
+def treat_control_estimand(sd: float, mean: float, margin: float, cost: float,
+                           policy: np.ndarray, current: np.ndarray, cate: np.ndarray,
+                           strata: np.ndarray, share_treated: float = 0.5) -> Estimand:
+    """The policy difference from one stratified treat/control randomization (Imai & Li 2021).
+
+    Every customer is randomized to the campaign (share ``p``) or none, within strata ``s``
+    (propensity region x predicted-CATE decile, population shares ``w_s``). With ``g = a - b``
+    (the CATE policy minus current practice, each 0/1) and each customer's profit ``P = m Y -
+    c x treated``, the estimate is ``sum_s w_s [mean_T(g P) - mean_C(g P)]`` =
+    ``sum_s w_s [mean_T(g m Y) - mean_C(g m Y)] - c sum_s w_s mean_T(g)``: unbiased for
+    ``E[(a - b)(m tau - c)]``, because ``E[g P | T] - E[g P | C] = E[g (m tau - c)]`` in every
+    stratum. (The cost term is the treated customers' own cost, ``c mean_T(a - b)``, in place of
+    ``c mean(a - b)``: the same expectation, and each customer's contribution is then simply
+    ``(a - b)`` x their profit.) Where the rules agree ``g = 0`` and the customer adds nothing.
+
+    With ``Y(0) = mu + e`` (``mu`` the control mean, ``Var e = sigma^2``; the estimate is not
+    covariate-adjusted, so no ``R^2``) and ``Y(1) = Y(0) + tau``, in stratum ``s`` (``e_s`` the
+    share disagreeing there):
+
+    * ``V1_s = Var_s(g P(1)) = e_s m^2 sigma^2 + Var_s(g (m (mu + CATE) - c))``,
+    * ``V0_s = Var_s(g P(0)) = e_s m^2 sigma^2 + m^2 mu^2 Var_s(g)``,
+
+    and with ``n_s = w_s N`` customers, ``p n_s`` treated,
+    ``Var = sum_s w_s^2 (V1_s / (p n_s) + V0_s / ((1 - p) n_s))
+    = (1/N) sum_s w_s (V1_s / p + V0_s / (1 - p))``. A difference in means with ``p N`` and
+    ``(1 - p) N`` customers has ``sd_eff^2 / (p (1 - p) N)``, so the test is sized with
+    ``sd_eff^2 = sum_s w_s ((1 - p) V1_s + p V0_s)``. The ``mu^2 Var_s(g)`` term is the price of
+    this design: the rules' difference multiplies each customer's whole spend, not only the
+    campaign's effect on it, wherever the two rules disagree on part of a stratum.
+
+    >>> one = np.ones(4); half = np.array([1, 1, 0, 0])
+    >>> est = treat_control_estimand(180.0, 0.0, 0.3, 12.0, half, one - half, np.zeros(4),
+    ...                              np.zeros(4))
+    >>> round(est.sd_effective, 2)  # sqrt(0.3^2 180^2 + 12^2 / 2)
+    54.66
+    """
+    a = np.asarray(policy, dtype=float)
+    b = np.asarray(current, dtype=float)
+    g = a - b
+    if not np.any(g):
+        raise InputError("the two policies agree on every customer: a test between them has "
+                         "no effect to find", argument="policy")
+    p = float(share_treated)
+    moments = _stratum_moments(margin, cost, sd, mean, g, np.asarray(cate, dtype=float),
+                               strata)
+    variance = float((moments["w"] * ((1 - p) * moments["V1"] + p * moments["V0"])).sum())
+    return Estimand(
+        test="policy",
+        sd_effective=math.sqrt(variance),
+        scale="profit per customer (margin x outcome - cost x targeted)",
+        randomization="customers across the whole ranking randomized between the campaign "
+                      "(treatment) and no campaign (control), stratified by propensity region "
+                      "x predicted-CATE decile; effect = sum over strata of the stratum's "
+                      "population share x the difference between the arms in mean (CATE "
+                      "policy - current practice) x profit (Imai & Li 2021)",
+        variance="Var = (1/N) sum_s w_s (V1_s / p + V0_s / (1 - p)), V1_s = e_s m^2 sigma^2 + "
+                 "Var_s((a - b)(m (mu + CATE) - c)), V0_s = e_s m^2 sigma^2 + m^2 mu^2 "
+                 "Var_s(a - b), e_s the share disagreeing in stratum s, mu the control mean",
+        quantities={
+            "sd_outcome": sd, "outcome_mean": mean, "share_treated": p,
+            "share_disagree": float(np.mean(g != 0)),
+            "share_targeted_policy": float(a.mean()),
+            "share_targeted_current": float(b.mean()),
+            "mean_rule_difference": float(g.mean()),
+            "strata_in_variance": len(moments),
+        },
+    )
+
+
 def policy_randomization_comparison(sd: float, margin: float, cost: float, policy: np.ndarray,
                                     current: np.ndarray, cate: np.ndarray, strata: np.ndarray,
-                                    r2: float = 0.0) -> dict[str, Any]:
-    """Variance of the policy-difference estimate under two randomizations, per customer
-    enrolled (``N x Var``, equal arms), and the smaller one.
+                                    r2: float = 0.0, mean: float = 0.0) -> dict[str, Any]:
+    """Variance of the policy-difference estimate under the two randomizations, per customer
+    enrolled (``N x Var``, equal arms), and which is smaller, with the reason in words.
 
     * policy against policy, with the disagreement estimator (:func:`policy_estimand`):
       ``4 s_d (m^2 sigma^2 (1 - R^2) + Var_{a != b}(d (m CATE - c)))``;
     * one treat/control randomization across the ranking, stratified (``strata``: propensity
       region x predicted-CATE decile), with the Imai & Li (2021) estimator
-      ``sum_s w_s [mean_T((a - b) m Y) - mean_C((a - b) m Y)] - c mean(a - b)``:
-      ``sum_s w_s (2 (e_s m^2 sigma^2 (1 - R^2) + Var_s((a - b) m CATE)) + 2 e_s m^2 sigma^2
-      (1 - R^2))``, ``e_s`` the share disagreeing in stratum ``s``. It also identifies both
+      (:func:`treat_control_estimand`): ``2 sum_s w_s (V1_s + V0_s)``. It also identifies both
       policies' values, the ATE, the responder contrast and the calibration at once.
     """
     a = np.asarray(policy, dtype=float)
     b = np.asarray(current, dtype=float)
     cate = np.asarray(cate, dtype=float)
-    noise = margin**2 * sd**2 * (1 - r2)
     pp = 4 * policy_estimand(sd, margin, cost, a, b, cate, r2).sd_effective ** 2
-    frame = pd.DataFrame({"s": np.asarray(strata).astype(str), "d": (a - b) ** 2,
-                      "g": (a - b) * margin * cate})
-    tc = 0.0
-    n = len(frame)
-    for _, part in frame.groupby("s"):
-        w = len(part) / n
-        e = float(part["d"].mean())
-        tc += w * (2 * (e * noise + float(part["g"].var(ddof=0))) + 2 * e * noise)
-    chosen = "policy_vs_policy" if pp <= tc else "treat_control"
-    ratio = tc / pp if pp > 0 else float("inf")
-    reason = (f"policy against policy has the smaller variance ({pp:.4g} against {tc:.4g} per "
-              "customer): where the two rules agree both arms do the same thing, so no "
-              "customer is left untreated whom both rules would treat; a treat/control "
-              "randomization would also identify the ATE, the responder contrast and the "
-              f"calibration, at {ratio:.2f} times the variance for the policy difference"
-              if chosen == "policy_vs_policy" else
-              f"one stratified treat/control randomization across the ranking has the smaller "
-              f"variance ({tc:.4g} against {pp:.4g} per customer) and also identifies the "
-              "ATE, the responder contrast and the calibration: run it as --test "
-              "heterogeneity (evaluate's calibration then checks the ranking)")
+    tc = 4 * treat_control_estimand(sd, mean, margin, cost, a, b, cate, strata).sd_effective ** 2
+    smaller = POLICY_VS_POLICY if pp <= tc else TREAT_CONTROL
     return {"variance_per_customer_policy_vs_policy": pp,
-            "variance_per_customer_treat_control": tc, "smaller": chosen,
-            "reason": reason, "treat_control_strata": "propensity region x predicted-CATE decile",
+            "variance_per_customer_treat_control": tc, "smaller": smaller,
+            "reason": randomization_reason(smaller, smaller, pp, tc),
+            "treat_control_strata": "propensity region x predicted-CATE decile",
             "reference": "Imai & Li (2021), Experimental evaluation of individualized "
                          "treatment rules"}
+
+
+def randomization_reason(chosen: str, smaller: str, pp: float, tc: float) -> str:
+    """Why the policy test randomizes as it does, in an analyst's words: which randomization
+    answers 'does the CATE policy earn more than current practice?' more precisely, and what
+    each one buys.
+
+    >>> randomization_reason("treat_control", "policy_vs_policy", 1.0, 2.0)[:40]
+    'Randomized as asked (--policy-randomizat'
+    """
+    what = {POLICY_VS_POLICY: "customers are randomized between the two targeting rules",
+            TREAT_CONTROL: "customers across the whole ranking are randomized between the "
+                           "campaign and no campaign"}
+    variances = {POLICY_VS_POLICY: pp, TREAT_CONTROL: tc}
+    other = TREAT_CONTROL if smaller == POLICY_VS_POLICY else POLICY_VS_POLICY
+    ratio = variances[other] / variances[smaller] if variances[smaller] > 0 else float("inf")
+    label = {POLICY_VS_POLICY: "randomizing between the two rules",
+             TREAT_CONTROL: "one treat/control test across the ranking"}
+    precise = (f"{label[smaller]} answers 'does the CATE policy earn more than current "
+               f"practice?' more precisely (variance {variances[smaller]:.4g} per customer "
+               f"against {variances[other]:.4g}, {ratio:.2f} times as much, for "
+               f"{label[other]})")
+    why = {POLICY_VS_POLICY: "where the two rules agree both arms do the same thing and add no "
+                             "noise, whereas a treat/control test reads both rules' value off "
+                             "every customer's whole spend wherever they disagree",
+           TREAT_CONTROL: "the rules disagree on so many customers that comparing them within "
+                          "one treat/control test costs less than splitting customers between "
+                          "them"}[smaller]
+    bonus = ("A treat/control test also measures the campaign's average effect, the effect in "
+             "predicted responders against non-responders and how well the predicted CATE "
+             "ranks customers (calibration).")
+    if chosen == smaller:
+        return f"{what[chosen].capitalize()}: {precise}; {why}. {bonus}"
+    return (f"Randomized as asked (--policy-randomization {chosen}): {what[chosen]}. Note that "
+            f"{precise}; {why}. {bonus}")
+
+
+def policy_randomization(design: Any) -> str | None:
+    """How a policy test randomized (``None`` for another test); a design written before the
+    choice existed randomized policy against policy."""
+    if getattr(design, "test", None) != "policy":
+        return None
+    return getattr(design, "policy_randomization", None) or POLICY_VS_POLICY
 
 
 def calibration_slope_se(cate: np.ndarray, residual: np.ndarray, n_total: float,

@@ -28,10 +28,15 @@ from rollout.planning.enrolment import (
     plan_enrolment,
 )
 from rollout.planning.estimands import (
+    CATE_DECILE,
+    TREAT_CONTROL,
+    TREAT_CONTROL_STRATA,
     Estimand,
     calibration_slope_se,
+    cate_deciles,
     heterogeneity_estimand,
     policy_estimand,
+    treat_control_estimand,
 )
 from rollout.planning.phases import build_phases
 from rollout.planning.power import FixedSizing, arm_names, solve_fixed
@@ -199,6 +204,11 @@ def _size(request: DesignRequest, inputs: Inputs, target: Target, fractions: np.
                   arms=tuple(arms), n_per_arm=n_per_arm, n_unadjusted=n_unadjusted)
 
 
+def _treat_control(target: Target) -> bool:
+    """Whether the policy test randomizes treatment and control across the ranking."""
+    return target.estimand.quantities.get("policy_randomization") == TREAT_CONTROL
+
+
 def _eligible(request: DesignRequest, inputs: Inputs) -> np.ndarray | None:
     """The population's customers the test may enrol: everyone under a policy or
     heterogeneity test, the customers outside the pilot under an ate test."""
@@ -224,7 +234,8 @@ def _power_group_minimum(request: DesignRequest, inputs: Inputs, target: Target,
     if request.test == "heterogeneity" and target.policy_column is not None:
         r = population[target.policy_column].to_numpy(dtype=float)[eligible][~labelled] == 1
         share = min(r.mean(), 1 - r.mean()) if r.size else 1.0
-    elif request.test == "policy" and target.policy_column is not None:
+    elif request.test == "policy" and target.policy_column is not None \
+            and not _treat_control(target):
         current = target.estimand.quantities.get("current_column", "treatment")
         part = population[eligible][~labelled]
         share = float((part[target.policy_column] != part[current]).mean()) if len(part) else 1
@@ -298,6 +309,8 @@ def _default_strata(request: DesignRequest, results: AnalysisResults, target: Ta
                               "assignment carries it")
     if request.test == "heterogeneity" and target.policy_column is not None:
         strata.append(target.policy_column)
+    if _treat_control(target):  # propensity region x predicted-CATE decile
+        strata = [c for c in TREAT_CONTROL_STRATA if c != CATE_DECILE]
     return strata
 
 
@@ -312,6 +325,12 @@ def _strata(request: DesignRequest, inputs: Inputs, target: Target, sized: _Size
     if request.test == "heterogeneity" and target.policy_column is not None \
             and target.policy_column not in strata:  # assignment randomizes within them
         strata.append(target.policy_column)
+    if _treat_control(target):  # the variance assumed these deciles; assign cuts them alike
+        if CATE_DECILE not in strata:
+            strata.append(CATE_DECILE)
+        population = population.assign(**{CATE_DECILE: cate_deciles(
+            population["cate"].to_numpy(dtype=float),
+            target.estimand.quantities["cate_decile_edges"])})
     weighted = sized.enrolment is not None and sized.enrolment["weighted"]
     if weighted and RANDOMIZE_IN_TEST not in strata:
         strata.append(RANDOMIZE_IN_TEST)
@@ -382,6 +401,15 @@ def _segment_sd(request: DesignRequest, inputs: Inputs, target: Target
         column = target.policy_column
         return lambda group, sd: heterogeneity_estimand(
             sd, float(group[column].mean()), r2).sd_effective
+    if _treat_control(target) and target.policy_column is not None:
+        q = target.estimand.quantities
+        policy, current = target.policy_column, q["current_column"]
+        return lambda group, sd: treat_control_estimand(
+            sd, q["outcome_mean"], inputs.margin or 0.0, inputs.cost or 0.0,
+            group[policy].to_numpy(), group[current].to_numpy(), group["cate"].to_numpy(),
+            group["ps_region"].astype(str).to_numpy() + "|" + cate_deciles(
+                group["cate"].to_numpy(dtype=float), q["cate_decile_edges"]).astype(str),
+            q["share_treated"]).sd_effective
     if request.test == "policy" and target.policy_column is not None:
         current = target.estimand.quantities.get("current_column", "treatment")
         column = target.policy_column
@@ -453,7 +481,15 @@ def _phases(request: DesignRequest, inputs: Inputs, target: Target, sized: _Size
         cost=inputs.cost, margin=inputs.margin, expected_effect=expected,
         expected_effect_source=source, effect_is_profit=request.test == "policy",
         campaign_weeks=request.campaign_weeks, outcome_weeks=request.outcome_weeks)
-    if request.test == "policy":
+    if _treat_control(target):
+        current = target.estimand.quantities.get("current_column", "treatment")
+        records[1]["arm_policies"] = {
+            "treatment": "campaign: every customer of this arm is targeted (treat/control "
+                         "across the whole ranking)",
+            "control": "no campaign: no customer of this arm is targeted; the CATE policy "
+                       f"({target.policy_column}) and current practice ({current!r}) are "
+                       "compared on both arms at evaluation (Imai & Li 2021)"}
+    elif request.test == "policy":
         current = target.estimand.quantities.get("current_column", "treatment")
         records[1]["arm_policies"] = {
             "treatment": f"{target.policy_column}: target the customers this policy selects",
@@ -483,7 +519,7 @@ def _test_profit(record: dict[str, Any], request: DesignRequest, inputs: Inputs,
     gain = inputs.margin * population["cate"].to_numpy(dtype=float) - inputs.cost
     n_control = sized.n_per_arm["control"]
     n_treated = sum(n for arm, n in sized.n_per_arm.items() if arm != "control")
-    if request.test == "policy":
+    if request.test == "policy" and not _treat_control(target):
         q = target.estimand.quantities
         a = population[target.policy_column].to_numpy(dtype=float)
         b = population[q.get("current_column", "treatment")].to_numpy(dtype=float)
@@ -661,13 +697,16 @@ def plan_design(request: DesignRequest) -> Design:
                   else SpendingPlan()),
         max_inflation=float(sized.inflation), phases=phases, cost=inputs.cost,
         margin=inputs.margin, seed=int(request.seed), created_by=f"rollout {__version__}",
-        details=_sizing_details(inputs, sized, notes))
+        details=_sizing_details(inputs, sized, notes),
+        policy_randomization=target.estimand.quantities.get("policy_randomization"))
 
 
 def _unadjusted_sd(test: str, estimand: Estimand, sd: float, margin: float | None,
                    cost: float | None, r2: float | None) -> float:
     if not r2:
         return estimand.sd_effective
+    if test == "policy" and estimand.quantities.get("policy_randomization") == TREAT_CONTROL:
+        return estimand.sd_effective  # the treat/control estimate is not adjusted
     if test == "policy":
         q = estimand.quantities
         spread = (q["profit_spread_policy_disagreeing"]

@@ -20,15 +20,23 @@ import pandas as pd
 from rollout.errors import InputError
 from rollout.planning.design import TESTS
 from rollout.planning.estimands import (
+    POLICY_VS_POLICY,
+    RANDOMIZATION_CHOICES,
+    TREAT_CONTROL,
     Estimand,
     ate_estimand,
+    cate_decile_edges,
+    cate_deciles,
     heterogeneity_estimand,
     policy_estimand,
     policy_expected_difference,
     policy_randomization_comparison,
     predicted_contrast,
+    randomization_reason,
+    treat_control_estimand,
 )
 from rollout.planning.phases import DEFAULT_CAMPAIGN_WEEKS, DEFAULT_OUTCOME_WEEKS
+from rollout.planning.power import parse_allocation
 from rollout.planning.results import AnalysisResults, load_results
 from rollout.planning.variance_reduction import cross_validated_r2
 
@@ -78,6 +86,9 @@ class DesignRequest:
     population: str = "all"
     policy: str | None = None
     current: str | None = None
+    #: How the policy test randomizes: ``auto`` (the smaller variance), ``policy_vs_policy`` or
+    #: ``treat_control`` (:func:`rollout.planning.estimands.policy_randomization_comparison`).
+    policy_randomization: str = "auto"
     responder_share: float | None = None
     #: At most this many customers labelled randomize_in_test enrolled (None: all of them).
     randomize_cap: int | None = None
@@ -177,6 +188,14 @@ def _check_ranges(request: DesignRequest) -> None:
         raise InputError(f"the MDE must be positive, got {request.mde:g}", argument="mde")
     if request.sd is not None and not request.sd > 0:
         raise InputError(f"the outcome SD must be positive, got {request.sd:g}", argument="sd")
+    if request.policy_randomization not in RANDOMIZATION_CHOICES:
+        raise InputError(f"policy_randomization must be one of "
+                         f"{', '.join(RANDOMIZATION_CHOICES)}, got "
+                         f"{request.policy_randomization!r}", argument="policy_randomization")
+    if request.policy_randomization != "auto" and request.test != "policy":
+        raise InputError(f"policy_randomization {request.policy_randomization!r} applies to the "
+                         f"policy test only, not the {request.test} test",
+                         argument="policy_randomization")
 
 
 def check_request(request: DesignRequest) -> None:
@@ -360,7 +379,7 @@ def _current_practice(request: DesignRequest, population: pd.DataFrame) -> tuple
     return request.current, f"the retailer's planned list (column {request.current!r})"
 
 
-def _policy_expectation(request: DesignRequest, inputs: Inputs) -> _Expectation:
+def _policy_expectation(request: DesignRequest, inputs: Inputs, notes: Notes) -> _Expectation:
     results, population = inputs.results, inputs.population
     if results is None or population is None:
         raise InputError("the policy test needs a results folder (the CATE policy and current "
@@ -373,22 +392,52 @@ def _policy_expectation(request: DesignRequest, inputs: Inputs) -> _Expectation:
     current, current_source = _current_practice(request, population)
     a = population[column].to_numpy(dtype=float)
     b = population[current].to_numpy(dtype=float)
-    cate = population["cate"].to_numpy()
-    estimand = policy_estimand(inputs.sd, margin, cost, a, b, cate, inputs.r2 or 0.0)
+    cate = population["cate"].to_numpy(dtype=float)
+    estimand = _policy_randomization(request, inputs, notes, a, b, cate)
     estimand = replace(estimand, quantities={
         **estimand.quantities, "policy_column": column, "current_column": current,
         "current_source": current_source})
-    decile = pd.qcut(pd.Series(cate).rank(method="first"), 10, labels=False).to_numpy()
-    region = (population["ps_region"].astype(str).to_numpy() if "ps_region" in population
-              else np.zeros(len(cate), dtype=int).astype(str))
-    strata = np.char.add(np.char.add(region.astype(str), "|"), decile.astype(str))
-    estimand = replace(estimand, quantities={
-        **estimand.quantities, "randomization_comparison": policy_randomization_comparison(
-            inputs.sd, margin, cost, a, b, cate, strata, inputs.r2 or 0.0)})
     predicted = policy_expected_difference(cate, a, b, margin, cost)
     source = (f"model-predicted profit difference per customer, {column} vs current practice "
               f"({current})")
     return _Expectation(estimand, column, predicted, source, predicted, source)
+
+
+def _policy_randomization(request: DesignRequest, inputs: Inputs, notes: Notes,
+                          a: np.ndarray, b: np.ndarray, cate: np.ndarray) -> Estimand:
+    """The policy test's estimand under the randomization asked for, or (``auto``) the one
+    with the smaller variance; both variances and the reason are recorded
+    (``quantities.randomization_comparison``)."""
+    population = inputs.population
+    assert population is not None and inputs.margin is not None and inputs.cost is not None
+    edges = cate_decile_edges(cate)
+    region = (population["ps_region"].astype(str).to_numpy() if "ps_region" in population
+              else np.zeros(len(cate), dtype=int).astype(str))
+    strata = np.char.add(np.char.add(region.astype(str), "|"),
+                         cate_deciles(cate, edges).astype(str))
+    mean = float(notes.details.get("baseline_mean", 0.0))
+    comparison = policy_randomization_comparison(inputs.sd, inputs.margin, inputs.cost, a, b,
+                                                 cate, strata, inputs.r2 or 0.0, mean)
+    chosen = (comparison["smaller"] if request.policy_randomization == "auto"
+              else request.policy_randomization)
+    comparison = comparison | {
+        "asked": request.policy_randomization, "chosen": chosen,
+        "reason": randomization_reason(
+            chosen, comparison["smaller"], comparison["variance_per_customer_policy_vs_policy"],
+            comparison["variance_per_customer_treat_control"])}
+    if chosen == POLICY_VS_POLICY:
+        estimand = policy_estimand(inputs.sd, inputs.margin, inputs.cost, a, b, cate,
+                                   inputs.r2 or 0.0)
+        extra: dict[str, Any] = {}
+    else:
+        share = parse_allocation(request.allocation, 1)["treatment"]
+        estimand = treat_control_estimand(inputs.sd, mean, inputs.margin, inputs.cost, a, b,
+                                          cate, strata, share)
+        extra = {"cate_decile_edges": edges}
+    assert chosen in (POLICY_VS_POLICY, TREAT_CONTROL)
+    return replace(estimand, quantities={**estimand.quantities, **extra,
+                                         "policy_randomization": chosen,
+                                         "randomization_comparison": comparison})
 
 
 def _heterogeneity_expectation(request: DesignRequest, inputs: Inputs) -> _Expectation:
@@ -428,7 +477,7 @@ def _expectation(request: DesignRequest, inputs: Inputs, notes: Notes) -> _Expec
     if request.test == "ate":
         return _ate_expectation(request, inputs, notes)
     if request.test == "policy":
-        return _policy_expectation(request, inputs)
+        return _policy_expectation(request, inputs, notes)
     return _heterogeneity_expectation(request, inputs)
 
 
