@@ -97,7 +97,8 @@ def canonical_ids(ids: pd.Series, source: str | None = None, column: str = "cust
     Floating-point ids are accepted only when every value is a whole number (a CSV column of
     integers with a gap is read as floats); they are hashed as the integer, so the same customer
     gets the same arm whether the list came as parquet or CSV. Anything else is an
-    :class:`InputError`, because its text form would depend on the tool that printed it.
+    :class:`InputError`, because its text form would depend on the tool that printed it, and so
+    is a missing id (with its row).
     Integers stay integers here (the decimal text is made inside the hash, which saves memory on
     long lists); :func:`id_text` gives the text itself.
 
@@ -109,6 +110,10 @@ def canonical_ids(ids: pd.Series, source: str | None = None, column: str = "cust
     if pd.api.types.is_bool_dtype(ids):
         raise InputError("customer ids must be integers or text, not true/false", file=source,
                          column=column)
+    missing = ids.isna().to_numpy()
+    if missing.any():  # neither an integer nor text; left in, the two hash paths would differ
+        raise InputError("missing customer id", file=source, column=column,
+                         row=int(np.flatnonzero(missing)[0]))
     if pd.api.types.is_unsigned_integer_dtype(ids):
         return pa.array(ids.to_numpy(dtype=np.uint64), type=pa.uint64())
     if pd.api.types.is_integer_dtype(ids):
