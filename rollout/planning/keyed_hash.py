@@ -132,6 +132,10 @@ def canonical_ids(ids: pd.Series, source: str | None = None, column: str = "cust
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise InputError(f"customer ids must be integers or text: {exc}", file=source,
                              column=column) from exc
+        except OverflowError as exc:
+            raise InputError("customer ids must fit in a signed 64-bit integer when given as "
+                             "numbers in a mixed column: store them as text, or as an unsigned "
+                             "64-bit column", file=source, column=column) from exc
         if pa.types.is_integer(array.type):
             return array.cast(pa.int64())
         if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
