@@ -193,6 +193,14 @@ def test_ipw_float32_scores_are_clipped_in_float64() -> None:
     check_record(ipw_hajek(np.array(Y), np.array(T), e32), **_ipw_expected(estimate, se, moved))
 
 
+def test_ipw_float32_outcome_is_computed_in_float64() -> None:
+    """With numpy 1.x value-based casting ``float32 array - float64 scalar`` stays float32, so an
+    outcome read as float32 must be converted first; numpy 2 promotes it either way."""
+    y32 = np.array(Y, dtype=np.float32)
+    estimate, se, moved = _hajek_by_hand([float(v) for v in y32], T, E, 0.01)
+    check_record(ipw_hajek(y32, np.array(T), np.array(E)), **_ipw_expected(estimate, se, moved))
+
+
 # --- AIPW ---------------------------------------------------------------------------------------
 
 def test_aipw_record_with_the_default_clip() -> None:
@@ -291,13 +299,13 @@ def test_dml_record_with_the_residual_on_residual_slope_and_its_se() -> None:
 
 # --- overlap weighting --------------------------------------------------------------------------
 
-def _ato_weighting_by_hand(e: list[float]) -> tuple[float, float]:
+def _ato_weighting_by_hand(e: list[float], y: list[float] = Y) -> tuple[float, float]:
     w1 = [ti * (1 - ei) for ti, ei in zip(T, e, strict=True)]
     w0 = [(1 - ti) * ei for ti, ei in zip(T, e, strict=True)]
-    mu1 = sum(w * v for w, v in zip(w1, Y, strict=True)) / sum(w1)
-    mu0 = sum(w * v for w, v in zip(w0, Y, strict=True)) / sum(w0)
+    mu1 = sum(w * v for w, v in zip(w1, y, strict=True)) / sum(w1)
+    mu0 = sum(w * v for w, v in zip(w0, y, strict=True)) / sum(w0)
     m1, m0 = _mean(w1), _mean(w0)
-    psi = [a * (v - mu1) / m1 - b * (v - mu0) / m0 for a, b, v in zip(w1, w0, Y, strict=True)]
+    psi = [a * (v - mu1) / m1 - b * (v - mu0) / m0 for a, b, v in zip(w1, w0, y, strict=True)]
     n = len(Y)
     return mu1 - mu0, math.sqrt(sum(p * p for p in psi) / n / n)
 
@@ -318,6 +326,14 @@ def test_ato_weighting_float32_scores_are_weighted_in_float64() -> None:
     e32 = np.array(E, dtype=np.float32)
     estimate, se = _ato_weighting_by_hand([float(v) for v in e32])
     check_record(ato_weighting(np.array(Y), np.array(T, dtype=bool), e32),
+                 **_ato_weighting_expected(estimate, se))
+
+
+def test_ato_weighting_float32_outcome_is_computed_in_float64() -> None:
+    """As for IPW: ``y - mu1`` with a float64 scalar mean stays float32 under numpy 1.x."""
+    y32 = np.array(Y, dtype=np.float32)
+    estimate, se = _ato_weighting_by_hand(E, [float(v) for v in y32])
+    check_record(ato_weighting(y32, np.array(T), np.array(E)),
                  **_ato_weighting_expected(estimate, se))
 
 
