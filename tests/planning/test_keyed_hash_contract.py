@@ -247,6 +247,9 @@ def test_the_database_is_opened_in_memory_once(monkeypatch: pytest.MonkeyPatch,
 
 def test_an_object_column_of_huge_integers_is_refused_not_overflowed() -> None:
     """Python integers past 2**63 - 1 in an object column: a located refusal, not a crash."""
-    with pytest.raises(InputError, match="signed 64-bit") as caught:
+    with pytest.raises(InputError) as caught:
         canonical_ids(pd.Series([2**64 + 5, 3], dtype=object), source="ids.csv")
+    assert caught.value.message == (
+        "customer ids must fit in a signed 64-bit integer when given as numbers in a mixed "
+        "column: store them as text, or as an unsigned 64-bit column")
     assert caught.value.file == "ids.csv" and caught.value.column == "customer_id"
