@@ -110,6 +110,9 @@ class CateOptions:
 
     ``registry`` maps model names to factories; tests add fake models through it. ``progress``
     receives a message before each fit (the command line shows them on stderr).
+    ``fit_processes`` and ``refit_jobs`` are the worker processes sharing the model fits and the
+    refutation refits (the numbers do not depend on them); ``refutation_max_n`` is the size
+    above which the refits use a seeded subsample (:data:`REFUTATION_MAX_N`).
     """
 
     models: tuple[str, ...] = tuple(LEARNERS)
