@@ -380,7 +380,8 @@ def refute(oc: OutcomeCate, name: str, real_cate: np.ndarray, options: CateOptio
     make, refit_params = model_maker(oc, name, options, n_jobs, refit=True)
     rows = refutation_rows(data.t, seed, options.refutation_max_n)
     subsample = len(rows) < len(data.t)
-    X, t, y, folds = data.X[rows], data.t[rows], data.y[rows], data.folds[rows]
+    X, t, y, folds = ((data.X[rows], data.t[rows], data.y[rows], data.folds[rows]) if subsample
+                      else (data.X, data.t, data.y, data.folds))  # a copy changes the last bits
     if _uses_overrides(oc, name) or subsample:
         tick(f"{name}: real fit in the refit configuration")
         real_cate = np.asarray(make(seed).fit(X, t, y, folds_to_cv(folds)).effect(X),
