@@ -143,7 +143,7 @@ def analyze(cohort_path: str, output: str, outcome: tuple[str, ...],
     if cohort.roles.segment:
         validate_segment_column(cohort.frame, cohort.roles.segment, cohort.source)
     bounds = parse_outcome_bounds(outcome_bounds, cohort.roles.outcomes)
-    n_ticks = 4 + 2 * len(cohort.roles.outcomes) + len(STAGES)
+    n_ticks = 4 + len(cohort.roles.outcomes) + len(STAGES)
     with console.progress() as bar:
         task = bar.add_task("analyze", total=n_ticks)
 

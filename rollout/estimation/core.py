@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rollout.common.display import DisplayMixin
+from rollout.common.parallel import FIT_PROCESSES
 from rollout.data.contract import Cohort
 from rollout.errors import InputError
 from rollout.estimation.assumptions import AssumptionsResult, assess_assumptions
@@ -37,13 +38,15 @@ from rollout.estimation.crossfit import (
     BOOSTING_PARAMS,
     OUTCOME_LEARNER,
     Nuisances,
-    cross_fit_outcomes,
+    OutcomeNuisances,
+    cross_fit_batch,
+    fit_predict_classifier,
     make_folds,
+    outcome_specs,
 )
 from rollout.estimation.propensity import (
     PositivityResult,
     cross_fit_logistic_reference,
-    cross_fit_propensity,
     positivity_diagnostics,
     ps_region,
     window_label,
@@ -84,6 +87,8 @@ class AnalyzeOptions:
     outcome_bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     bound_quantiles: tuple[float, float] = DEFAULT_BOUND_QUANTILES
     n_jobs: int = 1
+    #: Worker processes sharing the independent nuisance fits (the numbers do not depend on it).
+    processes: int = FIT_PROCESSES
 
     @property
     def min_per_arm(self) -> int:
@@ -300,15 +305,15 @@ def fit_nuisances(cohort: Cohort, options: AnalyzeOptions,
     tick = progress or _quiet
     X, t = cohort.X, cohort.treatment
     folds = make_folds(t, options.folds, options.seed)
-    tick("propensity score (boosted, cross-fitted)")
-    e_hat = cross_fit_propensity(X, t, folds, options.seed, options.n_jobs)
+    tick("propensity score (boosted, cross-fitted) and outcome models")
+    specs = [(fit_predict_classifier(options.seed, options.n_jobs), X, np.asarray(t), None)]
+    for name in cohort.roles.outcomes:
+        specs += outcome_specs(X, t, cohort.outcome(name), options.seed, options.n_jobs)
+    e_hat, *fitted = cross_fit_batch(specs, folds, options.processes)
+    outcomes = {name: OutcomeNuisances(*fitted[3 * i:3 * i + 3])
+                for i, name in enumerate(cohort.roles.outcomes)}
     tick("propensity score (logistic reference)")
     e_reference = cross_fit_logistic_reference(X, t, folds)
-    outcomes = {}
-    for name in cohort.roles.outcomes:
-        tick(f"outcome models: {name}")
-        outcomes[name] = cross_fit_outcomes(X, t, cohort.outcome(name), folds, options.seed,
-                                            options.n_jobs)
     return Nuisances(folds=folds, e_hat=e_hat, e_reference=e_reference, outcomes=outcomes,
                      seed=options.seed)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from sklearn.model_selection import StratifiedKFold
 from xgboost import XGBClassifier, XGBRegressor
 
 from rollout.common.display import DisplayMixin
+from rollout.common.parallel import run_tasks
 
 #: Modest, fixed hyperparameters: shallow trees, a small learning rate and a large minimum leaf
 #: weight give smooth, reasonably calibrated predictions on a few thousand customers without tuning
@@ -131,12 +133,41 @@ FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 """``fit_predict(X_train, y_train, X_test) -> predictions on X_test``."""
 
 
+#: One cross-fitted prediction to make: ``(fit_predict, X, y, train_mask or None)``.
+CrossFitSpec = tuple[FitPredict, np.ndarray, np.ndarray, "np.ndarray | None"]
+
+
+def _fit_fold(fit_predict: FitPredict, X: np.ndarray, y: np.ndarray, train: np.ndarray,
+              test: np.ndarray) -> np.ndarray:
+    return fit_predict(X[train], y[train], X[test])
+
+
+def cross_fit_batch(specs: list[CrossFitSpec], folds: np.ndarray,
+                    processes: int = 1) -> list[np.ndarray]:
+    """:func:`cross_fit` of several predictions on the same folds, every (prediction, fold) fit
+    an independent task shared by ``processes`` worker processes (the same numbers as one
+    process: each fit is seeded by its own learner)."""
+    tasks, where = [], []
+    for i, (fit_predict, X, y, train_mask) in enumerate(specs):
+        usable = np.ones(len(y), dtype=bool) if train_mask is None else np.asarray(train_mask,
+                                                                                  bool)
+        for k in np.unique(folds):
+            test = folds == k
+            tasks.append(partial(_fit_fold, fit_predict, X, y, ~test & usable, test))
+            where.append((i, test))
+    out = [np.empty(len(spec[2]), dtype=float) for spec in specs]
+    for (i, test), values in zip(where, run_tasks(tasks, processes), strict=True):
+        out[i][test] = values
+    return out
+
+
 def cross_fit(
     fit_predict: FitPredict,
     X: np.ndarray,
     y: np.ndarray,
     folds: np.ndarray,
     train_mask: np.ndarray | None = None,
+    processes: int = 1,
 ) -> np.ndarray:
     """Out-of-fold predictions: each fold is predicted by a model fitted on the other folds.
 
@@ -148,13 +179,7 @@ def cross_fit(
     >>> cross_fit(mean_model, X, y, folds=np.array([0, 1] * 5))[:2].tolist()
     [10.0, 8.0]
     """
-    out = np.empty(len(y), dtype=float)
-    usable = np.ones(len(y), dtype=bool) if train_mask is None else np.asarray(train_mask, bool)
-    for k in np.unique(folds):
-        test = folds == k
-        train = ~test & usable
-        out[test] = fit_predict(X[train], y[train], X[test])
-    return out
+    return cross_fit_batch([(fit_predict, X, y, train_mask)], folds, processes)[0]
 
 
 #: How the outcome regressions mu0/mu1 are fitted, as recorded in the analysis options.
@@ -270,6 +295,7 @@ def cross_fit_outcomes(
     folds: np.ndarray,
     seed: int,
     n_jobs: int = 1,
+    processes: int = 1,
 ) -> OutcomeNuisances:
     """Cross-fit mu0, mu1 and m for one outcome.
 
@@ -279,10 +305,15 @@ def cross_fit_outcomes(
     simulated worlds, because a closer m exposes the attenuation that propensity-score error
     causes in its denominator, sum (T - e_hat)^2.
     """
+    mu0, mu1, m = cross_fit_batch(outcome_specs(X, treatment, y, seed, n_jobs), folds,
+                                  processes)
+    return OutcomeNuisances(mu0=mu0, mu1=mu1, m=m)
+
+
+def outcome_specs(X: np.ndarray, treatment: np.ndarray, y: np.ndarray, seed: int,
+                  n_jobs: int = 1) -> list[CrossFitSpec]:
+    """What :func:`cross_fit_outcomes` cross-fits: mu0, mu1 and m, in that order."""
     outcome_learner = fit_predict_linear_plus_boosted(seed, n_jobs)
     treatment = np.asarray(treatment)
-    return OutcomeNuisances(
-        mu0=cross_fit(outcome_learner, X, y, folds, train_mask=treatment == 0),
-        mu1=cross_fit(outcome_learner, X, y, folds, train_mask=treatment == 1),
-        m=cross_fit(fit_predict_regressor(seed, n_jobs), X, y, folds),
-    )
+    return [(outcome_learner, X, y, treatment == 0), (outcome_learner, X, y, treatment == 1),
+            (fit_predict_regressor(seed, n_jobs), X, y, None)]

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from rollout.common.display import DisplayMixin
+from rollout.common.parallel import run_tasks
 from rollout.policy.trees import (
     apply_rules,
     fit_dr_policy_tree,
@@ -324,7 +326,8 @@ def evaluate_policy(name: str, criterion: str, inputs: PolicyInputs, plan: Holdo
 
 def standard_policies(inputs: PolicyInputs, plan: HoldoutPlan,
                       trees: Sequence[str] = ("policy_tree", "dr_policy_tree", "rule_tree"),
-                      progress: Callable[[str], None] | None = None) -> list[PolicyResult]:
+                      progress: Callable[[str], None] | None = None,
+                      processes: int = 1) -> list[PolicyResult]:
     """The whole family, in a fixed order (see the module docstring)."""
     tick = progress or (lambda message: None)
     be = inputs.breakeven
@@ -363,7 +366,7 @@ def standard_policies(inputs: PolicyInputs, plan: HoldoutPlan,
                                    lambda c, m, h: rule_targets("everyone", cate(h), None, be)))
     for kind in trees:
         tick(f"policies: {kind}")
-        results.append(tree_policy(kind, inputs, plan))
+        results.append(tree_policy(kind, inputs, plan, processes))
     return results
 
 
@@ -388,16 +391,45 @@ TREE_CRITERIA = {
 }
 
 
-def tree_policy(kind: str, inputs: PolicyInputs, plan: HoldoutPlan) -> PolicyResult:
-    """A tree policy with depth tuned on learning rows; rules of the deployed tree attached."""
-    fit = _tree_builder(kind, inputs)
+def _fit_tree(kind: str, inputs: PolicyInputs, depth: int, mask: np.ndarray,
+              honest: bool) -> Any:
+    return _tree_builder(kind, inputs)(depth, mask, honest)
+
+
+def _tuning_fits(plan: HoldoutPlan, seed: int) -> list[tuple[int, np.ndarray, bool]]:
+    """The (depth, rows, honest) fits :func:`tune` makes for every split and for the deployed
+    tree: each depth on each half of the learning rows, halves drawn as :func:`tune` draws
+    them."""
+    wanted = [(plan.learn_all, seed, False)]
+    wanted += [(learn, seed + i, True) for i, (learn, _) in enumerate(plan.splits)]
+    out = []
+    for learn, half_seed, honest in wanted:
+        for half in _halves(learn, half_seed):
+            out += [(depth, half, honest) for depth in DEPTH_GRID]
+    return out
+
+
+def tree_policy(kind: str, inputs: PolicyInputs, plan: HoldoutPlan,
+                processes: int = 1) -> PolicyResult:
+    """A tree policy with depth tuned on learning rows; rules of the deployed tree attached.
+
+    The depth-tuning fits are independent, so they are made first, shared by ``processes``
+    worker processes (the same trees as fitting them when :func:`tune` asks)."""
     fitted: dict[tuple[int, bytes, bool], Any] = {}
 
+    def key(depth: int, mask: np.ndarray, honest: bool) -> tuple[int, bytes, bool]:
+        return depth, np.packbits(mask).tobytes(), honest and kind == "rule_tree"
+
+    if processes > 1:
+        wanted = {key(*fit): fit for fit in _tuning_fits(plan, inputs.seed)}
+        trees = run_tasks([partial(_fit_tree, kind, inputs, *fit) for fit in wanted.values()],
+                          processes)
+        fitted.update(zip(wanted, trees, strict=True))
+
     def model(depth: int, mask: np.ndarray, honest: bool) -> Any:
-        key = (depth, np.packbits(mask).tobytes(), honest and kind == "rule_tree")
-        if key not in fitted:
-            fitted[key] = fit(depth, mask, honest)
-        return fitted[key]
+        if key(depth, mask, honest) not in fitted:
+            fitted[key(depth, mask, honest)] = _fit_tree(kind, inputs, depth, mask, honest)
+        return fitted[key(depth, mask, honest)]
 
     def build(depth: int, mask: np.ndarray, honest: bool) -> np.ndarray:
         return predict_targets(model(depth, mask, honest), inputs.X)

@@ -499,7 +499,8 @@ def _targeting(core: CoreResult, view: CateView, cost: CostEstimate, gamma: np.n
                           cost=cost.cost, seed=core.options.seed, honest_cate=view.honest_cate,
                           honest_lower=view.honest_lower)
     tick("policies: rules and values")
-    results = standard_policies(inputs, view.plan, trees=settings.trees, progress=tick)
+    results = standard_policies(inputs, view.plan, trees=settings.trees, progress=tick,
+                                processes=core.options.processes)
     records = _policy_records(results, inputs, out)
     out.honest_targets.update({r.name: r.honest_targets for r in results})
     out.evaluated = view.plan.eval_mask

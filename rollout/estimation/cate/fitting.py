@@ -10,14 +10,16 @@ stopping the analysis.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from rollout.common.display import DisplayMixin
+from rollout.common.parallel import run_tasks
 from rollout.estimation.cate.learners import CateModel, LearnerFactory, folds_to_cv, make_learner
 from rollout.estimation.cate.selection import instability_reason
 from rollout.estimation.cate.validation import (
@@ -128,18 +130,25 @@ def fit_and_score(data: OutcomeData, name: str, split: Split, seed: int, n_jobs:
     return record
 
 
+def fit_tasks(data: OutcomeData, names: Sequence[str], split: Split, seed: int,
+              n_jobs: int = 1, params: Mapping[str, Mapping[str, Any]] | None = None,
+              registry: Mapping[str, LearnerFactory] | None = None
+              ) -> list[Callable[[], ModelFit]]:
+    """One :func:`fit_and_score` call per named model, ready to run anywhere (picklable)."""
+    return [partial(fit_and_score, data, name, split, seed, n_jobs, (params or {}).get(name),
+                    registry) for name in names]
+
+
 def fit_all(data: OutcomeData, names: Sequence[str], split: Split, seed: int, n_jobs: int = 1,
             params: Mapping[str, Mapping[str, Any]] | None = None,
             registry: Mapping[str, LearnerFactory] | None = None,
-            progress: Any = None) -> list[ModelFit]:
-    """:func:`fit_and_score` for every named model, in order."""
-    fits = []
-    for name in names:
-        if progress:
-            progress(f"CATE {data.name}: {name}")
-        fits.append(fit_and_score(data, name, split, seed, n_jobs,
-                                  (params or {}).get(name), registry))
-    return fits
+            progress: Any = None, processes: int = 1) -> list[ModelFit]:
+    """:func:`fit_and_score` for every named model, in order; in ``processes`` worker processes
+    when more than one (the fits are independent and seeded, so the results are the same).
+    Models from a custom ``registry`` are fitted in this process (they may not pickle)."""
+    tasks = fit_tasks(data, names, split, seed, n_jobs, params, registry)
+    tick = (lambda i: progress(f"CATE {data.name}: {names[i]}")) if progress else None
+    return run_tasks(tasks, processes if registry is None else 1, tick)
 
 
 def summary_record(fit: ModelFit, split: Split) -> dict[str, Any]:

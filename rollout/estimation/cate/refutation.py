@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from rollout.common.display import DisplayMixin
+from rollout.common.parallel import run_tasks
 from rollout.estimation.cate.learners import CateModel, folds_to_cv
 from rollout.estimation.crossfit import make_folds
 
@@ -85,22 +86,8 @@ def _half_predictions(make: ModelMaker, X: np.ndarray, t: np.ndarray, y: np.ndar
 def _run(tasks: list[Callable[[], Any]], n_jobs: int, label: str,
          progress: Progress | None) -> list[Any]:
     """Run refits in order, in ``n_jobs`` processes; results in task order either way."""
-    if n_jobs <= 1 or len(tasks) <= 1:
-        out = []
-        for i, task in enumerate(tasks):
-            if progress:
-                progress(f"{label} {i + 1}/{len(tasks)}")
-            out.append(task())
-        return out
-    from joblib import Parallel, delayed
-
-    out = []
-    parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
-    for i, value in enumerate(parallel(delayed(task)() for task in tasks)):
-        if progress:
-            progress(f"{label} {i + 1}/{len(tasks)}")
-        out.append(value)
-    return out
+    tick = (lambda i: progress(f"{label} {i + 1}/{len(tasks)}")) if progress else None
+    return run_tasks(tasks, n_jobs, tick)
 
 
 def placebo_test(make: ModelMaker, X: np.ndarray, t: np.ndarray, y: np.ndarray,

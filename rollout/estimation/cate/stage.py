@@ -32,8 +32,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import train_test_split
 
 from rollout.common.display import DisplayMixin
+from rollout.common.parallel import FIT_PROCESSES, run_tasks
 from rollout.errors import InputError
 from rollout.estimation.cate.fitting import (
     TEST_SHARE,
@@ -41,16 +43,19 @@ from rollout.estimation.cate.fitting import (
     OutcomeData,
     Split,
     fit_all,
+    fit_tasks,
     split_customers,
     summary_record,
 )
 from rollout.estimation.cate.learners import (
     CONSTANT_MODELS,
+    FOREST_MAX_TREE_SAMPLES,
     FOREST_TREES,
     LEARNERS,
     LearnerFactory,
     check_model_names,
     folds_to_cv,
+    forest_tree_samples,
     make_learner,
 )
 from rollout.estimation.cate.persistence import MODEL_FILE, model_bytes, sha256
@@ -84,6 +89,14 @@ STABILITY_SPLITS = 2
 REFIT_OVERRIDES: dict[str, dict[str, Any]] = {"causal_forest_dml": {"n_estimators": 100}}
 #: Processes sharing the refutation refits (results do not depend on it).
 REFIT_JOBS = 2
+#: Above this many customers the refutation refits (placebo permutations and stability halves,
+#: 24 whole fits of the model by default) run on a seeded subsample of this many, stratified by
+#: treatment, with the real CATE they are compared with refitted on the same subsample. Both
+#: tests ask whether the model finds structure that noise or another half of the data does not;
+#: 20,000 customers answer that as well as more (a placebo SD only shrinks with n, which makes
+#: the test stricter on the subsample, not looser), and refits of every customer would cost 24
+#: times the model's fit at any size. Recorded per model as ``refit_n`` and in ``fit_on``.
+REFUTATION_MAX_N = 20_000
 PER_CUSTOMER_NOTE = (
     "cate, cate_lower, cate_upper: the selected model refitted on all customers (each customer's "
     "own outcome is in the fit); cate_<model>: each model fitted on the training split "
@@ -97,6 +110,9 @@ class CateOptions:
 
     ``registry`` maps model names to factories; tests add fake models through it. ``progress``
     receives a message before each fit (the command line shows them on stderr).
+    ``fit_processes`` and ``refit_jobs`` are the worker processes sharing the model fits and the
+    refutation refits (the numbers do not depend on them); ``refutation_max_n`` is the size
+    above which the refits use a seeded subsample (:data:`REFUTATION_MAX_N`).
     """
 
     models: tuple[str, ...] = tuple(LEARNERS)
@@ -108,6 +124,8 @@ class CateOptions:
     test_share: float = TEST_SHARE
     registry: Mapping[str, LearnerFactory] | None = None
     refit_jobs: int = REFIT_JOBS
+    fit_processes: int = FIT_PROCESSES
+    refutation_max_n: int = REFUTATION_MAX_N
     stack: bool = True
     progress: Callable[[str], None] | None = field(default=None, compare=False)
 
@@ -136,7 +154,9 @@ class CateOptions:
                 "stability_splits": self.stability_splits, "test_share": self.test_share,
                 "stack": self.stack,
                 "forest_trees": FOREST_TREES, "per_customer": PER_CUSTOMER_NOTE,
-                "refit_overrides": {k: dict(v) for k, v in REFIT_OVERRIDES.items()}}
+                "refit_overrides": {k: dict(v) for k, v in REFIT_OVERRIDES.items()},
+                "refutation_max_n": self.refutation_max_n,
+                "forest_max_tree_samples": FOREST_MAX_TREE_SAMPLES}
 
 
 @dataclass
@@ -234,15 +254,19 @@ def honest_values(data: OutcomeData, fits: list[ModelFit], split: Split
             for f in fits if f.cate is not None and np.all(np.isfinite(f.cate[test]))}
 
 
-def fit_outcome(core: CoreResult, outcome: str, options: CateOptions,
-                tick: Callable[[str], None]) -> OutcomeCate:
-    """Fit, stack, score and select the CATE models of one outcome."""
+def _prepare(core: CoreResult, outcome: str, options: CateOptions,
+             tick: Callable[[str], None]) -> tuple[OutcomeData, Split, dict[str, dict[str, Any]]]:
+    """One outcome's arrays, its seeded split and its tuned parameters (empty without tuning)."""
     seed = core.options.seed
     data = outcome_data(core, outcome)
     split = split_customers(data.t, seed, options.test_share)
     tuned = _tune_models(data, options, split, seed, tick) if options.tune else {}
-    fits = fit_all(data, options.models, split, seed, core.options.n_jobs, tuned,
-                   options.registry, tick)
+    return data, split, tuned
+
+
+def _select(data: OutcomeData, split: Split, tuned: dict[str, dict[str, Any]],
+            fits: list[ModelFit], options: CateOptions, seed: int) -> OutcomeCate:
+    """Flag peer outliers, stack, and select among the fitted models of one outcome."""
     spreads = {f.model: float(np.std(f.cate, ddof=1)) for f in fits
                if not f.flagged and f.cate is not None and f.model not in CONSTANT_MODELS}
     for name, reason in peer_outliers(spreads).items():
@@ -253,10 +277,38 @@ def fit_outcome(core: CoreResult, outcome: str, options: CateOptions,
     losses = {f.model: f.losses for f in fits if f.losses is not None}
     flags = {f.model: f.flag_reason for f in fits}
     order = [*options.models, *([STACK_NAME] if stacked is not None else [])]
-    selection = select_model(outcome, losses, flags, override=options.model, order=order,
+    selection = select_model(data.name, losses, flags, override=options.model, order=order,
                              values=honest_values(data, fits, split), seed=seed)
     return OutcomeCate(data=data, split=split, fits=fits, selection=selection, tuned=tuned,
                        stack=stack)
+
+
+def fit_outcome(core: CoreResult, outcome: str, options: CateOptions,
+                tick: Callable[[str], None]) -> OutcomeCate:
+    """Fit, stack, score and select the CATE models of one outcome."""
+    seed = core.options.seed
+    data, split, tuned = _prepare(core, outcome, options, tick)
+    fits = fit_all(data, options.models, split, seed, core.options.n_jobs, tuned,
+                   options.registry, tick, options.fit_processes)
+    return _select(data, split, tuned, fits, options, seed)
+
+
+def fit_outcomes(core: CoreResult, options: CateOptions,
+                 tick: Callable[[str], None]) -> list[OutcomeCate]:
+    """:func:`fit_outcome` for every outcome, the models of all outcomes fitted as one batch of
+    independent tasks (shared by ``options.fit_processes`` worker processes; the same numbers as
+    fitting them one after another)."""
+    seed, n_jobs = core.options.seed, core.options.n_jobs
+    prepared = [_prepare(core, outcome, options, tick) for outcome in core.outcomes]
+    tasks, labels = [], []
+    for data, split, tuned in prepared:
+        tasks += fit_tasks(data, options.models, split, seed, n_jobs, tuned, options.registry)
+        labels += [f"CATE {data.name}: {name}" for name in options.models]
+    processes = options.fit_processes if options.registry is None else 1
+    fits = run_tasks(tasks, processes, lambda i: tick(labels[i]))
+    k = len(options.models)
+    return [_select(data, split, tuned, fits[i * k:(i + 1) * k], options, seed)
+            for i, (data, split, tuned) in enumerate(prepared)]
 
 
 def _criteria(fit: ModelFit | None, split: Split) -> dict[str, Any]:
@@ -297,34 +349,58 @@ def _uses_overrides(oc: OutcomeCate, name: str) -> bool:
     return any(member in REFIT_OVERRIDES for member in members)
 
 
+def refutation_rows(t: np.ndarray, seed: int, max_n: int = REFUTATION_MAX_N) -> np.ndarray:
+    """The customers the refutation refits use: everyone up to ``max_n``, otherwise a seeded
+    subsample of ``max_n`` stratified by treatment (sorted row indices).
+
+    >>> len(refutation_rows(np.array([0, 1] * 10), seed=0, max_n=8))
+    8
+    """
+    rows = np.arange(len(t))
+    if len(t) <= max_n:
+        return rows
+    kept, _ = train_test_split(rows, train_size=max_n, stratify=np.asarray(t),
+                               random_state=seed)
+    return np.sort(kept)
+
+
 def refute(oc: OutcomeCate, name: str, real_cate: np.ndarray, options: CateOptions,
            seed: int, n_jobs: int, tick: Callable[[str], None]) -> dict[str, Any]:
-    """Placebo and subset-stability tests of one model on all customers of one outcome.
+    """Placebo and subset-stability tests of one model on the customers of one outcome.
 
     Models listed in :data:`REFIT_OVERRIDES` (or stacks holding one) are refitted in a cheaper
     configuration (fewer forest trees); the real CATE the placebo compares with is then refitted
-    in that same configuration, so the ratio compares like with like. A stack is refitted with
-    its weights held fixed (the learners refitted, not the weights).
+    in that same configuration, so the ratio compares like with like. Above
+    :data:`REFUTATION_MAX_N` customers every refit, and that real fit, run on the same seeded
+    subsample (:func:`refutation_rows`; ``refit_n`` and ``fit_on`` say so). A stack is refitted
+    with its weights held fixed (the learners refitted, not the weights).
     """
     data = oc.data
     jobs = options.refit_jobs if options.registry is None else 1
     make, refit_params = model_maker(oc, name, options, n_jobs, refit=True)
-    if _uses_overrides(oc, name):
+    rows = refutation_rows(data.t, seed, options.refutation_max_n)
+    subsample = len(rows) < len(data.t)
+    X, t, y, folds = ((data.X[rows], data.t[rows], data.y[rows], data.folds[rows]) if subsample
+                      else (data.X, data.t, data.y, data.folds))  # a copy changes the last bits
+    if _uses_overrides(oc, name) or subsample:
         tick(f"{name}: real fit in the refit configuration")
-        real_cate = np.asarray(make(seed).fit(data.X, data.t, data.y, folds_to_cv(data.folds))
-                               .effect(data.X), dtype=float)
+        real_cate = np.asarray(make(seed).fit(X, t, y, folds_to_cv(folds)).effect(X),
+                               dtype=float)
     n_folds = int(data.folds.max()) + 1
-    placebo = placebo_test(make, data.X, data.t, data.y, data.folds, real_cate, seed,
+    placebo = placebo_test(make, X, t, y, folds, real_cate, seed,
                            options.placebo_permutations,
                            progress=lambda m: tick(f"{name} {m}"), n_jobs=jobs)
-    stability = subset_stability(make, data.X, data.t, data.y, n_folds, seed,
+    stability = subset_stability(make, X, t, y, n_folds, seed,
                                  options.stability_splits, progress=lambda m: tick(f"{name} {m}"),
                                  n_jobs=jobs)
+    fit_on = (f"a seeded subsample of {len(rows)} of the {len(data.t)} customers, stratified by "
+              f"treatment (refits above {options.refutation_max_n} customers)" if subsample
+              else "all customers")
     return {"outcome": data.name, "model": name, **placebo.to_dict(), **stability.to_dict(),
             "refits": placebo.n_permutations + 2 * stability.n_splits,
             "refit_params": ",".join(f"{k}={v}" for k, v in sorted(refit_params.items()))
             or None,
-            "fit_on": "all customers"}
+            "fit_on": fit_on, "refit_n": len(rows)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -663,12 +739,19 @@ def _handover(customer: Mapping[str, np.ndarray], chosen: str | None,
         honest_lower=customer.get(f"cate_{chosen}_lower") if chosen else None, is_test=is_test)
 
 
+def _forest_samples(primary: OutcomeCate, n: int) -> dict[str, int]:
+    """Customers each causal-forest tree draws, for the training-split fits and the
+    all-customer refit (capped at :data:`FOREST_MAX_TREE_SAMPLES`)."""
+    return {"training_split": forest_tree_samples(len(primary.split.train)),
+            "all_customers": forest_tree_samples(n)}
+
+
 def run_cate(core: CoreResult, options: CateOptions | None = None,
              progress: Callable[[str], None] | None = None) -> CateResult:
     """The CATE stage on the core stage's result (see the module docstring)."""
     options = options or CateOptions()
     tick = progress or options.progress or (lambda message: None)
-    per_outcome = [fit_outcome(core, outcome, options, tick) for outcome in core.outcomes]
+    per_outcome = fit_outcomes(core, options, tick)
     records, selections, curves, warnings = _model_records(per_outcome)
     primary = per_outcome[0]
     customer, blob, model_record = _refit_selected(primary, options, core, tick)
@@ -684,7 +767,8 @@ def run_cate(core: CoreResult, options: CateOptions | None = None,
     regions = _regions_table(per_outcome, customer["cate"], core.nuisances.e_hat)
     customer.update(_model_columns(primary, core.cohort.n))
     sections = {
-        "cate_settings": options.to_dict(),
+        "cate_settings": {**options.to_dict(),
+                          "forest_tree_samples": _forest_samples(primary, core.cohort.n)},
         "cate_models": records,
         "cate_selection": selections,
         "cate_by_region": regions.to_dict(orient="records"),
