@@ -6,6 +6,7 @@ the module functions, and the ``to_pandas`` tables."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -274,3 +275,44 @@ def test_design_table() -> None:
     np.testing.assert_allclose(frame["alpha_spent"],
                                spending_function("obf", 0.025, np.array([1 / 3, 2 / 3, 1.0])),
                                rtol=1e-12)
+
+
+# -------------------------------------------------------------- efficacy_boundaries, spending
+
+def test_efficacy_boundaries_are_one_sided_obf_by_default() -> None:
+    np.testing.assert_allclose(efficacy_boundaries(GSDESIGN_T, 0.025), GSDESIGN_OBF, atol=2e-4)
+
+
+@pytest.mark.parametrize(("sided", "spending"), [(1, "pocock"), (2, "pocock"), (2, "obf")])
+def test_a_large_level_spends_by_the_continuation_region_of_its_sides(sided, spending) -> None:
+    """At a large level the paths stopped below the harm side at look 1 matter at look 2: a
+    two-sided bound continues only between -b and b, a one-sided one everywhere below b."""
+    t = np.array([0.7, 0.9, 1.0])
+    b = efficacy_boundaries(t, 0.9, sided=sided, spending=spending)
+    per_side = 0.9 / sided
+    spent = np.diff(np.concatenate([[0.0], spending_function(spending, per_side, t)]))
+    lower = -b if sided == 2 else np.full(t.size, -np.inf)
+    for k in range(t.size):
+        assert _first_above(t, lower, b, 0.0, k) == pytest.approx(spent[k], abs=1e-7)
+
+
+def test_a_look_too_early_to_spend_anything_never_stops() -> None:
+    t = np.array([0.01, 1.0])
+    efficacy = efficacy_boundaries(t, 0.025, 1, "obf")
+    assert efficacy[0] == BOUNDARY_CAP  # obf spends 0.0 (to double precision) by t = 0.01
+    futility, _ = futility_boundaries(t, efficacy, -efficacy, 0.1, "obf", 2.8)
+    assert futility[0] == -BOUNDARY_CAP and futility[1] == efficacy[1]
+
+
+def test_spending_functions_clip_the_fraction_to_zero_and_one() -> None:
+    for kind in ("obf", "pocock"):
+        assert spending_function(kind, 0.05, np.array([-0.5, 0.0])).tolist() == [0.0, 0.0]
+        assert spending_function(kind, 0.05, 1.5) == pytest.approx(0.05, abs=1e-15)
+        assert spending_function(kind, 0.05, [Fraction(1, 2)]) == pytest.approx(
+            spending_function(kind, 0.05, [0.5]), abs=1e-15)
+
+
+def test_obf_spending_at_zero_raises_no_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert spending_function("obf", 0.05, np.array([0.0, 0.5]))[0] == 0.0
