@@ -289,6 +289,8 @@ def test_a_large_level_spends_by_the_continuation_region_of_its_sides(sided, spe
     two-sided bound continues only between -b and b, a one-sided one everywhere below b."""
     t = np.array([0.7, 0.9, 1.0])
     b = efficacy_boundaries(t, 0.9, sided=sided, spending=spending)
+    np.testing.assert_allclose(final_efficacy_boundaries(t, 0.9, sided, spending), b,
+                               atol=1e-10)
     per_side = 0.9 / sided
     spent = np.diff(np.concatenate([[0.0], spending_function(spending, per_side, t)]))
     lower = -b if sided == 2 else np.full(t.size, -np.inf)
