@@ -318,3 +318,35 @@ def test_obf_spending_at_zero_raises_no_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert spending_function("obf", 0.05, np.array([0.0, 0.5]))[0] == 0.0
+
+
+def _two_look_upper_by_quadrature(t1: float, l1: float, u1: float, u2: float,
+                                  drift: float) -> float:
+    """P(Z1 >= u1) + P(l1 < Z1 < u1, Z2 >= u2) by adaptive quadrature to about 1e-13: with
+    B(t) = drift t + W(t), Z_k = B(t_k) / sqrt(t_k), and B(1) - B(t1) ~ N(drift (1 - t1), 1 - t1)
+    independent of B(t1)."""
+    import math
+
+    from scipy import integrate
+    from scipy import stats as st
+
+    m1 = drift * math.sqrt(t1)
+
+    def inner(z: float) -> float:
+        rest = (u2 - z * math.sqrt(t1) - drift * (1 - t1)) / math.sqrt(1 - t1)
+        return float(st.norm.pdf(z - m1) * st.norm.sf(rest))
+
+    continued = integrate.quad(inner, l1, u1, epsabs=1e-14, epsrel=1e-13, limit=200)[0]
+    return float(st.norm.sf(u1 - m1)) + continued
+
+
+@pytest.mark.parametrize(("t1", "l1", "u1", "u2", "drift"), [
+    (0.5, -2.0, 2.8, 1.98, 0.0), (0.5, 0.3, 2.8, 1.98, 2.8), (1 / 3, -3.7, 3.7, 2.0, 1.0),
+    (0.25, -1.0, 2.5, 2.1, -0.5), (0.7, 0.5, 2.2, 2.0, 3.5)])
+def test_the_grid_integrates_to_a_billionth(t1: float, l1: float, u1: float, u2: float,
+                                             drift: float) -> None:
+    """The recursion's Simpson grid (Jennison & Turnbull, r = 32) is accurate to about 1e-9 on
+    two looks (measured 1e-11 to 7e-10 here); a thinner or shifted grid is not."""
+    _, above = crossing_probabilities([t1, 1.0], [l1, -20.0], [u1, u2], drift)
+    truth = _two_look_upper_by_quadrature(t1, l1, u1, u2, drift)
+    assert abs(float(above.sum()) - truth) < 2e-9
