@@ -102,3 +102,18 @@ def test_covers_when_futility_is_followed_at_the_design_drift() -> None:
         futility_stops += futile
     assert futility_stops > 0.05 * reps  # the case this test is about happens
     assert covered / reps >= 0.95 - 3 * mc_se(0.95, reps), covered / reps
+
+
+def test_ordering_floors_raise_every_look_but_the_last_and_only_after_a_futility_stop() -> None:
+    """Four looks: after a futility stop, looks 1-3 take the larger of the harm and futility
+    boundaries (integer harm bounds still give the exact futility values), look 4 keeps its
+    harm bound, a look without a futility bound keeps its harm bound; after any other stop the
+    floors are the harm bounds."""
+    harm = [-4, -3, -2, -2]
+    futility = [-0.5, None, 1.25, 1.9]
+    raised = ordering_floors(harm, futility, True)
+    assert raised.dtype == np.float64
+    assert raised.tolist() == [-0.5, -3.0, 1.25, -2.0]
+    assert ordering_floors(harm, futility, False).tolist() == [-4.0, -3.0, -2.0, -2.0]
+    assert ordering_floors(harm, None, True).tolist() == [-4.0, -3.0, -2.0, -2.0]
+    assert ordering_floors([-5.0, -2.0], [-6.0, 0.0], True).tolist() == [-5.0, -2.0]
