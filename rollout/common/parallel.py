@@ -18,6 +18,21 @@ from typing import Any
 FIT_PROCESSES = 2
 
 
+def in_worker_process() -> bool:
+    """Whether this process was started by :mod:`multiprocessing` (a pool's worker, forked or
+    spawned): its fits then run one after another. A worker already has its share of the
+    cores, so a second pool inside it only oversubscribes them; and a worker forked from a
+    process that had started a pool inherits that pool's bookkeeping without its threads, so
+    submitting to it waits forever.
+
+    >>> in_worker_process()
+    False
+    """
+    import multiprocessing
+
+    return multiprocessing.parent_process() is not None
+
+
 def run_tasks(tasks: Sequence[Callable[[], Any]], processes: int = 1,
               progress: Callable[[int], None] | None = None) -> list[Any]:
     """Call every task, in ``processes`` worker processes when more than one; results in task
@@ -27,7 +42,7 @@ def run_tasks(tasks: Sequence[Callable[[], Any]], processes: int = 1,
     >>> run_tasks([lambda: 1, lambda: 2])
     [1, 2]
     """
-    if processes <= 1 or len(tasks) <= 1:
+    if processes <= 1 or len(tasks) <= 1 or in_worker_process():
         out = []
         for i, task in enumerate(tasks):
             if progress:
