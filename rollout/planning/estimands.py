@@ -46,6 +46,17 @@ class Estimand(DisplayMixin):
         return dict(self.__dict__)
 
 
+PROFIT_SCALE = "profit per customer (margin x outcome - cost x targeted)"
+"""The policy test's scale, under either randomization."""
+
+
+def _require_disagreement(disagree: np.ndarray) -> None:
+    """Refuse two policies that agree on every customer: a test between them has no effect."""
+    if not np.any(disagree):
+        raise InputError("the two policies agree on every customer: a test between them has "
+                         "no effect to find", argument="policy")
+
+
 def ate_estimand(sd: float, r2: float = 0.0) -> Estimand:
     """Difference in mean outcome between arms.
 
@@ -97,9 +108,7 @@ def policy_estimand(sd: float, margin: float, cost: float, policy: np.ndarray,
     gain = margin * np.asarray(cate, dtype=float) - cost
     disagree = a != b
     share_disagree = float(np.mean(disagree))
-    if share_disagree == 0:
-        raise InputError("the two policies agree on every customer: a test between them has "
-                         "no effect to find", argument="policy")
+    _require_disagreement(disagree)
     noise = margin**2 * sd**2 * (1 - r2)
     spread_a = float(np.var(a * gain))
     spread_b = float(np.var(b * gain))
@@ -110,7 +119,7 @@ def policy_estimand(sd: float, margin: float, cost: float, policy: np.ndarray,
     return Estimand(
         test="policy",
         sd_effective=math.sqrt(variance),
-        scale="profit per customer (margin x outcome - cost x targeted)",
+        scale=PROFIT_SCALE,
         randomization="customers randomized between two policies: the CATE policy and current "
                       "practice; each arm targets the customers its policy selects; effect = "
                       "share disagreeing x difference in mean profit among the customers on "
@@ -431,9 +440,7 @@ def treat_control_estimand(sd: float, mean: float, margin: float, cost: float,
     a = np.asarray(policy, dtype=float)
     b = np.asarray(current, dtype=float)
     g = a - b
-    if not np.any(g):
-        raise InputError("the two policies agree on every customer: a test between them has "
-                         "no effect to find", argument="policy")
+    _require_disagreement(g != 0)
     p = float(share_treated)
     moments = _stratum_moments(margin, cost, sd, mean, g, np.asarray(cate, dtype=float),
                                strata)
@@ -441,7 +448,7 @@ def treat_control_estimand(sd: float, mean: float, margin: float, cost: float,
     return Estimand(
         test="policy",
         sd_effective=math.sqrt(variance),
-        scale="profit per customer (margin x outcome - cost x targeted)",
+        scale=PROFIT_SCALE,
         randomization="customers across the whole ranking randomized between the campaign "
                       "(treatment) and no campaign (control), stratified by propensity region "
                       "x predicted-CATE decile; effect = sum over strata of the stratum's "

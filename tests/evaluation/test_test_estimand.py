@@ -43,18 +43,23 @@ def _z_data(n: int, z: float, sd: float = 100.0) -> pd.DataFrame:
                          "outcome": np.r_[arms[0] + shift, arms[1]]})
 
 
+def _evaluate(tmp_path: Path, design: Path, data: Path, *args: str) -> dict:
+    """``rollout evaluate`` on a returned file; its summary.json."""
+    out = tmp_path / "ev"
+    result = CliRunner().invoke(cli, ["evaluate", str(design), str(data), "--outcome", "outcome",
+                                      *args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "summary.json").read_text())
+
+
 def test_last_look_z_below_the_final_boundary_is_not_significant(tmp_path: Path) -> None:
     """z = 1.975 at the last of three OBF looks (bound 1.993): not significant in evaluate."""
     design = _design(tmp_path, "--sd", "100", "--mde", "10", "--looks", "3")
     n = load_design(design).n_per_arm["treatment"]
     data = tmp_path / "returns.csv"
     _z_data(n, 1.975).to_csv(data, index=False)
-    out = tmp_path / "ev"
-    result = CliRunner().invoke(cli, ["evaluate", str(design), str(data), "--outcome", "outcome",
-                                      "--look", "3", "--previous-fractions", "0.3333333,0.6666667",
-                                      "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    summary = json.loads((out / "summary.json").read_text())
+    summary = _evaluate(tmp_path, design, data, "--look", "3", "--previous-fractions",
+                        "0.3333333,0.6666667")
     sequential = summary["sequential"]
     assert sequential["decision_at_look"] == "not_shown"
     assert sequential["efficacy_z"] == pytest.approx(1.993, abs=2e-3)
@@ -297,12 +302,8 @@ def test_a_futility_stop_is_ordered_with_the_futility_boundary_it_followed(tmp_p
     n = d.looks[1].n_per_arm["treatment"]
     data = tmp_path / "look2.csv"
     _z_data(n, 0.4).to_csv(data, index=False)
-    out = tmp_path / "ev"
-    result = CliRunner().invoke(cli, ["evaluate", str(design), str(data), "--outcome", "outcome",
-                                      "--look", "2", "--previous-fractions", "0.3333333",
-                                      "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    seq = json.loads((out / "summary.json").read_text())["sequential"]
+    seq = _evaluate(tmp_path, design, data, "--look", "2", "--previous-fractions",
+                    "0.3333333")["sequential"]
     assert seq["decision_at_look"] == "stop_futility"
     t1, t2 = seq["fractions_used"][:2]
     bounds = d.spending.boundaries(seq["fractions_used"], d.alpha, d.sided)
