@@ -46,7 +46,9 @@ def demo(output: str, seed: int, force: bool, as_json: bool) -> None:
                                       + f"; MDE {h['design']['mde']:.1f} "
                                         f"({h['design']['mde_source']})"},
         {"stage": "assign", "result": ", ".join(f"{k} {v:,}" for k, v in h["assignment"].items())},
-        {"stage": "interim (look 1)", "result": h["interim"]["decision"]},
+        {"stage": "interim (look 1)", "result": h["interim"]["decision"]
+         + (" (non-binding; the demo runs on to the last look to show the evaluation)"
+            if h["interim"]["decision"] == "stop_futility" else "")},
         *_evaluation_rows(h),
     ], title="rollout demo")
     console.say(f"Open {result.folder}/report.html")
@@ -72,5 +74,11 @@ def _evaluation_rows(h: dict) -> list[dict[str, str]]:
                  "result": f"{ev['adjusted_estimate']:.1f} [{ev['ci_low']:.1f}, "
                            f"{ev['ci_high']:.1f}] vs true {h['truth']['true_ate_tested']:.1f}"})
     if ev.get("calibration"):
-        rows.append({"stage": "calibration", "result": str(ev["calibration"])})
+        slope = h.get("calibration_slope") or {}
+        verdict = slope.get("verdict_power") or {}
+        ranking = (h.get("design") or {}).get("score", "deployed")
+        text = str(ev["calibration"]) + ("" if ranking == "deployed" else f" ({ranking} ranking)")
+        if verdict.get("power") is not None:
+            text += f"; in this world {verdict['verdict']}, power {verdict['power']:.2f}"
+        rows.append({"stage": "calibration", "result": text})
     return rows

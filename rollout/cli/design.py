@@ -169,6 +169,10 @@ def _render(design: Any) -> None:
                    "or the campaign against none across the whole ranking, stratified by "
                    "propensity region x predicted-CATE decile (treat_control, Imai & Li 2021); "
                    "auto: the one with the smaller variance.")
+@click.option("--score", default=None,
+              help="The ranking the test validates: a model whose predictions the results "
+                   "keep (e.g. causal_forest_dml), 'hypothesis' (the lowest-R-loss model the "
+                   "analysis declined when it deployed a constant), or 'deployed' (default).")
 @click.option("--responder-share", type=float, default=None,
               help="Share of predicted responders (heterogeneity test without RESULTS).")
 @click.option("--randomize-cap", type=click.IntRange(min=0), default=None,
@@ -195,7 +199,7 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
            cost: float | None, margin: float | None, strata: str | None, per_segment: bool,
            looks: int, information_fractions: str | None, spending: str, futility: str,
            population: str, policy: str | None, current: str | None,
-           policy_randomization: str, responder_share: float | None,
+           policy_randomization: str, score: str | None, responder_share: float | None,
            randomize_cap: int | None,
            pilot: str | None, expansion: str | None, campaign_weeks: int, outcome_weeks: int,
            output: Path | None, figures_dir: Path | None, no_report: bool, seed: int,
@@ -219,7 +223,8 @@ def design(results: Path | None, test: str, outcome: str | None, outcome_type: s
         per_segment=per_segment, looks=len(fractions) if fractions else looks,
         information_fractions=fractions, spending=spending, futility=futility,
         population=population, policy=policy, current=current,
-        policy_randomization=policy_randomization, responder_share=responder_share,
+        policy_randomization=policy_randomization, score=score,
+        responder_share=responder_share,
         randomize_cap=randomize_cap, pilot=pilot, expansion=expansion,
         campaign_weeks=campaign_weeks, outcome_weeks=outcome_weeks, seed=seed)
     if fractions and looks not in (1, len(fractions)):

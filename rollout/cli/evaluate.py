@@ -110,7 +110,10 @@ def evaluate(design_path: str, data_path: str, outcome: str | None, covariates: 
                            columns=["profit", "ci_low", "ci_high", "roi", "breakeven_effect"])
     if result.calibration:
         c = result.calibration
-        console.say(f"Calibration of the observational CATE: {c['verdict']}"
+        ranking = str(c.get("score") or "")
+        of = f" ({ranking.split(' (')[0]})" if ranking and not ranking.startswith("the deployed") \
+            else ""
+        console.say(f"Calibration of the observational CATE{of}: {c['verdict']}"
                              f" — {c['reason']}")
     r = result.reestimation
     console.say(f"Phase-3 list: {r['n_targeted']:,} of {r['n_scored']:,} customers "

@@ -61,7 +61,10 @@ def _assignment_and_interim(report: Report, headline: dict[str, Any]) -> None:
     interim = headline.get("interim") or {}
     if interim:
         sec.text(f"First look at information fraction {number(interim.get('information_fraction'))}"
-                 f": z = {number(interim.get('z'))}, decision {interim.get('decision')}.")
+                 f": z = {number(interim.get('z'))}, decision {interim.get('decision')}."
+                 + (" The futility boundary is non-binding: a real test would usually stop "
+                    "here; the demo runs on to the last look so the evaluation can be shown."
+                    if interim.get("decision") == "stop_futility" else ""))
     _insert(report, "The evaluated test", sec)
 
 
@@ -77,20 +80,43 @@ def _calibration_slope(report: Report, headline: dict[str, Any]) -> None:
     if slope.get("design_se") is None:
         sec.text(f"Calibration slope: not tested, {slope['note']}.")
         return
+    ranking = slope.get("score", "deployed")
+    ranked = ("the deployed CATE" if ranking == "deployed"
+              else f"the declined model {ranking}'s predicted CATE")
+    verdict = slope.get("verdict_power") or {}
     sec.text(
-        f"Calibration slope (the experimental effect regressed on the predicted CATE; 1 = "
+        f"Calibration slope (the experimental effect regressed on {ranked}; 1 = "
         f"calibrated): the design expected an SE of {number(slope['design_se'])}, power "
         f"{number(slope['power_at_slope_1'])} at a slope of 1, and 80% power from a slope of "
         f"{number(slope['slope_detectable_80'])}. The simulated world implies a slope of "
-        f"{number(slope['world_slope'])}, at which the power was "
-        f"{number(slope['power_at_world_slope'])}. Observed: {number(slope['slope'])} (SE "
-        f"{number(slope['slope_se'])}); the test {slope['confirmed']}.")
+        f"{number(slope['world_slope'])}, at which the power to show a slope above 0 was "
+        f"{number(slope['power_at_world_slope'])} and the power to reject a calibrated slope "
+        f"of 1 was {number(slope.get('power_reject_calibrated_at_world_slope'))}. Observed: "
+        f"{number(slope['slope'])} (SE {number(slope['slope_se'])}); the test "
+        f"{slope['confirmed']}.")
+    if verdict.get("verdict"):
+        sec.text(f"The verdict this world calls for is that {verdict['verdict']}; the test "
+                 f"had power {number(verdict.get('power'))} for it.")
     world, planned = slope.get("outcome_sd_returns"), slope.get("outcome_sd_design")
     if world and planned and slope["slope_se"] > 1.25 * slope["design_se"]:
         sec.text(f"The observed SE is larger than planned: the design measured the outcome's "
                  f"noise on the analysis data (SD {number(planned)}), and the simulated "
                  f"world's outcomes are noisier (SD {number(world)}, lognormal noise that grows "
                  "with spend). A real test's SE is as noisy as its returns.")
+
+
+def _test_choice(report: Report, headline: dict[str, Any]) -> None:
+    """Which test the demo ran, on which ranking, and why."""
+    design = headline.get("design") or {}
+    if not design.get("why"):
+        return
+    titles = [s.title for s in report.sections]
+    sec = (report.sections[titles.index("The evaluated test")] if "The evaluated test" in titles
+           else report.section("The evaluated test"))
+    ranking = design.get("score", "deployed")
+    sec.text(f"The demo ran the {design.get('test')} test"
+             + ("" if ranking == "deployed" else f" of the {ranking} ranking")
+             + f". Why: {design['why']}.")
 
 
 def build_report(folder: Path, headline: dict[str, Any]) -> Report:
@@ -101,5 +127,6 @@ def build_report(folder: Path, headline: dict[str, Any]) -> Report:
     _truth(report, headline)
     _cohort(report, folder)
     _assignment_and_interim(report, headline)
+    _test_choice(report, headline)
     _calibration_slope(report, headline)
     return report

@@ -17,6 +17,7 @@ from rollout.common.display import DisplayMixin
 from rollout.data import build_cohort
 from rollout.data.contract import Cohort
 from rollout.errors import InputError
+from rollout.estimation.results_folder import ResultsFolder
 from rollout.evaluation.evaluate import evaluate, write_evaluation
 from rollout.evaluation.interim import interim_decision
 from rollout.evaluation.returned import load_returned
@@ -25,6 +26,7 @@ from rollout.planning.assignment import Assignment, assign_customers, write_assi
 from rollout.planning.design import Design, save_design
 from rollout.planning.enrolment import RANDOMIZE_IN_TEST, weighted_mean
 from rollout.planning.plan import DesignRequest, plan_design
+from rollout.planning.score import HYPOTHESIS, ScoreChoice, apply_score, declined_model
 from rollout.simulation import load_scenario, simulate_returns, simulate_world
 from rollout.simulation.returns import ABReturns
 
@@ -40,6 +42,11 @@ WHY = {
     "ate_constant": "the analysis deployed one effect for everyone (no model beat the average "
                     "on held-out customers), so there is no ranking to validate: the test "
                     "confirms the average effect the campaign decision rests on",
+    "hypothesis": "the analysis deployed one effect for everyone because heterogeneity was not "
+                  "shown, so its lists are hypotheses: the test validates the ranking it "
+                  "declined ({model}, the lowest held-out R-loss), enrolling customers across "
+                  "its whole predicted-CATE range; it is powered for that ranking's responder "
+                  "contrast and also gives the ATE and the ranking's calibration slope",
 }
 STAGES = ("cohort", "analyze", "design", "assign", "simulate", "interim", "evaluate", "report")
 
@@ -141,18 +148,23 @@ def _design_stage(tmp: Path, seed: int, headline: dict[str, Any]) -> Design:
     has_cate_model = "cate" in customers.columns
     ranked = has_cate_model and customers["target_breakeven"].nunique() > 1 \
         if "target_breakeven" in customers.columns else False
-    test = DEMO_TEST if ranked else "ate"
+    folder = ResultsFolder.open(tmp / "results")
+    declined = (None if ranked or not has_cate_model
+                else declined_model(folder.document, folder.outcomes[0]))
+    test = DEMO_TEST if ranked or declined else "ate"
     design = plan_design(DesignRequest(results=tmp / "results", test=test, looks=DEMO_LOOKS,
-                                       seed=seed,
-                                       mde_from=None if ranked else "overlap"))
+                                       seed=seed, score=HYPOTHESIS if declined else None,
+                                       mde_from=None if test != "ate" else "overlap"))
     # recorded relative to design.json: the folder is assembled elsewhere and moved
     design.details["results"] = "results"
     save_design(tmp / "design.json", design)
     validation = design.details.get("validation") or {}
+    why = ("hypothesis" if declined else design.test if ranked or not has_cate_model
+           else "ate_constant")
     headline["design"] = {"n_per_arm": design.n_per_arm, "mde": design.mde,
                           "mde_source": design.mde_source, "test": design.test,
-                          "why": WHY[design.test if ranked or not has_cate_model
-                                     else "ate_constant"],
+                          "score": declined or "deployed",
+                          "why": WHY[why].format(model=declined),
                           "calibration_slope_power": (validation.get("calibration_slope")
                                                       or {}).get("power_at_slope_1")}
     try:
@@ -228,12 +240,17 @@ def _slope_headline(tmp: Path, design: Design, calibration: dict[str, Any],
     blp = calibration["blp"]
     if blp.get("slope") is None:  # the evaluated score has no spread
         return {"design_se": planned.get("se"), "note": calibration.get("reason")}
-    scores = read_table(tmp / "results" / "customers.parquet")[["customer_id", "cate"]]
-    tested = returns.truth.merge(scores, on="customer_id")
+    score = ScoreChoice.from_record(design.details.get("score"))
+    scores = apply_score(read_table(tmp / "results" / "customers.parquet"), score)
+    tested = returns.truth.merge(scores[["customer_id", "cate"]], on="customer_id")
     s, tau = tested["cate"].to_numpy(dtype=float), tested["true_cate"].to_numpy(dtype=float)
     world = float(np.cov(tau, s)[0, 1] / np.var(s, ddof=1))
     se = planned.get("se")
     power = (float(stats.norm.sf(stats.norm.isf(0.05) - world / se)) if se else None)
+    # the power to reject a calibrated slope of 1 (two-sided 5%) when the world's slope holds
+    power_reject_1 = (float(stats.norm.sf(stats.norm.isf(0.025) - abs(world - 1.0) / se)
+                            + stats.norm.cdf(-stats.norm.isf(0.025) - abs(world - 1.0) / se))
+                      if se else None)
     shown = blp["p_value_slope_zero"] < 0.05
     calibrated = blp["p_value_slope_one"] >= 0.05
     confirmed = (("confirmed that the ranking carries information (slope > 0, one-sided 5%)"
@@ -243,11 +260,26 @@ def _slope_headline(tmp: Path, design: Design, calibration: dict[str, Any],
                     else "; it rejects a calibrated slope of 1"))
     return {"design_se": se, "power_at_slope_1": planned.get("power_at_slope_1"),
             "slope_detectable_80": planned.get("slope_detectable_80"),
-            "world_slope": world, "power_at_world_slope": power, "slope": blp["slope"],
+            "score": score.model if score is not None else "deployed",
+            "world_slope": world, "power_at_world_slope": power,
+            "power_reject_calibrated_at_world_slope": power_reject_1,
+            "verdict_power": _verdict_power(world, power, power_reject_1),
+            "slope": blp["slope"],
             "slope_se": blp["slope_se"], "confirmed": confirmed,
             "outcome_sd_design": design.sd,
             "outcome_sd_returns": float(returns.data[design.outcome or ""].std(ddof=1))
             if design.outcome in returns.data else None}
+
+
+def _verdict_power(world: float, power_positive: float | None,
+                   power_reject_1: float | None) -> dict[str, Any]:
+    """The power behind the calibration verdict the world calls for: to show a slope above 0
+    when the world's ranking is informative (slope at least 0.5), else to reject a calibrated
+    slope of 1 (the verdict that the ranking is not what it claims)."""
+    if world >= 0.5:
+        return {"verdict": "the ranking carries information (slope > 0)",
+                "power": power_positive}
+    return {"verdict": "the ranking is not calibrated (slope 1 rejected)", "power": power_reject_1}
 
 
 def _evaluate_stage(tmp: Path, design: Design, *, has_cate: bool, truth: dict[str, Any],

@@ -49,6 +49,7 @@ from rollout.evaluation.srm import SRMResult
 from rollout.io import atomic_directory, read_text, write_json, write_parquet
 from rollout.planning.design import Design
 from rollout.planning.estimands import ESTIMAND_NAMES, TREAT_CONTROL, policy_randomization
+from rollout.planning.score import ScoreChoice, apply_score
 from rollout.policy.value import PolicyValue, policy_value, profit_scores
 
 if TYPE_CHECKING:
@@ -178,14 +179,19 @@ def covariate_balance(data: ReturnedData) -> list[dict[str, Any]]:
     return rows
 
 
-def _old_results(results: str | Path, data: ReturnedData) -> pd.DataFrame:
+def _old_results(results: str | Path, data: ReturnedData, score: ScoreChoice | None
+                 ) -> pd.DataFrame:
+    """The observational CATE (the design's scored model's, when it names one) and its
+    breakeven list for the tested customers, as ``cate`` and ``target_breakeven``."""
     folder = ResultsFolder.at(results)
     path = folder.customers_path
     if not path.exists():
         raise InputError("results folder has no customers.parquet", file=path)
-    old = folder.customers()
+    old = apply_score(folder.customers(), score, path)
     if "cate" not in old.columns:
         raise InputError("no CATE column in the observational results", file=path, column="cate")
+    if score is not None:
+        old = old.assign(**{target_column("breakeven"): old[score.responder_column]})
     keep = [c for c in ("customer_id", "cate", target_column("breakeven"), "treatment")
             if c in old.columns]
     merged = data.frame[["customer_id"]].merge(old[keep], on="customer_id", how="left")
@@ -328,7 +334,9 @@ def _calibration(design: Design, data: ReturnedData, results: str | Path, p: flo
                  n_groups: int, primary: Effect, warnings: list[str]
                  ) -> tuple[dict[str, Any], pd.DataFrame]:
     """The old model's CATE and policy checked on the randomized data."""
-    old = _old_results(results, data)
+    ranking = ScoreChoice.from_record(design.details.get("score")
+                                      if isinstance(design.details, dict) else None)
+    old = _old_results(results, data, ranking)
     has = old["cate"].notna().to_numpy()
     if not has.all():
         warnings.append(f"{int((~has).sum())} tested customers have no observational CATE; "
@@ -347,8 +355,16 @@ def _calibration(design: Design, data: ReturnedData, results: str | Path, p: flo
             old["treatment"].to_numpy(dtype=float)[has], yh, th, p,
             cost=design.cost, margin=design.margin)
     verdict = cal.calibration_verdict(blp, value, ate_ci_high=primary.ci_high)
-    return ({"n": int(has.sum()), "blp": blp.to_dict(), "rate": rate.to_dict(),
+    return ({"n": int(has.sum()), "score": _score_name(ranking),
+             "blp": blp.to_dict(), "rate": rate.to_dict(),
              "policy_vs_current_practice": value, **verdict, "groups": groups}, groups)
+
+
+def _score_name(score: ScoreChoice | None) -> str:
+    """Which predicted CATE the calibration checked, in words."""
+    if score is None:
+        return "the deployed CATE (customers.parquet cate)"
+    return f"{score.model} ({score.column}; {score.why})"
 
 
 def _value_record(targets: np.ndarray, value: PolicyValue) -> dict[str, Any]:

@@ -82,6 +82,7 @@ from rollout.planning.keyed_hash import (
     keyed_uniform,
     uniform_from_integers,
 )
+from rollout.planning.score import ScoreChoice, apply_score
 
 ASSIGNMENT_SCHEMA = "rollout.assignment/1"
 PILOT, NOT_IN_TEST = RESERVED_ROLES
@@ -146,6 +147,10 @@ class AssignmentPlan(DisplayMixin):
     #: treat/control the predicted-CATE decile edges its ``cate_decile`` stratum is cut at.
     policy_randomization: str | None = None
     cate_edges: tuple[float, ...] = ()
+    #: The ranking the design validates when it is not the deployed CATE
+    #: (:mod:`rollout.planning.score`): its predictions become ``cate`` and its responder list
+    #: is derived before anything else reads the customers.
+    score: ScoreChoice | None = None
 
     @property
     def treat_control(self) -> bool:
@@ -280,14 +285,17 @@ def _test_fields(test: str, details: Any, strata: tuple[str, ...],
     """The plan's test, rule columns and strata: a heterogeneity test's arms are randomized
     within predicted responders and non-responders, so the responder column is a stratum; a
     treat/control policy test's within predicted-CATE deciles, cut at the design's edges."""
+    score = ScoreChoice.from_record(details.get("score") if isinstance(details, Mapping)
+                                    else None)
     if test not in ("policy", "heterogeneity"):
-        return {"test": "ate", "strata": strata}
+        return {"test": "ate", "strata": strata, "score": score}
     cols = columns_of(test, details)
     if test == "heterogeneity" and cols.responder and cols.responder not in strata:
         strata = (*strata, cols.responder)
     out = {"test": test, "strata": strata, "policy_column": cols.policy,
            "current_column": cols.current if test == "policy" else None,
-           "responder_column": cols.responder if test == "heterogeneity" else None}
+           "responder_column": cols.responder if test == "heterogeneity" else None,
+           "score": score}
     if test == "policy":
         out["policy_randomization"] = randomization or POLICY_VS_POLICY
         quantities = ((details.get("estimand") or {}).get("quantities") or {}
@@ -665,7 +673,7 @@ def assign_customers(
     src = str(source) if source is not None else None
     plan = AssignmentPlan.of(design)
     salt = _check_options(plan, method, rerandomize, salt)
-    customers = _with_cate_decile(customers, plan, src)
+    customers = _with_cate_decile(apply_score(customers, plan.score, src), plan, src)
     _validate_customers(customers, plan, src)
     step = on_step or (lambda _name: None)
     warnings: list[str] = []

@@ -38,6 +38,7 @@ from rollout.planning.estimands import (
 from rollout.planning.phases import DEFAULT_CAMPAIGN_WEEKS, DEFAULT_OUTCOME_WEEKS
 from rollout.planning.power import parse_allocation
 from rollout.planning.results import AnalysisResults, load_results
+from rollout.planning.score import DEPLOYED, ScoreChoice, apply_score, choose_score
 from rollout.planning.variance_reduction import cross_validated_r2
 
 MDE_FROM = ("breakeven", "overlap", "predicted")
@@ -90,6 +91,10 @@ class DesignRequest:
     #: ``treat_control`` (:func:`rollout.planning.estimands.policy_randomization_comparison`).
     policy_randomization: str = "auto"
     responder_share: float | None = None
+    #: The ranking the test validates: ``None``/``deployed`` (the deployed CATE), a model whose
+    #: predictions the results keep (``cate_<model>``) or ``hypothesis`` (the model the
+    #: targeting gate declined); :mod:`rollout.planning.score`.
+    score: str | None = None
     #: At most this many customers labelled randomize_in_test enrolled (None: all of them).
     randomize_cap: int | None = None
     pilot: str | None = None
@@ -122,6 +127,8 @@ class Inputs:
     sd: float
     baseline: float | None
     r2: float | None
+    #: The ranking the test validates when it is not the deployed CATE.
+    score: ScoreChoice | None = None
 
 
 @dataclass(frozen=True)
@@ -218,17 +225,33 @@ def check_request(request: DesignRequest) -> None:
 
 
 def _read_results(request: DesignRequest, notes: Notes
-                  ) -> tuple[AnalysisResults | None, pd.DataFrame | None]:
+                  ) -> tuple[AnalysisResults | None, pd.DataFrame | None, ScoreChoice | None]:
     if request.results is None:
         if request.population != "all":
             raise InputError("population needs a results folder", argument="population")
-        return None, None
+        if request.score not in (None, DEPLOYED):
+            raise InputError("score names a model of a results folder", argument="score")
+        return None, None, None
     results = load_results(request.results, request.outcome, request.covariates,
                            need_covariates=request.variance_reduction and request.r2 is None)
+    score = _score(request, results)
     population = _population(results, request.population)
     notes.details["population"] = {"name": request.population, "customers": len(population),
                                    "customers_in_results": len(results.customers)}
-    return results, population
+    return results, population, score
+
+
+def _score(request: DesignRequest, results: AnalysisResults) -> ScoreChoice | None:
+    """The ranking asked for by ``request.score``, applied to the results' customers in place
+    of the deployed CATE (:func:`rollout.planning.score.apply_score`)."""
+    if request.score in (None, DEPLOYED):
+        return None
+    cost, margin = _cost_and_margin(request, results)
+    breakeven = cost / margin if cost is not None and margin else None
+    choice = choose_score(request.score, results.customers, results.summary, results.outcome,
+                          breakeven, source=results.customers_path)
+    results.customers = apply_score(results.customers, choice, results.customers_path)
+    return choice
 
 
 def _cost_and_margin(request: DesignRequest, results: AnalysisResults | None
@@ -312,13 +335,15 @@ def _r2(request: DesignRequest, results: AnalysisResults | None,
 
 
 def resolve_inputs(request: DesignRequest, notes: Notes) -> Inputs:
-    results, population = _read_results(request, notes)
+    results, population, score = _read_results(request, notes)
+    if score is not None:
+        notes.details["score"] = score.to_dict()
     cost, margin = _cost_and_margin(request, results)
     outcome_type, sd, baseline = _outcome_sd(request, results, population, notes)
     return Inputs(results=results, population=population, cost=cost, margin=margin,
                    outcome=request.outcome if results is None else results.outcome,
                    outcome_type=outcome_type, sd=sd, baseline=baseline,
-                   r2=_r2(request, results, population, outcome_type, notes))
+                   r2=_r2(request, results, population, outcome_type, notes), score=score)
 
 
 @dataclass(frozen=True)
@@ -352,13 +377,18 @@ def _ate_expectation(request: DesignRequest, inputs: Inputs, notes: Notes) -> _E
     return _Expectation(estimand, expected=expected, expected_source=source)
 
 
-def _cate_policy(request: DesignRequest, results: AnalysisResults, what: str) -> str:
-    """The CATE policy's column (``target_breakeven`` unless named) for the policy or
-    heterogeneity test; ``what`` says what the policy is for in the message."""
+def _cate_policy(request: DesignRequest, inputs: Inputs, what: str) -> str:
+    """The CATE policy's column (``target_breakeven``, or the scored model's responder list,
+    unless named) for the policy or heterogeneity test; ``what`` says what the policy is for in
+    the message."""
+    results = inputs.results
+    assert results is not None
     results.require_cate(f"the {request.test} test")
-    column = policy_column(results, request.policy, "target_breakeven", "policy")
+    default = ("target_breakeven" if inputs.score is None
+               else inputs.score.responder_column)
+    column = policy_column(results, request.policy, default, "policy")
     if column is None:
-        raise InputError(f"no target_breakeven column; name the {what} policy",
+        raise InputError(f"no {default} column; name the {what} policy",
                          file=results.customers_path, argument="policy")
     return column
 
@@ -388,7 +418,7 @@ def _policy_expectation(request: DesignRequest, inputs: Inputs, notes: Notes) ->
     if cost is None or margin is None:
         raise InputError("the policy test compares profit: give cost and margin or a results "
                          "folder with a breakeven record", argument="cost")
-    column = _cate_policy(request, results, "CATE")
+    column = _cate_policy(request, inputs, "CATE")
     current, current_source = _current_practice(request, population)
     a = population[column].to_numpy(dtype=float)
     b = population[current].to_numpy(dtype=float)
@@ -446,15 +476,16 @@ def _heterogeneity_expectation(request: DesignRequest, inputs: Inputs) -> _Expec
     column = predicted = expected = None
     predicted_source, expected_source = "", "none"
     if results is not None and population is not None:
-        column = _cate_policy(request, results, "responder")
+        column = _cate_policy(request, inputs, "responder")
         responder = population[column].to_numpy(dtype=float) == 1
         share = float(responder.mean())
         if share in (0.0, 1.0):
             raise InputError(
                 f"every customer is {'on' if share else 'off'} the {column} list (the deployed "
                 "CATE puts them all on one side, as a constant effect does): there are no "
-                "predicted responders and non-responders to compare; use the ate test, or "
-                "name another list", file=results.customers_path, argument="policy")
+                "predicted responders and non-responders to compare; test the ranking the "
+                "analysis declined (score 'hypothesis', or a model name), use the ate test, "
+                "or name another list", file=results.customers_path, argument="policy")
         predicted = predicted_contrast(population["cate"].to_numpy(), responder)
         predicted_source = (f"model-predicted CATE contrast, {column} responders minus "
                             "non-responders")

@@ -43,6 +43,17 @@ def design_section(report: Report, design: Design | None) -> None:
              f"{number(design.mde)} with power {share(design.power, 0)} at alpha "
              f"{number(design.alpha)} ({design.sided}-sided).")
     sec.caveat(f"Where the MDE comes from: {design.mde_source}.")
+    details = design.details if isinstance(design.details, dict) else {}
+    score = details.get("score") or {}
+    if score.get("model"):
+        sec.text(f"Ranking tested: {score['model']} ({score.get('column')}), not the deployed "
+                 f"CATE: {score.get('why')}. Predicted responders: {score['model']}'s CATE above "
+                 f"{number(score.get('threshold'))} ({score.get('threshold_source')}).")
+    comparison = ((details.get("estimand") or {}).get("quantities") or {}).get(
+        "randomization_comparison") or {}
+    if design.test == "policy" and comparison.get("reason"):
+        sec.text(f"Randomization: {design.policy_randomization or comparison.get('chosen')}; "
+                 f"{comparison['reason']}.")
     if design.r2:
         sec.text(f"Adjusting for pre-period covariates (R² {number(design.r2)}) cuts the sample "
                  f"needed from {arms_text(design.n_per_arm_unadjusted)} per arm.")
@@ -96,11 +107,14 @@ def evaluation_section(report: Report, evaluation: EvaluationFolder | None) -> N
     calibration = evaluation.calibration
     if calibration:
         blp = calibration.get("blp") or {}
+        ranking = calibration.get("score")
+        of = (f" ({ranking})" if ranking and not str(ranking).startswith("the deployed")
+              else "")
         if blp.get("slope") is None:
-            sec.text(f"Calibration of the observational CATE on randomized data: verdict "
+            sec.text(f"Calibration of the observational CATE{of} on randomized data: verdict "
                      f"{calibration.get('verdict')}: {calibration.get('reason')}.")
         else:
-            sec.text(f"Calibration of the observational CATE on randomized data: verdict "
+            sec.text(f"Calibration of the observational CATE{of} on randomized data: verdict "
                      f"{calibration.get('verdict')}; BLP slope "
                      f"{estimate(blp['slope'], blp.get('slope_se'))} (1 = the predicted "
                      "differences are right, 0 = no signal).")
