@@ -184,3 +184,28 @@ def test_cli_design_score_errors_and_success(tmp_path: Path) -> None:
     assert assigned.exit_code == 0, assigned.output
     table = pd.read_parquet(tmp_path / "d" / "a.parquet")
     assert "responder" in table.columns and table["responder"].nunique() == 2
+
+
+def test_the_design_section_names_the_ranking_and_the_randomization(tmp_path: Path) -> None:
+    """The report's design section says which ranking a test validates (when it is not the
+    deployed CATE) and, for a policy test, how it randomizes and why."""
+    from rollout.report.ab_sections import design_section
+    from rollout.report.html import Report
+
+    results = _constant_results(tmp_path / "a")
+    scored = plan_design(DesignRequest(results=results, test="heterogeneity",
+                                       score="hypothesis"))
+    report = Report("r")
+    design_section(report, scored)
+    page = report.render()
+    assert "Ranking tested: t_learner (cate_t_learner), not the deployed CATE" in page
+    assert "Randomization:" not in page
+    policy = plan_design(DesignRequest(results=make_results(tmp_path / "b", n=1500, seed=5),
+                                       test="policy", policy_randomization="treat_control"))
+    report = Report("r")
+    design_section(report, policy)
+    page = report.render()
+    reason = policy.details["estimand"]["quantities"]["randomization_comparison"]["reason"]
+    assert "Randomization: treat_control; " in page
+    assert reason.split(":")[0].replace("'", "&#x27;") in page
+    assert "Ranking tested" not in page
