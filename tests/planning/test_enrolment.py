@@ -159,7 +159,7 @@ def test_weighted_treat_control_policy_estimate_covers_the_population_difference
     higher rate: the Imai-Li difference, weighted back by enrolment group, is unbiased for
     the population's profit difference of the two rules and its interval covers it."""
     reps = 200
-    world, design, _ = _world(tmp_path, "policy_treat_control")
+    _, design, _ = _world(tmp_path, "policy_treat_control")
     assert design.policy_randomization == "treat_control"
     assert design.details["enrolment"]["weighted"]
     z, covered, _ = _simulate(tmp_path / "again", "policy_treat_control", reps)

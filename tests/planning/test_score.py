@@ -104,7 +104,7 @@ def test_choose_score_refuses_what_cannot_rank(tmp_path: Path) -> None:
 
 
 def test_design_of_the_declined_ranking(tmp_path: Path) -> None:
-    """Without --score the constant has no responders (refused, naming the score option); with it the
+    """Without a score the constant has no responders (refused, naming the option); with it the
     design sizes the T-learner's responder contrast over its own ranking."""
     results = _constant_results(tmp_path)
     with pytest.raises(InputError, match="score 'hypothesis'"):
