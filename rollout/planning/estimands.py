@@ -470,12 +470,15 @@ def treat_control_estimand(sd: float, mean: float, margin: float, cost: float,
 
 def policy_randomization_comparison(sd: float, margin: float, cost: float, policy: np.ndarray,
                                     current: np.ndarray, cate: np.ndarray, strata: np.ndarray,
-                                    r2: float = 0.0, mean: float = 0.0) -> dict[str, Any]:
+                                    r2: float = 0.0, mean: float = 0.0,
+                                    share_treated: float = 0.5) -> dict[str, Any]:
     """Variance of the policy-difference estimate under the two randomizations, per customer
-    enrolled (``N x Var``, equal arms), and which is smaller, with the reason in words.
+    enrolled (``N x Var``, with ``p = share_treated`` of them in the first arm), and which is
+    smaller, with the reason in words. Each is ``sd_eff^2 / (p (1 - p))``:
 
     * policy against policy, with the disagreement estimator (:func:`policy_estimand`):
-      ``4 s_d (m^2 sigma^2 (1 - R^2) + Var_{a != b}(d (m CATE - c)))``;
+      ``s_d (m^2 sigma^2 (1 - R^2) + Var_{a != b}(d (m CATE - c))) / (p (1 - p))`` (``4 x``
+      at equal arms);
     * one treat/control randomization across the ranking, stratified (``strata``: propensity
       region x predicted-CATE decile), with the Imai & Li (2021) estimator
       (:func:`treat_control_estimand`): ``2 sum_s w_s (V1_s + V0_s)``. It also identifies both
@@ -484,8 +487,11 @@ def policy_randomization_comparison(sd: float, margin: float, cost: float, polic
     a = np.asarray(policy, dtype=float)
     b = np.asarray(current, dtype=float)
     cate = np.asarray(cate, dtype=float)
-    pp = 4 * policy_estimand(sd, margin, cost, a, b, cate, r2).sd_effective ** 2
-    tc = 4 * treat_control_estimand(sd, mean, margin, cost, a, b, cate, strata).sd_effective ** 2
+    p = float(share_treated)
+    scale = 1.0 / (p * (1.0 - p))
+    pp = scale * policy_estimand(sd, margin, cost, a, b, cate, r2).sd_effective ** 2
+    tc = scale * treat_control_estimand(sd, mean, margin, cost, a, b, cate, strata,
+                                        share_treated=p).sd_effective ** 2
     smaller = POLICY_VS_POLICY if pp <= tc else TREAT_CONTROL
     return {"variance_per_customer_policy_vs_policy": pp,
             "variance_per_customer_treat_control": tc, "smaller": smaller,

@@ -446,8 +446,9 @@ def _policy_randomization(request: DesignRequest, inputs: Inputs, notes: Notes,
     strata = np.char.add(np.char.add(region.astype(str), "|"),
                          cate_deciles(cate, edges).astype(str))
     mean = float(notes.details.get("baseline_mean", 0.0))
+    share = parse_allocation(request.allocation, 1)["treatment"]
     comparison = policy_randomization_comparison(inputs.sd, inputs.margin, inputs.cost, a, b,
-                                                 cate, strata, inputs.r2 or 0.0, mean)
+                                                 cate, strata, inputs.r2 or 0.0, mean, share)
     chosen = (comparison["smaller"] if request.policy_randomization == "auto"
               else request.policy_randomization)
     comparison = comparison | {
@@ -460,7 +461,6 @@ def _policy_randomization(request: DesignRequest, inputs: Inputs, notes: Notes,
                                    inputs.r2 or 0.0)
         extra: dict[str, Any] = {}
     else:
-        share = parse_allocation(request.allocation, 1)["treatment"]
         estimand = treat_control_estimand(inputs.sd, mean, inputs.margin, inputs.cost, a, b,
                                           cate, strata, share)
         extra = {"cate_decile_edges": edges}

@@ -18,9 +18,14 @@ from rollout.cli import cli
 from rollout.errors import InputError
 from rollout.evaluation.statistic import test_effect, treat_control_effect
 from rollout.planning.design import load_design, save_design
-from rollout.planning.estimands import policy_expected_difference, treat_control_estimand
+from rollout.planning.estimands import (
+    cate_deciles,
+    policy_estimand,
+    policy_expected_difference,
+    treat_control_estimand,
+)
 from rollout.planning.plan import DesignRequest, plan_design
-from tests.planning.conftest import make_results
+from tests.planning.conftest import COST, MARGIN, make_results
 
 REPLICATIONS = 1500
 MARGIN, COST, SD, MU = 0.3, 12.0, 60.0, 100.0
@@ -273,3 +278,28 @@ def test_cli_refuses_a_bad_policy_randomization(tmp_path: Path) -> None:
                       "treat_control")
     assert wrong_test.exit_code == 2
     assert "policy test only" in wrong_test.output and "Traceback" not in wrong_test.output
+
+
+def test_the_comparison_is_made_at_the_design_allocation(tmp_path: Path) -> None:
+    """With 70% of the test in the campaign arm both variances are sd_eff^2 / (p (1 - p)) at
+    p = 0.7 (treat/control's own sd_eff depends on p too), and the design sizes the smaller."""
+    results = _results_with(tmp_path / "r", n=2000, cate_scale=4.0)
+    customers = pd.read_parquet(results / "customers.parquet")
+    design = plan_design(DesignRequest(results=results, test="policy", current="opposite",
+                                       variance_reduction=False, allocation="0.7"))
+    comparison = _comparison(design)
+    a = customers["target_breakeven"].to_numpy(dtype=float)
+    b = customers["opposite"].to_numpy(dtype=float)
+    cate = customers["cate"].to_numpy(dtype=float)
+    scale = 1 / (0.7 * 0.3)
+    pp = scale * policy_estimand(design.sd, MARGIN, COST, a, b, cate).sd_effective ** 2
+    assert comparison["variance_per_customer_policy_vs_policy"] == pytest.approx(pp)
+    q = design.details["estimand"]["quantities"]
+    strata = np.char.add(np.char.add(customers["ps_region"].astype(str).to_numpy(), "|"),
+                         cate_deciles(cate, q["cate_decile_edges"]).astype(str))
+    mean = design.details["baseline_mean"]
+    tc = scale * treat_control_estimand(design.sd, mean, MARGIN, COST, a, b, cate, strata,
+                                        share_treated=0.7).sd_effective ** 2
+    assert comparison["variance_per_customer_treat_control"] == pytest.approx(tc)
+    assert design.policy_randomization == "treat_control" and tc < pp
+    assert design.details["sd_effective"] ** 2 * scale == pytest.approx(tc)
