@@ -25,7 +25,7 @@ from rollout.planning.estimands import (
     treat_control_estimand,
 )
 from rollout.planning.plan import DesignRequest, plan_design
-from tests.planning.conftest import COST, MARGIN, make_results
+from tests.planning.conftest import make_results
 
 REPLICATIONS = 1500
 MARGIN, COST, SD, MU = 0.3, 12.0, 60.0, 100.0
