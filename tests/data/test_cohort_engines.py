@@ -246,3 +246,17 @@ def test_duckdb_gets_the_spark_names_it_lacks() -> None:
         engine.close()
     assert row[0] == hashlib.sha256(b"a").hexdigest()
     assert row[1] == 10 and str(row[2]) == "2017-07-02"
+
+
+def test_a_url_is_refused_by_duckdb_naming_the_table(tmp_path: Path) -> None:
+    """DuckDB reads local files: an object-store URL is refused before anything is read,
+    naming the table's URL and the engine that reads it, with no traceback or output."""
+    with pytest.raises(InputError, match="Spark engine only") as info:
+        build_cohort(CompleteJourneySource("s3a://lake/journey/"))
+    assert info.value.file == "s3a://lake/journey/transactions.parquet"
+    out = tmp_path / "c.parquet"
+    result = CliRunner().invoke(cli, ["cohort", "--parquet", "s3a://lake/journey", "-o",
+                                      str(out)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "s3a://lake/journey/transactions.parquet" in result.output
+    assert not out.exists()
