@@ -20,12 +20,13 @@ drift apart.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from rollout.common.display import DisplayMixin
 from rollout.errors import InputError
 
 HYPOTHESIS = "hypothesis"
@@ -34,7 +35,7 @@ CONSTANT_MODELS = ("average_effect",)
 
 
 @dataclass(frozen=True)
-class ScoreChoice:
+class ScoreChoice(DisplayMixin):
     """Which predicted CATE a test ranks customers by, and its responder list."""
 
     model: str
@@ -43,9 +44,6 @@ class ScoreChoice:
     threshold: float
     threshold_source: str
     why: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any] | None) -> ScoreChoice | None:
