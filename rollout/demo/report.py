@@ -68,15 +68,20 @@ def _assignment_and_interim(report: Report, headline: dict[str, Any]) -> None:
     _insert(report, "The evaluated test", sec)
 
 
+def _evaluated_test(report: Report) -> Section:
+    """The loop report's "The evaluated test" section (added at the end when it has none)."""
+    titles = [s.title for s in report.sections]
+    return (report.sections[titles.index("The evaluated test")] if "The evaluated test" in titles
+            else report.section("The evaluated test"))
+
+
 def _calibration_slope(report: Report, headline: dict[str, Any]) -> None:
     """What the test could say about the ranking: the calibration slope's planned power, the
     slope the simulated world implies, the observed slope and what it confirmed."""
     slope = headline.get("calibration_slope")
     if not slope or (slope.get("design_se") is None and not slope.get("note")):
         return
-    titles = [s.title for s in report.sections]
-    sec = (report.sections[titles.index("The evaluated test")] if "The evaluated test" in titles
-           else report.section("The evaluated test"))
+    sec = _evaluated_test(report)
     if slope.get("design_se") is None:
         sec.text(f"Calibration slope: not tested, {slope['note']}.")
         return
@@ -110,9 +115,7 @@ def _test_choice(report: Report, headline: dict[str, Any]) -> None:
     design = headline.get("design") or {}
     if not design.get("why"):
         return
-    titles = [s.title for s in report.sections]
-    sec = (report.sections[titles.index("The evaluated test")] if "The evaluated test" in titles
-           else report.section("The evaluated test"))
+    sec = _evaluated_test(report)
     ranking = design.get("score", "deployed")
     sec.text(f"The demo ran the {design.get('test')} test"
              + ("" if ranking == "deployed" else f" of the {ranking} ranking")

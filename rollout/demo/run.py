@@ -240,7 +240,7 @@ def _slope_headline(tmp: Path, design: Design, calibration: dict[str, Any],
     blp = calibration["blp"]
     if blp.get("slope") is None:  # the evaluated score has no spread
         return {"design_se": planned.get("se"), "note": calibration.get("reason")}
-    score = ScoreChoice.from_record(design.details.get("score"))
+    score = ScoreChoice.of_details(design.details)
     scores = apply_score(read_table(tmp / "results" / "customers.parquet"), score)
     tested = returns.truth.merge(scores[["customer_id", "cate"]], on="customer_id")
     s, tau = tested["cate"].to_numpy(dtype=float), tested["true_cate"].to_numpy(dtype=float)

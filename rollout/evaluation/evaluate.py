@@ -334,8 +334,7 @@ def _calibration(design: Design, data: ReturnedData, results: str | Path, p: flo
                  n_groups: int, primary: Effect, warnings: list[str]
                  ) -> tuple[dict[str, Any], pd.DataFrame]:
     """The old model's CATE and policy checked on the randomized data."""
-    ranking = ScoreChoice.from_record(design.details.get("score")
-                                      if isinstance(design.details, dict) else None)
+    ranking = ScoreChoice.of_details(design.details)
     old = _old_results(results, data, ranking)
     has = old["cate"].notna().to_numpy()
     if not has.all():

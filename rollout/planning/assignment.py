@@ -285,8 +285,7 @@ def _test_fields(test: str, details: Any, strata: tuple[str, ...],
     """The plan's test, rule columns and strata: a heterogeneity test's arms are randomized
     within predicted responders and non-responders, so the responder column is a stratum; a
     treat/control policy test's within predicted-CATE deciles, cut at the design's edges."""
-    score = ScoreChoice.from_record(details.get("score") if isinstance(details, Mapping)
-                                    else None)
+    score = ScoreChoice.of_details(details)
     if test not in ("policy", "heterogeneity"):
         return {"test": "ate", "strata": strata, "score": score}
     cols = columns_of(test, details)

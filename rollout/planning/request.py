@@ -234,24 +234,25 @@ def _read_results(request: DesignRequest, notes: Notes
         return None, None, None
     results = load_results(request.results, request.outcome, request.covariates,
                            need_covariates=request.variance_reduction and request.r2 is None)
-    score = _score(request, results)
+    results, score = _score(request, results)
     population = _population(results, request.population)
     notes.details["population"] = {"name": request.population, "customers": len(population),
                                    "customers_in_results": len(results.customers)}
     return results, population, score
 
 
-def _score(request: DesignRequest, results: AnalysisResults) -> ScoreChoice | None:
-    """The ranking asked for by ``request.score``, applied to the results' customers in place
-    of the deployed CATE (:func:`rollout.planning.score.apply_score`)."""
+def _score(request: DesignRequest, results: AnalysisResults
+           ) -> tuple[AnalysisResults, ScoreChoice | None]:
+    """The results with the ranking asked for by ``request.score`` in place of the deployed
+    CATE (:func:`rollout.planning.score.apply_score`), and that choice."""
     if request.score in (None, DEPLOYED):
-        return None
+        return results, None
     cost, margin = _cost_and_margin(request, results)
     breakeven = cost / margin if cost is not None and margin else None
     choice = choose_score(request.score, results.customers, results.summary, results.outcome,
                           breakeven, source=results.customers_path)
-    results.customers = apply_score(results.customers, choice, results.customers_path)
-    return choice
+    return replace(results, customers=apply_score(results.customers, choice,
+                                                  results.customers_path)), choice
 
 
 def _cost_and_margin(request: DesignRequest, results: AnalysisResults | None

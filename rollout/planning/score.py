@@ -46,6 +46,11 @@ class ScoreChoice(DisplayMixin):
     why: str
 
     @classmethod
+    def of_details(cls, details: Any) -> ScoreChoice | None:
+        """The choice a design's ``details`` record holds (``details.score``), or None."""
+        return cls.from_record(details.get("score") if isinstance(details, Mapping) else None)
+
+    @classmethod
     def from_record(cls, record: Mapping[str, Any] | None) -> ScoreChoice | None:
         """The choice recorded in a design's ``details.score`` (None when absent)."""
         if not isinstance(record, Mapping) or not record.get("column"):
