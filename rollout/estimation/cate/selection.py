@@ -9,13 +9,15 @@ is a rule, applied the same way every time and explained in the output:
    more than the whole spread of spending; a model that says so has diverged. With three or more
    models left, one whose CATE SD exceeds 3 times the models' median SD is flagged too (it
    extrapolates where the R-loss cannot see: :func:`peer_outliers`).
-2. **Loss.** Among the models that pass, the R-loss on the held-out split (Nie and Wager 2021),
-   computed with the cross-fitted m(x) = E[Y|x] and e(x). The R-loss is a causal loss: its
-   expectation is the true CATE's overlap-weighted mean squared error up to a term that does not
-   depend on the model, so a lower R-loss means a more accurate CATE, estimated without the
-   truth. The candidates include a constant (``average_effect``) and the R-stack of the others
-   (:mod:`rollout.estimation.cate.stacking`), so a heterogeneous model is chosen only when it
-   beats no heterogeneity and the blend.
+2. **Loss.** Among the models that pass, the out-of-sample R-loss (Nie and Wager 2021),
+   computed with the cross-fitted m(x) = E[Y|x] and e(x): on every customer, each scored by a fit
+   that did not see them (five selection folds, up to 20,000 customers), or on the held-out
+   split for larger cohorts (:mod:`rollout.estimation.cate.fitting`). The R-loss is a causal
+   loss: its expectation is the true CATE's overlap-weighted mean squared error up to a term
+   that does not depend on the model, so a lower R-loss means a more accurate CATE, estimated
+   without the truth. The candidates include a constant (``average_effect``) and the R-stack of
+   the others (:mod:`rollout.estimation.cate.stacking`), so a heterogeneous model is chosen
+   only when it beats no heterogeneity and the blend.
 3. **Decision.** The R-loss differences between good models are often smaller than their noise.
    Every model within one paired standard error of the lowest R-loss is treated as tied with it;
    among the tied ones the rule keeps those whose honest policy value (the doubly robust value,
@@ -63,7 +65,9 @@ Z_95 = 1.6448536269514722
 BOOTSTRAP_DRAWS = 200
 SELECTION_RULE = (
     "lowest R-loss (Nie-Wager: mean(((y - m(x)) - (t - e(x)) cate(x))^2) with cross-fitted m and "
-    "e) on the held-out split among models that pass the instability guard (finite CATE, CATE SD "
+    "e), out of fold over every customer (5 selection folds, the held-out split one of them) up "
+    "to 20,000 customers and on the held-out split above, among models that pass the "
+    "instability guard (finite CATE, CATE SD "
     f"<= {MAX_SD_RATIO:g} x outcome SD, |mean CATE| <= {MAX_MEAN_RATIO:g} x outcome SD, CATE SD "
     f"<= {MAX_PEER_SD_RATIO:g} x the median CATE SD of the models when {MIN_PEERS} or more pass); "
     "models within one paired SE of the lowest are tied and split by the honest held-out policy "

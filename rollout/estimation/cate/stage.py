@@ -4,8 +4,10 @@
 and cross-fitted nuisances) and returns a frozen :class:`CateResult`. For every outcome (the first
 is primary) the stage fits the chosen CATE models on a seeded 80/20
 split, validates each on the held-out customers with doubly robust scores (BLP, AUUC, Qini, all
-with standard errors), flags unstable models, and selects one by the held-out R-loss
-(:mod:`rollout.estimation.cate.selection`). For the primary outcome it then
+with standard errors), flags unstable models, and selects one by the out-of-sample R-loss
+(:mod:`rollout.estimation.cate.selection`): on every customer, out of fold over five selection
+folds, up to 20,000 customers (:mod:`rollout.estimation.cate.fitting`), on the held-out split
+above. For the primary outcome it then
 
 - refits the selected model on all customers (on the analysis's cross-fitting folds): its
   predictions are the ``cate`` column of ``customers.parquet``, with ``cate_lower``/``cate_upper``
@@ -38,12 +40,17 @@ from rollout.common.display import DisplayMixin
 from rollout.common.parallel import FIT_PROCESSES, run_tasks
 from rollout.errors import InputError
 from rollout.estimation.cate.fitting import (
+    SELECTION_CROSSFIT_MAX_N,
+    SELECTION_FOLDS,
     TEST_SHARE,
     ModelFit,
     OutcomeData,
     Split,
+    assemble_fits,
     fit_all,
     fit_tasks,
+    fold_tasks,
+    selection_folds_for,
     split_customers,
     summary_record,
 )
@@ -127,6 +134,8 @@ class CateOptions:
     fit_processes: int = FIT_PROCESSES
     refutation_max_n: int = REFUTATION_MAX_N
     stack: bool = True
+    selection_folds: int = SELECTION_FOLDS
+    selection_max_n: int = SELECTION_CROSSFIT_MAX_N
     progress: Callable[[str], None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -144,6 +153,9 @@ class CateOptions:
         if self.tune < 0:
             raise InputError(f"must be a number of trials >= 0, got {self.tune}",
                              argument="tune")
+        if self.selection_folds < 1:
+            raise InputError(f"must be at least 1, got {self.selection_folds}",
+                             argument="selection_folds")
         if self.placebo_permutations < 1 or self.stability_splits < 1:
             raise InputError("placebo permutations and stability splits must be at least 1",
                              argument="placebo_permutations")
@@ -152,7 +164,8 @@ class CateOptions:
         return {"models": list(self.models), "model": self.model, "validate": self.validate,
                 "tune_trials": self.tune, "placebo_permutations": self.placebo_permutations,
                 "stability_splits": self.stability_splits, "test_share": self.test_share,
-                "stack": self.stack,
+                "stack": self.stack, "selection_folds": self.selection_folds,
+                "selection_max_n": self.selection_max_n,
                 "forest_trees": FOREST_TREES, "per_customer": PER_CUSTOMER_NOTE,
                 "refit_overrides": {k: dict(v) for k, v in REFIT_OVERRIDES.items()},
                 "refutation_max_n": self.refutation_max_n,
@@ -217,28 +230,36 @@ def stack_candidate(data: OutcomeData, fits: list[ModelFit], split: Split,
                     seed: int) -> tuple[ModelFit | None, StackFit | None]:
     """The R-stack of the heterogeneous models that passed the guard, scored like a model.
 
-    The weights are fitted on the held-out customers (every held-out customer for the deployed
-    stack; cross-fitted over held-out folds for the stack's own held-out predictions, R-loss and
-    validation), so the stack is judged out of sample like every other candidate.
+    The weights are fitted on the members' out-of-fold predictions of the selection rows
+    (every customer when the selection is cross-fitted, else the held-out split): all of them
+    for the deployed stack, cross-fitted over folds of those rows for the stack's own
+    out-of-sample predictions, R-loss and validation, so the stack is judged out of sample like
+    every other candidate.
     """
     members = [f for f in fits if not f.flagged and f.cate is not None
-               and f.model not in CONSTANT_MODELS]
+               and f.oof_cate is not None and f.model not in CONSTANT_MODELS
+               and np.all(np.isfinite(f.oof_cate[split.selection_rows]))]
     if len(members) < 2:
         return None, None
-    test = split.test
+    test, rows = split.test, split.selection_rows
     r_y, r_t = _residuals(data)
     names = tuple(f.model for f in members)
-    predictions = np.column_stack([f.cate for f in members])
-    stack = stack_weights(r_y[test], r_t[test], predictions[test], names)
-    cate = stack.predict(predictions)
-    folds = stack_folds(data.t[test], seed)
-    cate[test] = cross_fitted_stack(r_y[test], r_t[test], predictions[test], folds)
+    oof = np.column_stack([f.oof_cate[rows] for f in members])
+    stack = stack_weights(r_y[rows], r_t[rows], oof, names)
+    cate = stack.predict(np.column_stack([f.cate for f in members]))
+    stacked_oof = np.full(len(data.y), np.nan)
+    stacked_oof[rows] = cross_fitted_stack(r_y[rows], r_t[rows], oof,
+                                           stack_folds(data.t[rows], seed))
+    cate[test] = stacked_oof[test]
     record = ModelFit(outcome=data.name, model=STACK_NAME, cate=cate,
                       params={f"weight_{k}": round(w, 6) for k, w in
                               zip(stack.names, stack.weights, strict=True)})
     record.fitted = StackedCate(stack, [f.fitted for f in members])
     record.losses = r_loss_terms(data.y[test], data.t[test], data.m[test], data.e[test],
                                  cate[test], clip=data.clip)
+    record.oof_cate = stacked_oof
+    record.selection_losses = r_loss_terms(data.y[rows], data.t[rows], data.m[rows],
+                                           data.e[rows], stacked_oof[rows], clip=data.clip)
     record.blp = blp_test(cate[test], data.scores[test])
     record.uplift = uplift_test(cate[test], data.scores[test])
     return record, stack
@@ -246,12 +267,12 @@ def stack_candidate(data: OutcomeData, fits: list[ModelFit], split: Split,
 
 def honest_values(data: OutcomeData, fits: list[ModelFit], split: Split
                   ) -> dict[str, np.ndarray]:
-    """Each model's doubly robust held-out value terms of treating the customers it predicts to
-    gain (CATE > 0) against treating nobody, one per held-out customer (their mean is the value):
-    the selection's tie-break."""
-    test = split.test
-    return {f.model: data.scores[test] * (f.cate[test] > 0)
-            for f in fits if f.cate is not None and np.all(np.isfinite(f.cate[test]))}
+    """Each model's doubly robust out-of-sample value terms of treating the customers it
+    predicts to gain (out-of-fold CATE > 0) against treating nobody, one per selection row (their
+    mean is the value): the selection's tie-break."""
+    rows = split.selection_rows
+    return {f.model: data.scores[rows] * (f.oof_cate[rows] > 0)
+            for f in fits if f.oof_cate is not None and np.all(np.isfinite(f.oof_cate[rows]))}
 
 
 def _prepare(core: CoreResult, outcome: str, options: CateOptions,
@@ -259,7 +280,8 @@ def _prepare(core: CoreResult, outcome: str, options: CateOptions,
     """One outcome's arrays, its seeded split and its tuned parameters (empty without tuning)."""
     seed = core.options.seed
     data = outcome_data(core, outcome)
-    split = split_customers(data.t, seed, options.test_share)
+    folds = selection_folds_for(len(data.t), options.selection_folds, options.selection_max_n)
+    split = split_customers(data.t, seed, options.test_share, folds)
     tuned = _tune_models(data, options, split, seed, tick) if options.tune else {}
     return data, split, tuned
 
@@ -274,7 +296,7 @@ def _select(data: OutcomeData, split: Split, tuned: dict[str, dict[str, Any]],
     stacked, stack = stack_candidate(data, fits, split, seed) if options.stack else (None, None)
     if stacked is not None:
         fits.append(stacked)
-    losses = {f.model: f.losses for f in fits if f.losses is not None}
+    losses = {f.model: f.selection_losses for f in fits if f.selection_losses is not None}
     flags = {f.model: f.flag_reason for f in fits}
     order = [*options.models, *([STACK_NAME] if stacked is not None else [])]
     selection = select_model(data.name, losses, flags, override=options.model, order=order,
@@ -300,15 +322,23 @@ def fit_outcomes(core: CoreResult, options: CateOptions,
     fitting them one after another)."""
     seed, n_jobs = core.options.seed, core.options.n_jobs
     prepared = [_prepare(core, outcome, options, tick) for outcome in core.outcomes]
-    tasks, labels = [], []
+    tasks, labels, sizes = [], [], []
     for data, split, tuned in prepared:
-        tasks += fit_tasks(data, options.models, split, seed, n_jobs, tuned, options.registry)
+        main = fit_tasks(data, options.models, split, seed, n_jobs, tuned, options.registry)
+        extra = fold_tasks(data, options.models, split, seed, n_jobs, tuned, options.registry)
+        tasks += [*main, *extra]
         labels += [f"CATE {data.name}: {name}" for name in options.models]
+        labels += [f"CATE {data.name}: {name}, selection fold {k}" for name in options.models
+                   for k in range(1, split.n_selection_folds)]
+        sizes.append(len(main) + len(extra))
     processes = options.fit_processes if options.registry is None else 1
-    fits = run_tasks(tasks, processes, lambda i: tick(labels[i]))
-    k = len(options.models)
-    return [_select(data, split, tuned, fits[i * k:(i + 1) * k], options, seed)
-            for i, (data, split, tuned) in enumerate(prepared)]
+    results = run_tasks(tasks, processes, lambda i: tick(labels[i]))
+    out, start = [], 0
+    for (data, split, tuned), size in zip(prepared, sizes, strict=True):
+        fits = assemble_fits(data, split, results[start:start + size], len(options.models))
+        out.append(_select(data, split, tuned, fits, options, seed))
+        start += size
+    return out
 
 
 def _criteria(fit: ModelFit | None, split: Split) -> dict[str, Any]:
@@ -768,6 +798,8 @@ def run_cate(core: CoreResult, options: CateOptions | None = None,
     customer.update(_model_columns(primary, core.cohort.n))
     sections = {
         "cate_settings": {**options.to_dict(),
+                          "selection_folds_used": primary.split.n_selection_folds,
+                          "n_selection": len(primary.split.selection_rows),
                           "forest_tree_samples": _forest_samples(primary, core.cohort.n)},
         "cate_models": records,
         "cate_selection": selections,
