@@ -44,7 +44,7 @@ WHY = {
                     "confirms the average effect the campaign decision rests on",
     "hypothesis": "the analysis deployed one effect for everyone because heterogeneity was not "
                   "shown, so its lists are hypotheses: the test validates the ranking it "
-                  "declined ({model}, the lowest held-out R-loss), enrolling customers across "
+                  "declined ({model}, the lowest out-of-sample R-loss), enrolling customers across "
                   "its whole predicted-CATE range; it is powered for that ranking's responder "
                   "contrast and also gives the ATE and the ranking's calibration slope",
 }

@@ -68,7 +68,7 @@ class ScoreChoice(DisplayMixin):
 
 def declined_model(summary: Mapping[str, Any], outcome: str) -> str | None:
     """The model the analysis would have deployed had heterogeneity been shown: the lowest
-    held-out R-loss of the outcome's selection, when a constant was deployed instead."""
+    out-of-sample R-loss of the outcome's selection, when a constant was deployed instead."""
     deployed = (summary.get("cate_model") or {}).get("model") \
         if isinstance(summary.get("cate_model"), Mapping) else None
     for record in summary.get("cate_selection") or []:
@@ -95,7 +95,7 @@ def choose_score(name: str, customers: pd.DataFrame, summary: Mapping[str, Any],
                              "outcome (a heterogeneous model was deployed, or no selection is "
                              "recorded); name a model, or test the deployed CATE",
                              file=source, argument="score")
-        why = (f"{model} has the lowest held-out R-loss, but the analysis deployed a constant "
+        why = (f"{model} has the lowest out-of-sample R-loss, but the analysis deployed a constant "
                "because heterogeneity was not shown: the test checks the ranking it would "
                "have deployed")
     else:

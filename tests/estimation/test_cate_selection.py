@@ -149,3 +149,30 @@ def test_peer_guard_flags_a_spread_far_beyond_the_other_models() -> None:
     assert list(flagged) == ["t"] and "median SD" in flagged["t"]
     assert peer_outliers({"a": 1.0, "b": 9.0}) == {}  # too few models to call one an outlier
     assert peer_outliers({"a": 1.0, "b": 1.0, "c": 2.9}) == {}
+
+
+@pytest.mark.parametrize(("z", "p", "deployed", "says"), [
+    (1.5, 0.01, "model", None),
+    (1.5, 0.20, "average_effect", "BLP slope on its out-of-fold predictions"),
+    (0.8, 0.001, "average_effect", "not one paired SE below"),
+    (0.8, 0.30, "average_effect", "not one paired SE below the constant's"),
+])
+def test_heterogeneity_needs_both_the_loss_and_the_out_of_fold_slope(z, p, deployed, says):
+    rng = np.random.default_rng(1)
+    n = 400
+    constant = 5.0 + rng.normal(size=n)
+    diff = rng.normal(size=n)
+    diff = (diff - diff.mean()) / diff.std(ddof=1)  # mean 0, SD 1
+    # gain = diff + z / sqrt(n): mean z / sqrt(n), paired SE 1 / sqrt(n), so z SEs
+    model = constant - (diff + z / np.sqrt(n))
+    gain = constant - model
+    assert gain.mean() / (gain.std(ddof=1) / np.sqrt(n)) == pytest.approx(z)
+    sel = select_model("y", {"average_effect": constant, "model": model},
+                       {"average_effect": None, "model": None}, calibration_p={"model": p})
+    assert sel.selected == deployed
+    if says is not None:
+        assert says in sel.reason and "heterogeneity is not shown" in sel.reason
+    # without out-of-fold slopes the R-loss alone decides, at a one-sided 95% bound
+    alone = select_model("y", {"average_effect": constant, "model": model},
+                         {"average_effect": None, "model": None})
+    assert alone.selected == "average_effect"  # z below 1.645 in every case here

@@ -1,7 +1,7 @@
 """Testing the ranking the analysis declined: ``design --score``, through assign and evaluate.
 
 The fixture is an analysis that deployed a constant (heterogeneity not shown) while a T-learner
-had the lowest held-out R-loss: its predictions are kept as ``cate_t_learner``. A heterogeneity
+had the lowest out-of-sample R-loss: its predictions are kept as ``cate_t_learner``. A heterogeneity
 test of the deployed CATE has no responders to compare; ``--score hypothesis`` tests the
 T-learner's ranking instead, and every stage must read that same ranking.
 """

@@ -124,6 +124,8 @@ class ModelFit(DisplayMixin):
     oof_cate: np.ndarray | None = None
     #: Per-customer R-loss terms over the selection rows (what the selection compares).
     selection_losses: np.ndarray | None = None
+    #: BLP of the DR scores on the out-of-fold predictions over the selection rows.
+    oof_blp: BLPFit | None = None
 
     @property
     def flagged(self) -> bool:
@@ -295,6 +297,9 @@ def summary_record(fit: ModelFit, split: Split) -> dict[str, Any]:
     out["r_loss_selection"] = (float(np.mean(fit.selection_losses))
                                if fit.selection_losses is not None else nan)
     out["n_selection"] = len(split.selection_rows)
+    oof = fit.oof_blp.to_dict() if fit.oof_blp else {}
+    out.update({"blp_oof_slope": oof.get("slope", nan), "blp_oof_se": oof.get("slope_se", nan),
+                "blp_oof_p": oof.get("p_value", nan)})
     blp = fit.blp.to_dict() if fit.blp else {}
     out.update({"blp_ate": blp.get("ate", nan), "blp_ate_se": blp.get("ate_se", nan),
                 "blp_slope": blp.get("slope", nan), "blp_se": blp.get("slope_se", nan),

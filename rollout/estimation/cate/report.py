@@ -23,9 +23,11 @@ def render_cate(sections: Mapping[str, Any]) -> None:
              "blp slope (se)": f"{_num(r['blp_slope'])} ({_num(r['blp_se'])})"}
             for r in sections["cate_models"]]
     console.show_table(
-        rows, title="CATE models: every customer's CATE; held-out R-loss and validation on "
-                    "doubly robust scores",
+        rows, title="CATE models: every customer's CATE; R-loss out of sample (r_loss: "
+                    "held-out; r_loss_selection: every selection row, what the selection "
+                    "compares) and held-out validation on doubly robust scores",
         columns=["outcome", "model", "mean", "sd", "share_positive", "r_loss",
+                 "r_loss_selection",
                  "blp slope (se)", "blp_p", "auuc (95% CI)", "qini (95% CI)", "selected",
                  "flagged"])
     for record in sections["cate_models"]:

@@ -275,6 +275,20 @@ def honest_values(data: OutcomeData, fits: list[ModelFit], split: Split
             for f in fits if f.oof_cate is not None and np.all(np.isfinite(f.oof_cate[rows]))}
 
 
+def out_of_fold_slopes(data: OutcomeData, fits: list[ModelFit], split: Split
+                       ) -> dict[str, float]:
+    """Each model's BLP fitted on its out-of-fold predictions over the selection rows (kept as
+    ``oof_blp``), and its one-sided slope p-value: step 4 of the selection rule."""
+    rows = split.selection_rows
+    out = {}
+    for fit in fits:
+        if fit.oof_cate is None or not np.all(np.isfinite(fit.oof_cate[rows])):
+            continue
+        fit.oof_blp = blp_test(fit.oof_cate[rows], data.scores[rows])
+        out[fit.model] = float(fit.oof_blp.p_value)
+    return out
+
+
 def _prepare(core: CoreResult, outcome: str, options: CateOptions,
              tick: Callable[[str], None]) -> tuple[OutcomeData, Split, dict[str, dict[str, Any]]]:
     """One outcome's arrays, its seeded split and its tuned parameters (empty without tuning)."""
@@ -300,7 +314,8 @@ def _select(data: OutcomeData, split: Split, tuned: dict[str, dict[str, Any]],
     flags = {f.model: f.flag_reason for f in fits}
     order = [*options.models, *([STACK_NAME] if stacked is not None else [])]
     selection = select_model(data.name, losses, flags, override=options.model, order=order,
-                             values=honest_values(data, fits, split), seed=seed)
+                             values=honest_values(data, fits, split), seed=seed,
+                             calibration_p=out_of_fold_slopes(data, fits, split))
     return OutcomeCate(data=data, split=split, fits=fits, selection=selection, tuned=tuned,
                        stack=stack)
 
