@@ -91,6 +91,14 @@ def test_no_selection_prediction_comes_from_a_fit_that_saw_the_customer(core):
     assert len(fit.selection_losses) == n and len(fit.losses) == len(oc.split.test)
     # every model, the stack included, is scored on the same n customers
     assert {len(f.selection_losses) for f in oc.fits} == {n}
+    winners = oc.selection.fold_winners
+    assert len(winners) == 5
+    for k, winner in enumerate(winners):  # by hand: the lowest mean R-loss within fold k
+        rows = oc.split.selection == k
+        means = {f.model: f.selection_losses[rows].mean() for f in oc.fits if not f.flagged}
+        assert winner == min(means, key=means.get)
+    assert f"in {winners.count(oc.selection.selected)} of 5 selection folds" in \
+        oc.selection.reason
     settings = result.sections["cate_settings"]
     assert settings["selection_folds_used"] == 5 and settings["n_selection"] == n
     record = next(r for r in result.sections["cate_models"] if r["model"] == "memoriser")

@@ -151,10 +151,14 @@ class Selection(DisplayMixin):
     tied: tuple[str, ...] = ()
     policy_values: Mapping[str, float] = field(default_factory=dict)
     selection_frequency: Mapping[str, float] = field(default_factory=dict)
+    #: The model with the lowest R-loss in each selection fold (one entry per fold; empty on a
+    #: single split): the selection's variability over splits of the customers.
+    fold_winners: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         out = asdict(self)
         out["tied"] = list(self.tied)
+        out["fold_winners"] = list(self.fold_winners)
         out["policy_values"] = dict(self.policy_values)
         out["selection_frequency"] = dict(self.selection_frequency)
         return out
@@ -195,6 +199,24 @@ def _within(names: Sequence[str], terms: Mapping[str, np.ndarray], best: str,
         if name == best or gap <= critical * se:
             out.append(name)
     return out
+
+
+def fold_winners(losses: Mapping[str, np.ndarray], candidates: Sequence[str],
+                 folds: np.ndarray | None) -> tuple[str, ...]:
+    """The candidate with the lowest mean R-loss within each fold (ties: the first listed).
+
+    >>> fold_winners({"a": np.array([1.0, 3.0]), "b": np.array([2.0, 2.0])}, ["a", "b"],
+    ...              np.array([0, 1]))
+    ('a', 'b')
+    """
+    if folds is None or not candidates:
+        return ()
+    folds = np.asarray(folds)
+    out = []
+    for k in np.unique(folds):
+        rows = folds == k
+        out.append(min(candidates, key=lambda name: float(np.mean(losses[name][rows]))))
+    return tuple(out)
 
 
 def _decide(ranked: list[str], losses: Mapping[str, np.ndarray],
@@ -269,14 +291,16 @@ def select_model(outcome: str, losses: Mapping[str, np.ndarray],
                  order: Sequence[str] | None = None,
                  values: Mapping[str, np.ndarray] | None = None, seed: int = 0,
                  constants: Sequence[str] = ("average_effect",),
-                 calibration_p: Mapping[str, float] | None = None) -> Selection:
+                 calibration_p: Mapping[str, float] | None = None,
+                 folds: np.ndarray | None = None) -> Selection:
     """Pick a model by the rule of the module docstring.
 
     ``losses`` maps each model to its per-customer out-of-sample R-loss terms (the same
     customers for every model, so differences are paired); ``values`` each model's honest
     out-of-sample policy value per selection row (the tie-break); ``constants`` the models
     without heterogeneity (the fallback of step 4); ``calibration_p`` each model's one-sided
-    p-value of the BLP slope on its out-of-fold predictions (step 4). ``override`` forces a
+    p-value of the BLP slope on its out-of-fold predictions (step 4); ``folds`` the selection
+    fold of each loss term (for :func:`fold_winners`). ``override`` forces a
     model (a flagged one is refused and the rule decides, saying so).
 
     >>> sel = select_model("y", {"a": np.array([1.0, 1.0]), "b": np.array([2.0, 4.0])},
@@ -301,6 +325,7 @@ def select_model(outcome: str, losses: Mapping[str, np.ndarray],
                          refused + "every model was flagged by the instability guard; no CATE "
                          "is trusted")
     frequency = selection_frequency(losses, ranked, seed)
+    winners = fold_winners(losses, ranked, folds)
     chosen, tied = _decide(ranked, losses, values, frequency, order) if ranked else (None, ())
     fallback = ""
     if chosen is not None:
@@ -318,7 +343,10 @@ def select_model(outcome: str, losses: Mapping[str, np.ndarray],
     else:
         reason = refused + fallback + _reason(selected, runner_up, margin, low, high, tied,
                                               ranked[0], frequency, bool(fallback))
+    if winners and selected is not None:
+        reason += (f"; lowest R-loss in {winners.count(selected)} of {len(winners)} selection "
+                   f"folds ({', '.join(winners)})")
     return Selection(outcome, SELECTION_RULE, selected, runner_up, margin, se, low, high,
                      override is not None, reason, ranked[0] if ranked else None, tied,
                      {k: float(np.mean(v)) for k, v in values.items() if k in candidates},
-                     frequency)
+                     frequency, winners)

@@ -315,7 +315,8 @@ def _select(data: OutcomeData, split: Split, tuned: dict[str, dict[str, Any]],
     order = [*options.models, *([STACK_NAME] if stacked is not None else [])]
     selection = select_model(data.name, losses, flags, override=options.model, order=order,
                              values=honest_values(data, fits, split), seed=seed,
-                             calibration_p=out_of_fold_slopes(data, fits, split))
+                             calibration_p=out_of_fold_slopes(data, fits, split),
+                             folds=None if split.selection is None else split.selection)
     return OutcomeCate(data=data, split=split, fits=fits, selection=selection, tuned=tuned,
                        stack=stack)
 
