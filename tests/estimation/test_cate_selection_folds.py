@@ -1,6 +1,6 @@
 """The cross-fitted selection: every customer scored by fits that never saw them.
 
-Up to 20,000 customers the selection's R-loss, its honest-value tie-break and the R-stack read
+Up to 10,000 customers the selection's R-loss, its honest-value tie-break and the R-stack read
 each model's out-of-fold predictions over five selection folds (the held-out split is fold 0),
 not the held-out 20% alone. These tests check the folds, that no customer's selection
 prediction comes from a fit that saw them (a model that memorises its training rows), that a
@@ -75,7 +75,7 @@ def test_selection_folds_put_the_held_out_split_in_fold_zero_and_balance_the_arm
     single = split_customers(t, seed=4)
     assert single.selection is None and np.array_equal(single.selection_rows, single.test)
     assert np.array_equal(single.test, s.test) and s.n_selection_folds == 5
-    assert selection_folds_for(20_000) == 5 and selection_folds_for(20_001) == 1
+    assert selection_folds_for(10_000) == 5 and selection_folds_for(10_001) == 1
 
 
 def test_no_selection_prediction_comes_from_a_fit_that_saw_the_customer(core):

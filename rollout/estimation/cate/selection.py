@@ -11,7 +11,7 @@ is a rule, applied the same way every time and explained in the output:
    extrapolates where the R-loss cannot see: :func:`peer_outliers`).
 2. **Loss.** Among the models that pass, the out-of-sample R-loss (Nie and Wager 2021),
    computed with the cross-fitted m(x) = E[Y|x] and e(x): on every customer, each scored by a fit
-   that did not see them (five selection folds, up to 20,000 customers), or on the held-out
+   that did not see them (five selection folds, up to 10,000 customers), or on the held-out
    split for larger cohorts (:mod:`rollout.estimation.cate.fitting`). The R-loss is a causal
    loss: its expectation is the true CATE's overlap-weighted mean squared error up to a term
    that does not depend on the model, so a lower R-loss means a more accurate CATE, estimated
@@ -76,7 +76,7 @@ BOOTSTRAP_DRAWS = 200
 SELECTION_RULE = (
     "lowest R-loss (Nie-Wager: mean(((y - m(x)) - (t - e(x)) cate(x))^2) with cross-fitted m and "
     "e), out of fold over every customer (5 selection folds, the held-out split one of them) up "
-    "to 20,000 customers and on the held-out split above, among models that pass the "
+    "to 10,000 customers and on the held-out split above, among models that pass the "
     "instability guard (finite CATE, CATE SD "
     f"<= {MAX_SD_RATIO:g} x outcome SD, |mean CATE| <= {MAX_MEAN_RATIO:g} x outcome SD, CATE SD "
     f"<= {MAX_PEER_SD_RATIO:g} x the median CATE SD of the models when {MIN_PEERS} or more pass); "

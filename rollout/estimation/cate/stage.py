@@ -6,7 +6,7 @@ is primary) the stage fits the chosen CATE models on a seeded 80/20
 split, validates each on the held-out customers with doubly robust scores (BLP, AUUC, Qini, all
 with standard errors), flags unstable models, and selects one by the out-of-sample R-loss
 (:mod:`rollout.estimation.cate.selection`): on every customer, out of fold over five selection
-folds, up to 20,000 customers (:mod:`rollout.estimation.cate.fitting`), on the held-out split
+folds, up to 10,000 customers (:mod:`rollout.estimation.cate.fitting`), on the held-out split
 above. For the primary outcome it then
 
 - refits the selected model on all customers (on the analysis's cross-fitting folds): its
