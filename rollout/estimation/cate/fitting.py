@@ -132,6 +132,14 @@ class ModelFit(DisplayMixin):
     def flagged(self) -> bool:
         return self.flag_reason is not None
 
+    def out_of_fold(self, rows: np.ndarray) -> np.ndarray | None:
+        """The out-of-fold predictions of ``rows``, or None when there are none or some are
+        not finite (the model cannot be scored there)."""
+        if self.oof_cate is None:
+            return None
+        values = self.oof_cate[rows]
+        return values if np.all(np.isfinite(values)) else None
+
     def to_dict(self) -> dict[str, Any]:
         """The fit's held-out figures in plain values (not the arrays or the fitted model)."""
         return {"outcome": self.outcome, "model": self.model, "flagged": self.flagged,
@@ -257,14 +265,25 @@ def fit_all(data: OutcomeData, names: Sequence[str], split: Split, seed: int, n_
     """:func:`fit_and_score` for every named model, in order; in ``processes`` worker processes
     when more than one (the fits are independent and seeded, so the results are the same).
     Models from a custom ``registry`` are fitted in this process (they may not pickle)."""
-    tasks = fit_tasks(data, names, split, seed, n_jobs, params, registry)
-    extra = fold_tasks(data, names, split, seed, n_jobs, params, registry)
+    tasks, labels = outcome_tasks(data, names, split, seed, n_jobs, params, registry)
+    tick = (lambda i: progress(labels[i])) if progress else None
+    results = run_tasks(tasks, processes if registry is None else 1, tick)
+    return assemble_fits(data, split, results, len(names))
+
+
+def outcome_tasks(data: OutcomeData, names: Sequence[str], split: Split, seed: int,
+                  n_jobs: int = 1, params: Mapping[str, Mapping[str, Any]] | None = None,
+                  registry: Mapping[str, LearnerFactory] | None = None
+                  ) -> tuple[list[Callable[[], Any]], list[str]]:
+    """Every fit of one outcome's models, with a progress label each: the held-out split's fits
+    (:func:`fit_tasks`), then the selection folds' (:func:`fold_tasks`), the order
+    :func:`assemble_fits` reads them in."""
+    tasks = [*fit_tasks(data, names, split, seed, n_jobs, params, registry),
+             *fold_tasks(data, names, split, seed, n_jobs, params, registry)]
     labels = [f"CATE {data.name}: {name}" for name in names]
     labels += [f"CATE {data.name}: {name}, selection fold {k}" for name in names
                for k in range(1, split.n_selection_folds)]
-    tick = (lambda i: progress(labels[i])) if progress else None
-    results = run_tasks([*tasks, *extra], processes if registry is None else 1, tick)
-    return assemble_fits(data, split, results, len(names))
+    return tasks, labels
 
 
 def assemble_fits(data: OutcomeData, split: Split, results: Sequence[Any],

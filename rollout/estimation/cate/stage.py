@@ -48,8 +48,7 @@ from rollout.estimation.cate.fitting import (
     Split,
     assemble_fits,
     fit_all,
-    fit_tasks,
-    fold_tasks,
+    outcome_tasks,
     selection_folds_for,
     split_customers,
     summary_record,
@@ -236,15 +235,14 @@ def stack_candidate(data: OutcomeData, fits: list[ModelFit], split: Split,
     out-of-sample predictions, R-loss and validation, so the stack is judged out of sample like
     every other candidate.
     """
+    test, rows = split.test, split.selection_rows
     members = [f for f in fits if not f.flagged and f.cate is not None
-               and f.oof_cate is not None and f.model not in CONSTANT_MODELS
-               and np.all(np.isfinite(f.oof_cate[split.selection_rows]))]
+               and f.model not in CONSTANT_MODELS and f.out_of_fold(rows) is not None]
     if len(members) < 2:
         return None, None
-    test, rows = split.test, split.selection_rows
     r_y, r_t = _residuals(data)
     names = tuple(f.model for f in members)
-    oof = np.column_stack([f.oof_cate[rows] for f in members])
+    oof = np.column_stack([f.out_of_fold(rows) for f in members])
     stack = stack_weights(r_y[rows], r_t[rows], oof, names)
     cate = stack.predict(np.column_stack([f.cate for f in members]))
     stacked_oof = np.full(len(data.y), np.nan)
@@ -271,8 +269,8 @@ def honest_values(data: OutcomeData, fits: list[ModelFit], split: Split
     predicts to gain (out-of-fold CATE > 0) against treating nobody, one per selection row (their
     mean is the value): the selection's tie-break."""
     rows = split.selection_rows
-    return {f.model: data.scores[rows] * (f.oof_cate[rows] > 0)
-            for f in fits if f.oof_cate is not None and np.all(np.isfinite(f.oof_cate[rows]))}
+    return {f.model: data.scores[rows] * (oof > 0)
+            for f in fits if (oof := f.out_of_fold(rows)) is not None}
 
 
 def out_of_fold_slopes(data: OutcomeData, fits: list[ModelFit], split: Split
@@ -282,10 +280,9 @@ def out_of_fold_slopes(data: OutcomeData, fits: list[ModelFit], split: Split
     rows = split.selection_rows
     out = {}
     for fit in fits:
-        if fit.oof_cate is None or not np.all(np.isfinite(fit.oof_cate[rows])):
-            continue
-        fit.oof_blp = blp_test(fit.oof_cate[rows], data.scores[rows])
-        out[fit.model] = float(fit.oof_blp.p_value)
+        if (oof := fit.out_of_fold(rows)) is not None:
+            fit.oof_blp = blp_test(oof, data.scores[rows])
+            out[fit.model] = float(fit.oof_blp.p_value)
     return out
 
 
@@ -313,10 +310,10 @@ def _select(data: OutcomeData, split: Split, tuned: dict[str, dict[str, Any]],
     losses = {f.model: f.selection_losses for f in fits if f.selection_losses is not None}
     flags = {f.model: f.flag_reason for f in fits}
     order = [*options.models, *([STACK_NAME] if stacked is not None else [])]
+    slopes = out_of_fold_slopes(data, fits, split)  # also keeps each fit's oof_blp
     selection = select_model(data.name, losses, flags, override=options.model, order=order,
                              values=honest_values(data, fits, split), seed=seed,
-                             calibration_p=out_of_fold_slopes(data, fits, split),
-                             folds=None if split.selection is None else split.selection)
+                             calibration_p=slopes, folds=split.selection)
     return OutcomeCate(data=data, split=split, fits=fits, selection=selection, tuned=tuned,
                        stack=stack)
 
@@ -340,13 +337,11 @@ def fit_outcomes(core: CoreResult, options: CateOptions,
     prepared = [_prepare(core, outcome, options, tick) for outcome in core.outcomes]
     tasks, labels, sizes = [], [], []
     for data, split, tuned in prepared:
-        main = fit_tasks(data, options.models, split, seed, n_jobs, tuned, options.registry)
-        extra = fold_tasks(data, options.models, split, seed, n_jobs, tuned, options.registry)
-        tasks += [*main, *extra]
-        labels += [f"CATE {data.name}: {name}" for name in options.models]
-        labels += [f"CATE {data.name}: {name}, selection fold {k}" for name in options.models
-                   for k in range(1, split.n_selection_folds)]
-        sizes.append(len(main) + len(extra))
+        more, named = outcome_tasks(data, options.models, split, seed, n_jobs, tuned,
+                                    options.registry)
+        tasks += more
+        labels += named
+        sizes.append(len(more))
     processes = options.fit_processes if options.registry is None else 1
     results = run_tasks(tasks, processes, lambda i: tick(labels[i]))
     out, start = [], 0
